@@ -1,0 +1,316 @@
+"""Reading documents and cutting them into passages with exact character offsets.
+
+Rules (no document-specific values):
+- page boilerplate: lines of only punctuation (``|``), and trailing print/share links;
+- headings: markdown ``#`` lines, or short title-like lines without closing punctuation;
+- tables: a header line followed by two or more rows that share a cell count and hold numbers
+  (space-, tab- or pipe-separated); a line ending with ``:`` right before a table introduces it
+  and belongs to the same passage;
+- paragraphs: one per line, or per blank-line-separated block when the document hard-wraps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from chatbot.errors import CorpusError
+from chatbot.types import Document, Passage, Span
+
+SUFFIXES = (".txt", ".md")
+BOILERPLATE_LINE = re.compile(r"^[\s|\-_=*•·.]*$")
+BOILERPLATE_TEXT = re.compile(
+    r"^(print version|print|share( this)?( article)?|back to top|advertisement|subscribe.*|read more)$",
+    re.IGNORECASE,
+)
+MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
+NUMERIC_CELL = re.compile(r"^[\(\-−+]?[$€£¥₼]?\s?\d[\d,]*(\.\d+)?\s?(%|[kKmMbB]n?|bn|million|billion)?\)?$")
+# Sentence ends: . ! ? followed by space and an upper-case letter, digit or quote.
+SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[A-Z0-9\"“‘(])")
+ABBREVIATIONS = ("Mr.", "Mrs.", "Ms.", "Dr.", "St.", "Inc.", "Ltd.", "Co.", "U.S.", "U.K.", "e.g.", "i.e.", "vs.", "No.", "Jan.", "Feb.", "Aug.", "Sept.", "Oct.", "Nov.", "Dec.")
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str  # without the line ending
+    start: int
+    end: int
+
+    @property
+    def stripped(self) -> str:
+        return self.text.strip()
+
+
+@dataclass(frozen=True)
+class Table:
+    """A parsed plain-text table with the exact span of each row."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    row_spans: tuple[tuple[int, int], ...]
+    header_span: tuple[int, int]
+
+
+def content_id(*parts: object, n: int = 16) -> str:
+    return hashlib.sha256("\x1f".join(map(str, parts)).encode("utf-8")).hexdigest()[:n]
+
+
+def read_document(path: Path) -> Document:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(
+            f"{path.name} is not valid UTF-8 (byte {exc.start}). Save it as UTF-8 and index again."
+        ) from exc
+    except OSError as exc:
+        raise CorpusError(f"Cannot read {path}: {exc.strerror}.") from exc
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    meta: dict[str, str] = {}
+    sidecar = path.with_suffix(".meta.json")
+    if sidecar.is_file():
+        try:
+            meta = json.loads(sidecar.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CorpusError(f"{sidecar.name} is not valid JSON: {exc}.") from exc
+    return Document(
+        doc_id=path.stem,
+        path=path.name,
+        text=text,
+        title=str(meta.get("title") or path.stem.replace("-", " ").replace("_", " ").title()),
+        source=str(meta.get("source", "")),
+        language=str(meta.get("language", "en")),
+    )
+
+
+def load_corpus(corpus_dir: Path) -> list[Document]:
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"Corpus folder {corpus_dir} does not exist. Set CHATBOT_CORPUS_DIR or create it.")
+    paths = sorted(p for p in corpus_dir.iterdir() if p.suffix.lower() in SUFFIXES and p.is_file())
+    if not paths:
+        raise CorpusError(f"No .txt or .md documents in {corpus_dir}.")
+    return [read_document(p) for p in paths]
+
+
+def corpus_hash(docs: Iterable[Document], extra_files: Iterable[Path] = ()) -> str:
+    h = hashlib.sha256()
+    for d in sorted(docs, key=lambda d: d.doc_id):
+        h.update(d.doc_id.encode() + b"\0" + d.text.encode("utf-8") + b"\0" + d.title.encode() + b"\0")
+    for p in sorted(extra_files):
+        if p.is_file():
+            h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def split_lines(text: str) -> list[Line]:
+    out, pos = [], 0
+    for raw in text.splitlines(keepends=True):
+        body = raw.rstrip("\r\n")
+        out.append(Line(body, pos, pos + len(body)))
+        pos += len(raw)
+    return out
+
+
+def is_boilerplate(line: Line) -> bool:
+    s = line.stripped
+    return bool(BOILERPLATE_LINE.match(s)) or bool(BOILERPLATE_TEXT.match(s))
+
+
+def heading_text(line: Line, next_line: Line | None) -> str | None:
+    s = line.stripped
+    m = MD_HEADING.match(line.text)
+    if m:
+        return m.group(1)
+    if not s or len(s) > 80 or s[-1] in ".:;,!?\"”" or next_line is None or not next_line.stripped:
+        return None
+    words = s.split()
+    if len(words) > 12 or not s[0].isupper() or split_cells(s) and _numeric_share(split_cells(s)) > 0.3:
+        return None
+    # A heading is followed by a longer line of prose.
+    return s if len(next_line.stripped) > len(s) * 1.5 else None
+
+
+def split_cells(s: str) -> list[str]:
+    s = s.strip()
+    if s.startswith("|") or s.count("|") >= 2:
+        return [c.strip() for c in s.strip("|").split("|")]
+    if "\t" in s:
+        return [c.strip() for c in s.split("\t") if c.strip()]
+    if re.search(r"\S {2,}\S", s):
+        return [c.strip() for c in re.split(r" {2,}", s) if c.strip()]
+    return s.split()
+
+
+def _is_numeric(cell: str) -> bool:
+    return bool(NUMERIC_CELL.match(cell.replace(" ", "")))
+
+
+def _numeric_share(cells: list[str]) -> float:
+    return sum(_is_numeric(c) for c in cells) / max(1, len(cells))
+
+
+def _is_row(cells: list[str]) -> bool:
+    return len(cells) >= 2 and sum(_is_numeric(c) for c in cells[1:]) >= max(1, len(cells[1:]) - 0) and _is_numeric_or_label(cells[0])
+
+
+def _is_numeric_or_label(cell: str) -> bool:
+    return len(cell) <= 40
+
+
+def _is_separator(s: str) -> bool:
+    return bool(re.fullmatch(r"\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?", s.strip()))
+
+
+def group_header(header: str, n: int) -> tuple[str, ...] | None:
+    """Split a header line into ``n`` column names."""
+    cells = split_cells(header)
+    if len(cells) == n:
+        return tuple(cells)
+    words = header.split()
+    if len(words) < n:
+        return None
+    # New column at each capitalised word, if that gives exactly n groups.
+    groups: list[list[str]] = []
+    for w in words:
+        if not groups or w[0].isupper() or w[0].isdigit():
+            groups.append([w])
+        else:
+            groups[-1].append(w)
+    if len(groups) == n:
+        return tuple(" ".join(g) for g in groups)
+    # Otherwise one word per column, the rest joined into the last column.
+    return tuple(words[: n - 1]) + (" ".join(words[n - 1 :]),)
+
+
+def find_table(lines: list[Line], i: int) -> tuple[Table, int] | None:
+    """A table whose header is ``lines[i]``; returns it and the index after its last row."""
+    header = lines[i]
+    if not header.stripped or header.stripped.endswith((".", ":")):
+        return None
+    j = i + 1
+    if j < len(lines) and _is_separator(lines[j].text):
+        j += 1
+    rows, spans = [], []
+    n = None
+    while j < len(lines):
+        cells = split_cells(lines[j].text)
+        if not _is_row(cells) or (n is not None and len(cells) != n):
+            break
+        n = len(cells)
+        rows.append(tuple(cells))
+        spans.append((lines[j].start, lines[j].end))
+        j += 1
+    if len(rows) < 2 or n is None:
+        return None
+    columns = group_header(header.text, n)
+    if columns is None or _numeric_share(list(columns)) > 0.5:
+        return None
+    return Table(columns, tuple(rows), tuple(spans), (header.start, header.end)), j
+
+
+def sentence_spans(text: str, offset: int) -> tuple[Span, ...]:
+    """Split ``text`` (found at ``offset``) into sentences with absolute offsets."""
+    spans: list[Span] = []
+    start = 0
+    for m in SENTENCE_END.finditer(text):
+        candidate = text[start : m.start()].rstrip()
+        if any(candidate.endswith(a) for a in ABBREVIATIONS):
+            continue
+        _append_span(spans, text, start, m.start(), offset)
+        start = m.end()
+    _append_span(spans, text, start, len(text), offset)
+    return tuple(spans)
+
+
+def _append_span(spans: list[Span], text: str, a: int, b: int, offset: int) -> None:
+    piece = text[a:b]
+    lead = len(piece) - len(piece.lstrip())
+    piece = piece.strip()
+    if piece:
+        spans.append(Span(piece, offset + a + lead, offset + a + lead + len(piece)))
+
+
+def parse_document(doc: Document) -> tuple[list[Passage], list[Table]]:
+    """Passages and tables of a document, every one an exact span of ``doc.text``."""
+    lines = split_lines(doc.text)
+    wrapped = _is_hard_wrapped(lines)
+    passages: list[Passage] = []
+    tables: list[Table] = []
+    section = doc.title
+    block: list[Line] = []
+
+    def flush() -> None:
+        if block:
+            start, end = block[0].start, block[-1].end
+            _add(passages, doc, section, start, end, "text")
+            block.clear()
+
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        nxt = next((ln for ln in lines[i + 1 :] if ln.stripped), None)
+        if not line.stripped:
+            flush()
+            i += 1
+            continue
+        if is_boilerplate(line):
+            flush()
+            i += 1
+            continue
+        found = find_table(lines, i)
+        if found:
+            table, j = found
+            intro_start = table.header_span[0]
+            if block and block[-1].stripped.endswith(":"):
+                intro_start = block[-1].start
+                block.pop()
+            flush()
+            last = passages[-1] if passages else None
+            if not wrapped and last and last.kind == "text" and last.text.rstrip().endswith(":") \
+                    and not doc.text[last.end : intro_start].strip():
+                intro_start = passages.pop().start
+            tables.append(table)
+            _add(passages, doc, section, intro_start, table.row_spans[-1][1], "table")
+            i = j
+            continue
+        title = heading_text(line, nxt)
+        if title:
+            flush()
+            section = title
+            i += 1
+            continue
+        block.append(line)
+        if not wrapped:
+            flush()
+        i += 1
+    flush()
+    return passages, tables
+
+
+def _is_hard_wrapped(lines: list[Line]) -> bool:
+    """True when paragraphs are separated by blank lines (and lines inside them are wrapped)."""
+    blank = sum(1 for ln in lines if not ln.stripped)
+    return blank >= 2 and any(len(ln.text) > 0 for ln in lines)
+
+
+def _add(passages: list[Passage], doc: Document, section: str, start: int, end: int, kind: str) -> None:
+    text = doc.text[start:end]
+    sentences = sentence_spans(text, start) if kind == "text" else tuple(
+        Span(ln.text, ln.start, ln.end) for ln in split_lines(text) for ln in [Line(ln.text, ln.start + start, ln.end + start)] if ln.text.strip()
+    )
+    passages.append(
+        Passage(
+            id=content_id(doc.doc_id, start, end, text),
+            doc_id=doc.doc_id,
+            section=section,
+            text=text,
+            start=start,
+            end=end,
+            kind=kind,
+            sentences=sentences,
+        )
+    )

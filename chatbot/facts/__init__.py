@@ -1,0 +1,1 @@
+"""Structured facts: extraction from passages and tables, the SQLite store, numeric answers."""

@@ -1,0 +1,146 @@
+"""Parsing and formatting amounts: ``$1,617.93M`` → 1,617,930,000 USD, and back for display."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+SCALES = {
+    "thousand": 1e3, "k": 1e3,
+    "million": 1e6, "mn": 1e6, "m": 1e6, "mln": 1e6,
+    "billion": 1e9, "bn": 1e9, "b": 1e9,
+    "trillion": 1e12, "tn": 1e12, "t": 1e12,
+}
+SCALE_NAMES = {1.0: "", 1e3: "thousand", 1e6: "million", 1e9: "billion", 1e12: "trillion"}
+CURRENCIES = {
+    "$": "USD", "us$": "USD", "usd": "USD", "dollar": "USD", "dollars": "USD",
+    "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR",
+    "£": "GBP", "gbp": "GBP", "pound": "GBP", "pounds": "GBP",
+    "₼": "AZN", "azn": "AZN", "manat": "AZN",
+    "¥": "JPY", "jpy": "JPY", "yen": "JPY",
+    "chf": "CHF", "francs": "CHF",
+}
+SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "AZN": "₼"}
+
+_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+_CUR_PRE = r"US\$|\$|€|£|¥|₼|USD\s?|EUR\s?|GBP\s?|AZN\s?|CHF\s?"
+_SCALE = r"trillion|billion|million|thousand|bn|mn|mln|tn|[MBKkT](?![a-zA-Z])"
+_CUR_POST = r"dollars|euros|pounds|manat|francs|yen|USD|EUR|GBP|AZN|CHF"
+MONEY = re.compile(
+    rf"(?P<pre>{_CUR_PRE})?(?P<num>{_NUM})(?:\s?(?P<scale>{_SCALE}))?(?:\s(?:of\s)?(?P<post>{_CUR_POST})\b)?"
+)
+
+
+@dataclass(frozen=True)
+class Amount:
+    value: float  # in base units (e.g. dollars)
+    unit: str  # currency code, "percent", "count" or ""
+    scale: float  # the scale written in the source (1e6 for "M"/"million")
+    text: str
+    start: int
+    end: int
+
+    @property
+    def scaled(self) -> float:
+        return self.value / self.scale
+
+
+def parse_cell(cell: str, default_unit: str = "", default_scale: float = 1.0) -> Amount | None:
+    """A table cell as an amount, or None when it is not numeric."""
+    s = cell.strip()
+    if s.endswith("%"):
+        try:
+            return Amount(float(s[:-1].replace(",", "").strip()), "percent", 1.0, cell, 0, len(cell))
+        except ValueError:
+            return None
+    neg = s.startswith(("-", "−", "(")) and not s.startswith("(+")
+    s = s.strip("()−-+ ")
+    m = MONEY.fullmatch(s)
+    if not m:
+        return None
+    amount = _amount(m, default_unit, default_scale)
+    if amount is None:
+        return None
+    value = -amount.value if neg else amount.value
+    return Amount(value, amount.unit, amount.scale, cell, 0, len(cell))
+
+
+def _amount(m: re.Match[str], default_unit: str = "", default_scale: float = 1.0) -> Amount | None:
+    num = float(m.group("num").replace(",", ""))
+    scale_word = (m.group("scale") or "").lower()
+    scale = SCALES.get(scale_word, default_scale if not scale_word else 1.0)
+    cur = (m.group("pre") or m.group("post") or "").strip().lower()
+    unit = CURRENCIES.get(cur, default_unit)
+    return Amount(num * scale, unit, scale, m.group(0), m.start(), m.end())
+
+
+def find_money(text: str) -> list[Amount]:
+    """Amounts with an explicit currency in running text."""
+    out = []
+    for m in MONEY.finditer(text):
+        if not (m.group("pre") or m.group("post")):
+            continue
+        a = _amount(m)
+        if a is not None:
+            out.append(a)
+    return out
+
+
+def unit_from_text(text: str) -> tuple[str, float]:
+    """Currency and scale named in a header or caption, e.g. '(EUR thousand)' or 'in $ million'."""
+    low = text.lower()
+    unit = ""
+    for key, code in CURRENCIES.items():
+        if re.search(rf"(?<![a-z]){re.escape(key)}(?![a-z])", low):
+            unit = code
+            break
+    scale = 1.0
+    for word in ("trillion", "billion", "million", "thousand", "bn", "mn", "mln"):
+        if re.search(rf"\b{word}\b", low):
+            scale = SCALES[word]
+            break
+    return unit, scale
+
+
+def fmt_number(x: float, decimals: int | None = None) -> str:
+    if decimals is None:
+        decimals = 0 if abs(x - round(x)) < 1e-9 else 2
+    s = f"{abs(x):,.{decimals}f}"
+    return ("−" if x < 0 else "") + s
+
+
+def fmt_scaled(value: float, scale: float, decimals: int = 2) -> str:
+    """1_617_930_000, 1e6 → '1,617.93'."""
+    x = value / scale
+    d = decimals if abs(x - round(x, 0)) > 1e-9 else 0
+    d = max(d, _decimals_needed(x))
+    return fmt_number(x, min(d, 4))
+
+
+def _decimals_needed(x: float) -> int:
+    for d in range(0, 5):
+        if abs(round(x, d) - x) < 1e-9:
+            return d
+    return 4
+
+
+def fmt_money(value: float, unit: str, scale: float) -> str:
+    """'$1,617.93 million'."""
+    sym = SYMBOLS.get(unit, "")
+    scale_name = SCALE_NAMES.get(scale, "")
+    body = fmt_scaled(value, scale)
+    neg = body.startswith("−")
+    body = body.lstrip("−")
+    if unit == "percent":
+        return f"{'−' if neg else ''}{body}%"
+    prefix = sym if sym else ""
+    suffix = f" {scale_name}" if scale_name else ""
+    code = f" {unit}" if unit and not sym and unit not in ("count",) else ""
+    return f"{'−' if neg else ''}{prefix}{body}{suffix}{code}"
+
+
+def unit_label(unit: str, scale: float) -> str:
+    """'US$ million' for the arithmetic lines."""
+    scale_name = SCALE_NAMES.get(scale, "")
+    cur = {"USD": "US$", "EUR": "€", "GBP": "£", "AZN": "₼", "JPY": "¥"}.get(unit, unit)
+    return " ".join(x for x in (cur, scale_name) if x) or "units"

@@ -1,0 +1,295 @@
+"""Building and loading the index: Chroma vectors, BM25, passages, facts table and a manifest.
+
+Layout under ``index_dir``::
+
+    current -> builds/<build-id>      (a symlink, swapped atomically)
+    builds/<build-id>/manifest.json   corpus + model hashes, versions, counts (written last)
+                      passages.json   every passage with its sentences and offsets
+                      bm25/           lexical index (bm25s, stemmed tokens)
+                      chroma/         embedded Chroma store (absent in server mode)
+                      facts.sqlite    structured facts table
+
+A build goes into ``builds/.tmp-*`` and only becomes ``current`` once complete, so a build killed
+half-way leaves the previous index in place. A missing, partial or corrupt index is detected at
+load, reported in one log line and rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import numpy as np
+
+from chatbot.corpus import corpus_hash, load_corpus, parse_document
+from chatbot.embeddings import SentenceTransformerEmbedder
+from chatbot.errors import ChatbotError, IndexBuildError
+from chatbot.settings import Settings
+from chatbot.text import content_terms
+from chatbot.types import Document, Passage, Span
+from chatbot.vectorstore import VectorStore, open_vector_store
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 3
+CURATED_FACTS_FILE = "facts.yaml"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format: int
+    corpus_hash: str
+    model_id: str
+    vector_backend: str  # "embedded" or the server URL
+    collection: str
+    passages: int
+    facts: int
+    documents: list[str]
+    versions: dict[str, str]
+    build_seconds: float
+    created: str
+
+    def key(self) -> tuple[Any, ...]:
+        return (self.format, self.corpus_hash, self.model_id, self.vector_backend)
+
+
+@dataclass
+class LoadedIndex:
+    """Everything a query needs, in memory (plus the vector store handle)."""
+
+    root: Path
+    manifest: Manifest
+    documents: dict[str, Document]
+    passages: list[Passage]
+    bm25: bm25s.BM25
+    vectors: VectorStore
+    embedder: SentenceTransformerEmbedder
+
+    @property
+    def by_id(self) -> dict[str, Passage]:
+        return {p.id: p for p in self.passages}
+
+    def bm25_scores(self, query: str) -> np.ndarray:
+        terms = [t for t in content_terms(query) if t in self.bm25.vocab_dict]
+        if not terms:
+            return np.zeros(len(self.passages), dtype=np.float32)
+        return self.bm25.get_scores(terms)
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for pkg in ("chromadb", "sentence-transformers", "bm25s", "langchain-core"):
+        try:
+            out[pkg] = importlib_metadata.version(pkg)
+        except importlib_metadata.PackageNotFoundError:
+            out[pkg] = "missing"
+    return out
+
+
+def _backend(settings: Settings) -> str:
+    return settings.chroma_url.rstrip("/") if settings.chroma_url else "embedded"
+
+
+class IndexManager:
+    """Builds, validates and loads the index described by ``settings``."""
+
+    def __init__(self, settings: Settings, embedder: SentenceTransformerEmbedder | None = None) -> None:
+        self.settings = settings
+        self.root = settings.index_dir
+        self.builds = self.root / "builds"
+        self.current = self.root / "current"
+        self._embedder = embedder
+
+    @property
+    def embedder(self) -> SentenceTransformerEmbedder:
+        if self._embedder is None:
+            self._embedder = SentenceTransformerEmbedder(self.settings.embedding_model, self.settings.torch_threads)
+        return self._embedder
+
+    # ---- state ---------------------------------------------------------------------------------
+    def read_manifest(self) -> Manifest | None:
+        path = self.current / "manifest.json"
+        if not path.is_file():
+            return None
+        return Manifest(**json.loads(path.read_text(encoding="utf-8")))
+
+    def wanted_key(self, docs: list[Document]) -> tuple[Any, ...]:
+        h = corpus_hash(docs, [self.settings.corpus_dir / CURATED_FACTS_FILE])
+        return (FORMAT_VERSION, h, self.embedder.model_id, _backend(self.settings))
+
+    def status(self) -> tuple[bool, str]:
+        """(up to date?, reason) without loading vectors."""
+        docs = load_corpus(self.settings.corpus_dir)
+        try:
+            manifest = self.read_manifest()
+        except (json.JSONDecodeError, TypeError) as exc:
+            return False, f"manifest unreadable ({exc})"
+        if manifest is None:
+            return False, "no index"
+        if manifest.key() != self.wanted_key(docs):
+            return False, "corpus, model or backend changed"
+        return True, "up to date"
+
+    # ---- build ---------------------------------------------------------------------------------
+    def ensure(self, rebuild: bool = False) -> tuple[bool, str]:
+        """Build when needed. Returns (built?, reason)."""
+        ok, reason = (False, "rebuild requested") if rebuild else self.status()
+        if ok:
+            try:
+                self._validate(self.read_manifest())  # type: ignore[arg-type]
+                return False, reason
+            except Exception as exc:  # noqa: BLE001 - any failure means the index is unusable
+                reason = f"index unusable: {exc}"
+                log.warning("Index at %s is unusable (%s); rebuilding.", self.current, exc)
+        self.build()
+        return True, reason
+
+    def build(self) -> Manifest:
+        t0 = time.perf_counter()
+        docs = load_corpus(self.settings.corpus_dir)
+        key = self.wanted_key(docs)
+        passages, tables_by_doc = [], {}
+        for doc in docs:
+            ps, tables = parse_document(doc)
+            passages.extend(ps)
+            tables_by_doc[doc.doc_id] = tables
+        if not passages:
+            raise IndexBuildError(f"The corpus in {self.settings.corpus_dir} produced no passages.")
+        self.builds.mkdir(parents=True, exist_ok=True)
+        self._clean_stale_tmp()
+        build_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{key[1][:10]}-{uuid.uuid4().hex[:6]}"
+        tmp = self.builds / f".tmp-{build_id}"
+        tmp.mkdir()
+        collection = f"{self.settings.chroma_collection_prefix}-{key[1][:12]}-{uuid.uuid4().hex[:8]}"
+        try:
+            (tmp / "passages.json").write_text(
+                json.dumps({"documents": [asdict(d) for d in docs], "passages": [asdict(p) for p in passages]}),
+                encoding="utf-8",
+            )
+            self._build_bm25(passages, tmp / "bm25")
+            n_facts = self._build_facts(docs, passages, tables_by_doc, tmp / "facts.sqlite")
+            log.info("Embedding %d passages with %s", len(passages), self.embedder.model_id)
+            vectors = self.embedder.embed_documents(
+                [_embedding_text(p) for p in passages], show_progress=os.environ.get("CHATBOT_PROGRESS", "1") != "0"
+            )
+            store = open_vector_store(self.settings, tmp / "chroma", collection, create=True)
+            store.add(passages, vectors)
+            manifest = Manifest(
+                format=key[0],
+                corpus_hash=key[1],
+                model_id=key[2],
+                vector_backend=key[3],
+                collection=collection,
+                passages=len(passages),
+                facts=n_facts,
+                documents=[d.doc_id for d in docs],
+                versions=_versions(),
+                build_seconds=round(time.perf_counter() - t0, 3),
+                created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            )
+            (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if self.settings.chroma_url:
+                _drop_collection(self.settings, collection)
+            raise
+        final = self.builds / build_id
+        tmp.rename(final)
+        self._swap(final)
+        log.info("Index built in %.1f s: %d passages, %d facts -> %s", manifest.build_seconds, len(passages), n_facts, final)
+        return manifest
+
+    def _build_bm25(self, passages: list[Passage], folder: Path) -> None:
+        corpus_tokens = [content_terms(_embedding_text(p)) or ["\u2205"] for p in passages]
+        retriever = bm25s.BM25()
+        retriever.index(corpus_tokens, show_progress=False)
+        retriever.save(str(folder))
+
+    def _build_facts(self, docs, passages, tables_by_doc, path: Path) -> int:  # type: ignore[no-untyped-def]
+        from chatbot.facts.store import build_facts_db
+
+        return build_facts_db(docs, passages, tables_by_doc, path, self.settings.corpus_dir / CURATED_FACTS_FILE)
+
+    def _swap(self, final: Path) -> None:
+        link_tmp = self.root / f".current-{uuid.uuid4().hex[:6]}"
+        os.symlink(Path("builds") / final.name, link_tmp)
+        previous = self.current.resolve() if self.current.is_symlink() else None
+        os.replace(link_tmp, self.current)
+        for old in self.builds.iterdir():
+            if old.name.startswith(".") or old == final or old.resolve() == final.resolve():
+                continue
+            self._drop_build(old)
+        if previous is not None and previous.exists() and previous != final.resolve():
+            self._drop_build(previous)
+
+    def _drop_build(self, folder: Path) -> None:
+        if self.settings.chroma_url:
+            try:
+                old = Manifest(**json.loads((folder / "manifest.json").read_text(encoding="utf-8")))
+                if old.vector_backend == _backend(self.settings):
+                    _drop_collection(self.settings, old.collection)
+            except Exception:  # noqa: BLE001 - best effort clean-up
+                pass
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def _clean_stale_tmp(self) -> None:
+        for tmp in self.builds.glob(".tmp-*"):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    # ---- load ----------------------------------------------------------------------------------
+    def _validate(self, manifest: Manifest) -> LoadedIndex:
+        root = self.current.resolve()
+        data = json.loads((root / "passages.json").read_text(encoding="utf-8"))
+        documents = {d["doc_id"]: Document(**d) for d in data["documents"]}
+        passages = [
+            Passage(**{**p, "sentences": tuple(Span(**s) for s in p["sentences"])}) for p in data["passages"]
+        ]
+        if len(passages) != manifest.passages:
+            raise IndexBuildError(f"passages.json has {len(passages)} passages, manifest says {manifest.passages}")
+        for p in passages:
+            if documents[p.doc_id].text[p.start : p.end] != p.text:
+                raise IndexBuildError(f"passage {p.id} does not match its document text")
+        bm25 = bm25s.BM25.load(str(root / "bm25"))
+        if not (root / "facts.sqlite").is_file():
+            raise IndexBuildError("facts.sqlite is missing")
+        vectors = open_vector_store(self.settings, root / "chroma", manifest.collection, create=False)
+        count = vectors.count()
+        if count != manifest.passages:
+            raise IndexBuildError(f"vector store holds {count} vectors, manifest says {manifest.passages}")
+        return LoadedIndex(root, manifest, documents, passages, bm25, vectors, self.embedder)
+
+    def load(self) -> LoadedIndex:
+        """Load the current index, building or rebuilding it when missing, stale or corrupt."""
+        built, reason = self.ensure()
+        try:
+            return self._validate(self.read_manifest())  # type: ignore[arg-type]
+        except ChatbotError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            if built:
+                raise IndexBuildError(f"The index at {self.current} was just built but cannot be loaded: {exc}") from exc
+            log.warning("Index at %s is unusable (%s); rebuilding.", self.current, exc)
+            self.build()
+            return self._validate(self.read_manifest())  # type: ignore[arg-type]
+
+
+def _embedding_text(p: Passage) -> str:
+    return f"{p.section}\n{p.text}" if p.section else p.text
+
+
+def _drop_collection(settings: Settings, name: str) -> None:
+    from chatbot.vectorstore import chroma_client
+
+    try:
+        chroma_client(settings, None).delete_collection(name)
+    except Exception:  # noqa: BLE001 - already gone
+        pass

