@@ -1,0 +1,539 @@
+"""Deterministic numeric answers over the facts table, with the arithmetic written out.
+
+The parser knows only general vocabulary (metric synonyms, operations, years); the metrics,
+years and values come from the tables and facts extracted at index time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from chatbot.facts.extract import TableData
+from chatbot.facts.numbers import fmt_money, fmt_number, fmt_scaled, unit_label
+from chatbot.facts.store import FactsDB
+from chatbot.text import content_terms, normalise, stem
+from chatbot.types import Fact
+
+# General vocabulary: question words that name a metric, mapped to words found in column names.
+METRIC_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "import": ("import", "imports", "imported", "importing", "purchases", "purchase", "bought", "buy", "buys", "inflow", "inflows", "inbound"),
+    "export": ("export", "exports", "exported", "exporting", "sales", "sold", "sell", "sells", "shipments", "outflow", "outbound"),
+    "turnover": ("turnover", "total trade", "trade volume", "volume of trade", "overall trade", "bilateral trade", "combined trade", "trade total", "total volume", "two-way trade", "trade value", "value of trade", "total"),
+    "revenue": ("revenue", "revenues", "sales", "income", "turnover"),
+    "profit": ("profit", "profits", "earnings", "net income"),
+    "cost": ("cost", "costs", "expenses", "spending", "expenditure"),
+}
+BALANCE_WORDS = ("deficit", "surplus", "balance", "imbalance", "gap between")
+OPS: list[tuple[str, re.Pattern[str]]] = [
+    ("ratio", re.compile(r"how many times|\bratio\b|\btimes (?:larger|bigger|higher|greater|more|smaller|lower)\b|\bmultiple\b|\bfold\b")),
+    ("share", re.compile(r"\bshare\b|\bwhat percent(?:age)?\b|\bproportion\b|\bpercentage of\b|% of\b|\bportion\b|\bfraction\b")),
+    ("growth", re.compile(r"\bgrowth\b|\bgr[eo]w|\bincrease|\bincreas|\brise\b|\brose\b|\brisen\b|\bjump|\bfall\b|\bfell\b|\bfallen\b|\bdeclin|\bdecreas|\bdrop|\bchange|\bhow much (?:more|less|higher|lower)\b|\bby how much\b|\bpercent(?:age)? change\b|\bshr[iu]nk|\bcontract")),
+    ("difference", re.compile(r"\bdifference\b|\bgap\b|\bmore than\b|\bless than\b|\bcompared?\b|\bversus\b|\bvs\.?\b|\bexceed")),
+    ("max", re.compile(r"\bhighest\b|\bpeak(?:ed)?\b|\blargest\b|\bmaximum\b|\bbiggest\b|\brecord\b|\bmost\b|\bstrongest\b|\btop\b")),
+    ("min", re.compile(r"\blowest\b|\bsmallest\b|\bminimum\b|\bleast\b|\bweakest\b|\bbottom\b")),
+    ("trend", re.compile(r"\btrend|\bover the years\b|\bevolv|\bover time\b|\beach year\b|\bevery year\b|\ball (?:the )?years\b|\bby year\b|\byear by year\b|\bdevelop")),
+    ("sum", re.compile(r"\bcombined\b(?! trade)|\bsum\b|\bcumulative|\baltogether\b|\bcombined over\b|\bin total (?:over|across|from|between)\b|\btotal (?:over|across|for) (?:the|all)\b")),
+]
+UP_WORDS = re.compile(r"\b(rise|rose|risen|increase[ds]?|grow|grew|grown|growth|jump(?:ed)?|surge[d]?|climb(?:ed)?|go up|went up|higher)\b")
+DOWN_WORDS = re.compile(r"\b(fall|fell|fallen|decline[ds]?|decrease[ds]?|drop(?:ped)?|shr[iu]nk|plunge[d]?|go down|went down|lower|contract(?:ed)?)\b")
+LAST_WORDS = re.compile(r"\b(latest|last|most recent|final|newest|current)\b")
+FIRST_WORDS = re.compile(r"\b(first|earliest|oldest|initial|starting)\b")
+AMOUNT_INTENT = re.compile(r"\bhow much\b|\bvalue\b|\bworth\b|\bamount\b|\btotal(?:ed|led)?\b|\$|\bsize\b|\bfigure\b|\bmillion\b|\bbillion\b")
+COUNT_INTENT = re.compile(r"\bhow many\b|\bnumber of\b|\bcount\b")
+RANK_INTENT = re.compile(r"\brank(?:ed|ing)?\b|\bposition\b|\bplace\b|\bplaced\b")
+WHEN_INTENT = re.compile(r"\bwhen\b|\bwhat year\b|\bwhich year\b|\bwhat date\b|\bwhich date\b|\bdate\b|\bsince when\b|\bwhat day\b")
+YEAR_RE = re.compile(r"\b(1[89]\d{2}|20\d{2})\b")
+US_ALIASES = re.compile(r"\b(united states|u\.s\.a?\.?|usa|america)\b")
+GENERIC = {stem(w) for w in ("how", "much", "many", "what", "which", "value", "amount", "total", "year", "was", "were", "did", "the", "in", "of", "figure", "level", "size", "worth")}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    doc_id: str
+    start: int
+    end: int
+    quote: str
+
+
+@dataclass
+class NumericAnswer:
+    """Text with ``{0}``, ``{1}`` … placeholders for citations to ``evidence[i]``."""
+
+    text: str
+    evidence: list[Evidence]
+    arithmetic: list[str] = field(default_factory=list)
+    operation: str = "value"
+    abstain: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    cols: tuple[int, ...]  # one column, or (export, import) for a balance
+    kind: str = "column"  # "column" | "balance" | "deficit"
+
+
+def _q(question: str) -> str:
+    return US_ALIASES.sub("us", normalise(question))
+
+
+def _ev_row(t: TableData, i: int) -> Evidence:
+    a, b = t.row_spans[i]
+    return Evidence(t.doc_id, a, b, t.row_quotes[i])
+
+
+def _ev_fact(f: Fact) -> Evidence:
+    return Evidence(f.doc_id, f.start, f.end, f.quote)
+
+
+class NumericQA:
+    def __init__(self, db: FactsDB) -> None:
+        self.db = db
+
+    # ---- parsing -------------------------------------------------------------------------------
+    def metrics(self, t: TableData, q: str) -> list[Metric]:
+        found: list[Metric] = []
+        low_cols = [c.lower() for c in t.columns]
+
+        def col_for(key: str) -> int | None:
+            for j, c in enumerate(low_cols[1:], start=1):
+                if key in c or stem(key) in {stem(w) for w in re.findall(r"[a-z]+", c)}:
+                    return j
+            return None
+
+        if any(w in q for w in BALANCE_WORDS):
+            e, i = col_for("export"), col_for("import")
+            if e is not None and i is not None:
+                kind = "deficit" if "deficit" in q else "surplus" if "surplus" in q else "balance"
+                name = {"deficit": "Trade deficit", "surplus": "Trade surplus", "balance": "Trade balance"}[kind]
+                return [Metric(name, (e, i), kind)]
+        taken: set[int] = set()
+        q_terms = set(content_terms(q))
+        for j, col in enumerate(t.columns[1:], start=1):
+            col_terms = set(content_terms(col))
+            hit = bool(col_terms) and col_terms <= q_terms
+            if not hit:
+                for key, syns in METRIC_SYNONYMS.items():
+                    if (key in col.lower() or stem(key) in col_terms) and any(re.search(rf"\b{re.escape(s)}\b", q) for s in syns):
+                        # "total" alone names a total column only when no other metric is asked for
+                        hit = True
+                        break
+            if hit and j not in taken:
+                taken.add(j)
+                found.append(Metric(t.columns[j], (j,)))
+        # "total exports" is the export column, not the total column
+        if len(found) > 1:
+            specific = [m for m in found if not re.search(r"\b(total|turnover|sum)\b", t.columns[m.cols[0]], re.I)
+                        or any(re.search(rf"\b{re.escape(s)}\b", q) for s in METRIC_SYNONYMS["turnover"] if s != "total")]
+            found = specific or found
+        return found
+
+    def rows(self, t: TableData, q: str) -> tuple[list[int], list[str]]:
+        """Row indexes named in the question, and named years the table lacks."""
+        idx: list[int] = []
+        missing: list[str] = []
+        labels = [lab.lower() for lab in t.labels]
+        for y in YEAR_RE.findall(q):
+            if y in labels:
+                if labels.index(y) not in idx:
+                    idx.append(labels.index(y))
+            else:
+                missing.append(y)
+        for j, lab in enumerate(labels):
+            if not YEAR_RE.fullmatch(lab) and re.search(rf"\b{re.escape(lab)}\b", q) and j not in idx:
+                idx.append(j)
+        if not idx and not missing:
+            if LAST_WORDS.search(q):
+                idx.append(len(labels) - 1)
+            elif FIRST_WORDS.search(q):
+                idx.append(0)
+        rng = re.search(r"\b(?:(?:from|between)\s+)?(\d{4})\s*(?:to|and|through|until|-|–)\s*(\d{4})\b", q)
+        if rng and rng.group(1) in labels and rng.group(2) in labels:
+            a, b = labels.index(rng.group(1)), labels.index(rng.group(2))
+            idx = list(range(min(a, b), max(a, b) + 1))
+            if not re.search(r"\beach\b|\bevery\b|\btrend|\bover\b|\bsum\b|\bcombined\b|\btotal\b|\baltogether|\bcumulative", q):
+                idx = [min(a, b), max(a, b)]
+        return idx, missing
+
+    @staticmethod
+    def operation(q: str) -> str | None:
+        for name, pat in OPS:
+            if pat.search(q):
+                return name
+        return None
+
+    # ---- values --------------------------------------------------------------------------------
+    def value(self, t: TableData, m: Metric, i: int) -> float | None:
+        if m.kind == "column":
+            return t.values[i][m.cols[0]]
+        e, imp = (t.values[i][c] for c in m.cols)
+        if e is None or imp is None:
+            return None
+        return imp - e if m.kind == "deficit" else e - imp
+
+    def show(self, t: TableData, m: Metric, i: int) -> str:
+        v = self.value(t, m, i)
+        j = m.cols[0]
+        if m.kind == "column":
+            return t.cells[i][j]
+        return fmt_money(v or 0.0, t.units[j], t.scales[j])
+
+    def derive(self, t: TableData, m: Metric, i: int) -> str | None:
+        """Arithmetic line for a derived metric in one row."""
+        if m.kind == "column":
+            return None
+        e, imp = m.cols
+        s = t.scales[e]
+        ev, iv = t.values[i][e], t.values[i][imp]
+        if ev is None or iv is None:
+            return None
+        lab = unit_label(t.units[e], s)
+        if m.kind == "deficit":
+            return f"{t.labels[i]}: {t.columns[imp]} − {t.columns[e]} = {fmt_scaled(iv, s)} − {fmt_scaled(ev, s)} = {fmt_scaled(iv - ev, s)} ({lab})"
+        return f"{t.labels[i]}: {t.columns[e]} − {t.columns[imp]} = {fmt_scaled(ev, s)} − {fmt_scaled(iv, s)} = {fmt_scaled(ev - iv, s)} ({lab})"
+
+    # ---- answering -----------------------------------------------------------------------------
+    def answer(self, question: str) -> NumericAnswer | None:
+        q = _q(question)
+        part = self._answer_mentions(q, kinds=("part",))
+        if part is not None:
+            return part
+        for t in self.db.tables:
+            ans = self._answer_table(t, q)
+            if ans is not None:
+                return ans
+        return self._answer_mentions(q)
+
+    def _answer_table(self, t: TableData, q: str) -> NumericAnswer | None:
+        metrics = self.metrics(t, q)
+        if not metrics:
+            return None
+        rows, missing = self.rows(t, q)
+        op = self.operation(q)
+        if missing and not rows:
+            span = f"{t.labels[0]}–{t.labels[-1]}"
+            have = ", ".join(t.columns[1:])
+            return NumericAnswer(
+                f"The article does not give {metrics[0].name.lower()} for {', '.join(missing)}: its table covers {span} only ({have}) {{0}}.",
+                [_ev_row(t, 0), _ev_row(t, len(t.labels) - 1)],
+                operation="out_of_range",
+                abstain=True,
+            )
+        if missing and rows:
+            return NumericAnswer(
+                f"The article's table covers {t.labels[0]}–{t.labels[-1]}; it has no figure for {', '.join(missing)} {{0}}.",
+                [_ev_row(t, rows[0])], operation="out_of_range", abstain=True,
+            )
+        m = metrics[0]
+        if op == "ratio" and len(metrics) >= 2 and len(rows) <= 1:
+            return self._ratio_metrics(t, metrics[0], metrics[1], rows[0] if rows else len(t.labels) - 1)
+        if op == "share":
+            if len(metrics) < 2:
+                return None
+            return self._share(t, metrics, rows[0] if rows else len(t.labels) - 1)
+        if op in ("max", "min"):
+            return self._extreme(t, m, op)
+        if op == "sum" and (len(rows) != 1):
+            return self._sum(t, m, rows or list(range(len(t.labels))))
+        if op == "trend" or (not rows and op in ("growth", None) and len(metrics) == 1 and op == "trend"):
+            return self._trend(t, m, rows if len(rows) > 2 else list(range(len(t.labels))))
+        if op == "ratio" and len(rows) >= 2:
+            return self._ratio_years(t, m, min(rows), max(rows))
+        if op in ("growth", "difference") and len(rows) >= 2:
+            return self._change(t, m, min(rows), max(rows), q)
+        if op == "growth" and len(rows) == 1 and rows[0] > 0:
+            return self._change(t, m, rows[0] - 1, rows[0], q)
+        if op == "growth" and not rows:
+            return self._trend(t, m, list(range(len(t.labels))))
+        if op == "difference" and len(metrics) >= 2 and len(rows) <= 1:
+            return self._diff_metrics(t, metrics[0], metrics[1], rows[0] if rows else len(t.labels) - 1)
+        if not rows:
+            if len(metrics) == 1 and m.kind == "column" and not op:
+                return None  # a metric without a year: let text retrieval answer (or ask for a year)
+            rows = list(range(len(t.labels)))
+            return self._trend(t, m, rows)
+        parts, evidence, arith = [], [], []
+        for i in rows:
+            for mm in metrics:
+                line = self.derive(t, mm, i)
+                if line:
+                    arith.append(line)
+                parts.append(f"{mm.name} in {t.labels[i]}: {self.show(t, mm, i)}")
+            evidence.append(_ev_row(t, i))
+        cites = "".join(f"{{{k}}}" for k in range(len(evidence)))
+        text = "; ".join(parts) + f" {cites}."
+        if len(rows) == 1 and len(metrics) == 1 and m.kind == "column":
+            better = self._better_mention(t, m, rows[0], q)
+            if better is not None:
+                return better
+        ans = NumericAnswer(text, evidence, arith, operation="value")
+        self._add_conflicts(ans, t, metrics, rows, q)
+        return ans
+
+    def _coverage(self, q_terms: set[str], context: str) -> float:
+        ctx = set(content_terms(_q(context)))
+        return len(q_terms & ctx) / max(1, len(q_terms))
+
+    def _better_mention(self, t: TableData, m: Metric, i: int, q: str) -> NumericAnswer | None:
+        """A sentence fact for the same period that matches the question better than the table."""
+        q_terms = set(content_terms(q)) - GENERIC
+        label = t.labels[i]
+        table_ctx = " ".join((t.columns[m.cols[0]], t.caption, label))
+        base = self._coverage(q_terms, table_ctx)
+        best: tuple[float, Fact] | None = None
+        for f in self.db.facts:
+            if f.kind not in ("mention", "curated") or f.period != label or f.value is None:
+                continue
+            if not self._same_metric(t, m, f):
+                continue
+            cov = self._coverage(q_terms, f"{f.quote} {f.period}")
+            if cov > base + 1e-9 and (best is None or cov > best[0]):
+                best = (cov, f)
+        if best is None:
+            return None
+        f = best[1]
+        text = f"{f.quote} {{0}}" + (f" (citing {f.source_note})" if f.source_note and "|" not in f.source_note else "") + "."
+        ans = NumericAnswer(text, [_ev_fact(f)], operation="value")
+        tv = t.values[i][m.cols[0]]
+        if tv and f.value and max(tv, f.value) / min(tv, f.value) <= 10 and abs(tv - f.value) > 1e-6 * tv:
+            ans.evidence.append(_ev_row(t, i))
+            ans.text += (f" Note: the article's trade table gives a different figure for {label}: {m.name.lower()} "
+                         f"{t.cells[i][m.cols[0]]} {{1}}, so the two sources disagree ({f.text_value} vs {t.cells[i][m.cols[0]]}).")
+            ans.notes.append("conflicting sources")
+        return ans
+
+    def _same_metric(self, t: TableData, m: Metric, f: Fact) -> bool:
+        col = t.columns[m.cols[0]].lower()
+        keys = {k for k in METRIC_SYNONYMS if k in col} | set(content_terms(col))
+        subj = set(content_terms(f.subject))
+        return any(stem(k) in subj for k in keys) and f.unit == t.units[m.cols[0]]
+
+    def _add_conflicts(self, ans: NumericAnswer, t: TableData, metrics: list[Metric], rows: list[int], q: str) -> None:
+        """Other facts giving the same metric for the same period with a different value."""
+        for mm in metrics:
+            if mm.kind != "column":
+                continue
+            col = t.columns[mm.cols[0]].lower()
+            for i in rows:
+                tv = t.values[i][mm.cols[0]]
+                if tv is None:
+                    continue
+                for f in self.db.facts:
+                    if f.kind not in ("mention", "curated") or f.period != t.labels[i] or f.value is None or f.unit != t.units[mm.cols[0]]:
+                        continue
+                    if not self._same_metric(t, mm, f):
+                        continue
+                    ratio = max(f.value, tv) / max(1e-9, min(f.value, tv))
+                    if ratio > 10 or abs(f.value - tv) < 1e-6 * tv:
+                        continue  # a different scope (ten times off) or the same figure
+                    n = len(ans.evidence)
+                    ans.evidence.append(_ev_fact(f))
+                    src = f" (citing {f.source_note})" if f.source_note and not f.source_note.startswith("part of") else ""
+                    ans.text += (
+                        f" Note: the article gives a different figure elsewhere — \"{f.quote}\"{src} {{{n}}} — "
+                        f"so the two sources disagree ({t.cells[i][mm.cols[0]]} in the table vs {f.text_value})."
+                    )
+                    ans.notes.append("conflicting sources")
+
+    def _change(self, t: TableData, m: Metric, a: int, b: int, q: str) -> NumericAnswer | None:
+        va, vb = self.value(t, m, a), self.value(t, m, b)
+        if va is None or vb is None:
+            return None
+        s = t.scales[m.cols[0]]
+        lab = unit_label(t.units[m.cols[0]], s)
+        diff = vb - va
+        arith = [x for x in (self.derive(t, m, a), self.derive(t, m, b)) if x]
+        arith.append(f"change: {fmt_scaled(vb, s)} − {fmt_scaled(va, s)} = {fmt_scaled(diff, s)} ({lab})")
+        pct = None
+        if va != 0:
+            pct = diff / abs(va) * 100
+            arith.append(f"growth: {fmt_scaled(diff, s)} / {fmt_scaled(abs(va), s)} × 100 = {fmt_number(pct, 1)}%")
+        direction = "rose" if diff > 0 else "fell" if diff < 0 else "did not change"
+        text = (
+            f"{m.name} {direction} from {self.show(t, m, a)} in {t.labels[a]} {{0}} to {self.show(t, m, b)} in {t.labels[b]} {{1}}: "
+            f"a change of {fmt_money(diff, t.units[m.cols[0]], s)}"
+            + (f" ({'+' if pct > 0 else ''}{fmt_number(pct, 1)}%)" if pct is not None else "")
+        )
+        if vb > 0 and va > 0 and max(va, vb) / min(va, vb) >= 1.5:
+            text += f", i.e. {fmt_number(max(va, vb) / min(va, vb), 2)} times {'higher' if vb > va else 'lower'}"
+        text += "."
+        asked_up, asked_down = bool(UP_WORDS.search(q)), bool(DOWN_WORDS.search(q))
+        premise = ""
+        if diff < 0 and asked_up and not asked_down:
+            premise = f"The premise is not supported: {m.name.lower()} did not rise, it fell. "
+        elif diff > 0 and asked_down and not asked_up:
+            premise = f"The premise is not supported: {m.name.lower()} did not fall, it rose. "
+        return NumericAnswer(premise + text, [_ev_row(t, a), _ev_row(t, b)], arith, operation="change",
+                             notes=["false premise corrected"] if premise else [])
+
+    def _ratio_years(self, t: TableData, m: Metric, a: int, b: int) -> NumericAnswer | None:
+        va, vb = self.value(t, m, a), self.value(t, m, b)
+        if not va or vb is None:
+            return None
+        s = t.scales[m.cols[0]]
+        r = vb / va
+        arith = [f"ratio: {fmt_scaled(vb, s)} / {fmt_scaled(va, s)} = {fmt_number(r, 2)}"]
+        text = (f"{m.name} in {t.labels[b]} ({self.show(t, m, b)} {{1}}) was {fmt_number(r, 2)} times "
+                f"its {t.labels[a]} level ({self.show(t, m, a)} {{0}}).")
+        return NumericAnswer(text, [_ev_row(t, a), _ev_row(t, b)], arith, operation="ratio")
+
+    def _ratio_metrics(self, t: TableData, m1: Metric, m2: Metric, i: int) -> NumericAnswer | None:
+        v1, v2 = self.value(t, m1, i), self.value(t, m2, i)
+        if not v1 or not v2:
+            return None
+        big, small = (m1, m2) if v1 >= v2 else (m2, m1)
+        vb, vs = max(v1, v2), min(v1, v2)
+        s = t.scales[m1.cols[0]]
+        r = vb / vs
+        arith = [f"{t.labels[i]}: {big.name} / {small.name} = {fmt_scaled(vb, s)} / {fmt_scaled(vs, s)} = {fmt_number(r, 2)}"]
+        text = (f"In {t.labels[i]}, {big.name.lower()} ({self.show(t, big, i)}) was {fmt_number(r, 2)} times "
+                f"{small.name.lower()} ({self.show(t, small, i)}) {{0}}.")
+        return NumericAnswer(text, [_ev_row(t, i)], arith, operation="ratio")
+
+    def _diff_metrics(self, t: TableData, m1: Metric, m2: Metric, i: int) -> NumericAnswer | None:
+        v1, v2 = self.value(t, m1, i), self.value(t, m2, i)
+        if v1 is None or v2 is None:
+            return None
+        s = t.scales[m1.cols[0]]
+        lab = unit_label(t.units[m1.cols[0]], s)
+        big, small = (m1, m2) if v1 >= v2 else (m2, m1)
+        vb, vs = max(v1, v2), min(v1, v2)
+        arith = [f"{t.labels[i]}: {big.name} − {small.name} = {fmt_scaled(vb, s)} − {fmt_scaled(vs, s)} = {fmt_scaled(vb - vs, s)} ({lab})"]
+        text = (f"In {t.labels[i]}, {big.name.lower()} ({self.show(t, big, i)}) exceeded {small.name.lower()} "
+                f"({self.show(t, small, i)}) by {fmt_money(vb - vs, t.units[m1.cols[0]], s)} {{0}}.")
+        return NumericAnswer(text, [_ev_row(t, i)], arith, operation="difference")
+
+    def _share(self, t: TableData, metrics: list[Metric], i: int) -> NumericAnswer | None:
+        totals = [m for m in metrics if re.search(r"total|turnover|sum", t.columns[m.cols[0]], re.I)]
+        parts = [m for m in metrics if m not in totals]
+        if not totals or not parts:
+            return None
+        tot, part = totals[0], parts[0]
+        vt, vp = self.value(t, tot, i), self.value(t, part, i)
+        if not vt or vp is None:
+            return None
+        s = t.scales[tot.cols[0]]
+        pct = vp / vt * 100
+        arith = [f"{t.labels[i]}: {part.name} / {tot.name} × 100 = {fmt_scaled(vp, s)} / {fmt_scaled(vt, s)} × 100 = {fmt_number(pct, 1)}%"]
+        text = (f"In {t.labels[i]}, {part.name.lower()} ({self.show(t, part, i)}) made up {fmt_number(pct, 1)}% of "
+                f"{tot.name.lower()} ({self.show(t, tot, i)}) {{0}}.")
+        return NumericAnswer(text, [_ev_row(t, i)], arith, operation="share")
+
+    def _extreme(self, t: TableData, m: Metric, op: str) -> NumericAnswer | None:
+        vals = [(self.value(t, m, i), i) for i in range(len(t.labels))]
+        vals = [(v, i) for v, i in vals if v is not None]
+        if not vals:
+            return None
+        v, i = (max if op == "max" else min)(vals)
+        listing = ", ".join(f"{t.labels[k]}: {self.show(t, m, k)}" for _, k in sorted(vals, key=lambda x: x[1]))
+        text = (f"{m.name} was {'highest' if op == 'max' else 'lowest'} in {t.labels[i]}, at {self.show(t, m, i)} "
+                f"({listing}) " + "".join(f"{{{k}}}" for k in range(len(vals))) + ".")
+        return NumericAnswer(text, [_ev_row(t, k) for _, k in sorted(vals, key=lambda x: x[1])],
+                             [x for _, k in vals if (x := self.derive(t, m, k))], operation=op)
+
+    def _sum(self, t: TableData, m: Metric, rows: list[int]) -> NumericAnswer | None:
+        vals = [self.value(t, m, i) for i in rows]
+        if any(v is None for v in vals):
+            return None
+        s = t.scales[m.cols[0]]
+        total = sum(v for v in vals if v is not None)
+        arith = [" + ".join(fmt_scaled(v or 0, s) for v in vals) + f" = {fmt_scaled(total, s)} ({unit_label(t.units[m.cols[0]], s)})"]
+        text = (f"{m.name} over {t.labels[rows[0]]}–{t.labels[rows[-1]]} adds up to {fmt_money(total, t.units[m.cols[0]], s)} "
+                + "".join(f"{{{k}}}" for k in range(len(rows))) + ".")
+        return NumericAnswer(text, [_ev_row(t, i) for i in rows], arith, operation="sum")
+
+    def _trend(self, t: TableData, m: Metric, rows: list[int]) -> NumericAnswer | None:
+        if len(rows) < 2:
+            return None
+        s = t.scales[m.cols[0]]
+        pieces, arith = [], []
+        for k, i in enumerate(rows):
+            pieces.append(f"{t.labels[i]}: {self.show(t, m, i)} {{{k}}}")
+            line = self.derive(t, m, i)
+            if line:
+                arith.append(line)
+        for a, b in zip(rows, rows[1:], strict=False):
+            va, vb = self.value(t, m, a), self.value(t, m, b)
+            if va is None or vb is None:
+                continue
+            pct = f" ({'+' if vb >= va else ''}{fmt_number((vb - va) / abs(va) * 100, 1)}%)" if va else ""
+            arith.append(f"{t.labels[a]}→{t.labels[b]}: {fmt_scaled(vb, s)} − {fmt_scaled(va, s)} = {fmt_scaled(vb - va, s)}{pct}")
+        first, last = self.value(t, m, rows[0]), self.value(t, m, rows[-1])
+        overall = ""
+        if first is not None and last is not None:
+            overall = f" Overall it {'rose' if last > first else 'fell' if last < first else 'held steady'} from {t.labels[rows[0]]} to {t.labels[rows[-1]]}."
+        text = f"{m.name} by year — " + "; ".join(pieces) + "." + overall
+        return NumericAnswer(text, [_ev_row(t, i) for i in rows], arith, operation="trend")
+
+    # ---- facts from sentences ------------------------------------------------------------------
+    def _idf(self) -> dict[str, float]:
+        if not hasattr(self, "_idf_cache"):
+            import math
+
+            df: dict[str, int] = {}
+            for f in self.db.facts:
+                for term in set(content_terms(f.subject)):
+                    df[term] = df.get(term, 0) + 1
+            n = max(1, len(self.db.facts))
+            self._idf_cache = {t: math.log(1 + n / c) for t, c in df.items()}
+        return self._idf_cache
+
+    def _answer_mentions(self, q: str, kinds: tuple[str, ...] | None = None) -> NumericAnswer | None:
+        q_terms = set(content_terms(q)) - GENERIC
+        if not q_terms:
+            return None
+        share = bool(OPS[1][1].search(q))
+        intents = []
+        if WHEN_INTENT.search(q):
+            intents.append("event")
+        if COUNT_INTENT.search(q):
+            intents.append("count")
+        if RANK_INTENT.search(q):
+            intents.append("rank")
+        if AMOUNT_INTENT.search(q) or share:
+            intents.extend(["part", "mention", "curated"])
+        if kinds is not None:
+            intents = [k for k in intents if k in kinds]
+        if not intents:
+            return None
+        idf = self._idf()
+        best: tuple[float, Fact] | None = None
+        years = YEAR_RE.findall(q)
+        for f in self.db.facts:
+            if f.kind not in intents:
+                continue
+            subj = set(content_terms(_q(f.subject))) - GENERIC
+            if not subj:
+                continue
+            if years and f.period and f.period not in years:
+                continue
+            matched = sum(idf.get(x, 1.0) for x in subj & q_terms)
+            cover = matched / sum(idf.get(x, 1.0) for x in subj)
+            need = 0.99 if f.kind in ("part", "mention", "curated") else 0.6
+            if cover >= need and len(subj & q_terms) >= min(2, len(subj)) and (best is None or matched > best[0]):
+                best = (matched, f)
+        if best is None:
+            return None
+        f = best[1]
+        if share and f.kind == "part" and "|" in f.source_note:
+            parent_id = f.source_note.rsplit("|", 1)[1]
+            parent = next((p for p in self.db.facts if p.id == parent_id), None)
+            if parent and parent.value and f.value is not None:
+                pct = f.value / parent.value * 100
+                s = 1e6 if parent.value >= 1e6 else 1.0
+                arith = [f"{fmt_scaled(f.value, s)} / {fmt_scaled(parent.value, s)} × 100 = {fmt_number(pct, 1)}%"]
+                text = (f"{f.subject[0].upper() + f.subject[1:]} ({f.text_value}) {{0}} made up {fmt_number(pct, 1)}% of "
+                        f"{parent.subject.lower()} ({parent.text_value}) {{1}}.")
+                return NumericAnswer(text, [_ev_fact(f), _ev_fact(parent)], arith, operation="share")
+        if f.kind == "event":
+            text = f"{f.subject}: {f.text_value} {{0}}."
+        elif f.kind in ("count", "rank"):
+            text = f"\"{f.quote}\" {{0}}."
+        else:
+            period = f" in {f.period}" if f.period and f.period not in f.quote else ""
+            text = f"{f.subject[0].upper() + f.subject[1:]}: {f.text_value}{period} {{0}}."
+            if f.kind == "part" and "|" in f.source_note:
+                text = text[:-1] + f", part of {f.source_note.split('|')[0].removeprefix('part of: ')}."
+        return NumericAnswer(text, [_ev_fact(f)], operation=f.kind)
