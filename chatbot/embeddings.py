@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
+from collections import OrderedDict
 from functools import cached_property
 from pathlib import Path
 from typing import Protocol
@@ -64,14 +66,21 @@ class SentenceTransformerEmbedder(Embeddings):
         self.path = resolve_model_path(model)
         self.threads = threads
         self.model_id = f"{self.path.name}@{model_fingerprint(self.path)}"
+        self._cache: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
 
     @cached_property
     def _model(self):  # type: ignore[no-untyped-def]
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         import torch
+        import transformers
         from sentence_transformers import SentenceTransformer
+
+        transformers.utils.logging.disable_progress_bar()
 
         if self.threads > 0:
             torch.set_num_threads(self.threads)
@@ -89,8 +98,18 @@ class SentenceTransformerEmbedder(Embeddings):
         return vecs.tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        import torch
+        """One normalised vector; recent queries are cached (a chain step reuses retrieval's)."""
+        with self._lock:
+            if text in self._cache:
+                self._cache.move_to_end(text)
+                return self._cache[text]
+            import torch
 
-        with torch.inference_mode():
-            vec = self._model.encode([text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)[0]
-        return vec.tolist()
+            with torch.inference_mode():
+                vec = self._model.encode(
+                    [text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+                )[0].tolist()
+            self._cache[text] = vec
+            if len(self._cache) > 512:
+                self._cache.popitem(last=False)
+            return vec

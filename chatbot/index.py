@@ -73,6 +73,7 @@ class LoadedIndex:
     bm25: bm25s.BM25
     vectors: VectorStore
     embedder: SentenceTransformerEmbedder
+    sentence_vectors: np.ndarray  # one row per (passage, sentence), in passage order
 
     @property
     def by_id(self) -> dict[str, Passage]:
@@ -177,10 +178,14 @@ class IndexManager:
             )
             self._build_bm25(passages, tmp / "bm25")
             n_facts = self._build_facts(docs, passages, tables_by_doc, tmp / "facts.sqlite")
-            log.info("Embedding %d passages with %s", len(passages), self.embedder.model_id)
-            vectors = self.embedder.embed_documents(
-                [_embedding_text(p) for p in passages], show_progress=os.environ.get("CHATBOT_PROGRESS", "1") != "0"
+            sentences = [s.text for p in passages for s in p.sentences]
+            log.info("Embedding %d passages and %d sentences with %s", len(passages), len(sentences), self.embedder.model_id)
+            all_vectors = self.embedder.embed_documents(
+                [_embedding_text(p) for p in passages] + sentences,
+                show_progress=os.environ.get("CHATBOT_PROGRESS", "1") != "0",
             )
+            vectors = all_vectors[: len(passages)]
+            np.save(tmp / "sentences.npy", np.asarray(all_vectors[len(passages) :], dtype=np.float32))
             store = open_vector_store(self.settings, tmp / "chroma", collection, create=True)
             store.add(passages, vectors)
             manifest = Manifest(
@@ -259,13 +264,16 @@ class IndexManager:
             if documents[p.doc_id].text[p.start : p.end] != p.text:
                 raise IndexBuildError(f"passage {p.id} does not match its document text")
         bm25 = bm25s.BM25.load(str(root / "bm25"))
+        sentence_vectors = np.load(root / "sentences.npy")
+        if sentence_vectors.shape[0] != sum(len(p.sentences) for p in passages):
+            raise IndexBuildError("sentences.npy does not match the passages")
         if not (root / "facts.sqlite").is_file():
             raise IndexBuildError("facts.sqlite is missing")
         vectors = open_vector_store(self.settings, root / "chroma", manifest.collection, create=False)
         count = vectors.count()
         if count != manifest.passages:
             raise IndexBuildError(f"vector store holds {count} vectors, manifest says {manifest.passages}")
-        return LoadedIndex(root, manifest, documents, passages, bm25, vectors, self.embedder)
+        return LoadedIndex(root, manifest, documents, passages, bm25, vectors, self.embedder, sentence_vectors)
 
     def load(self) -> LoadedIndex:
         """Load the current index, building or rebuilding it when missing, stale or corrupt."""

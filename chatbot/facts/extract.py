@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from chatbot.corpus import Table, content_id
 from chatbot.facts.numbers import find_money, parse_cell, unit_from_text
+from chatbot.text import STOPWORDS
 from chatbot.types import Document, Fact, Passage, Span
 
 YEAR = re.compile(r"(?<![\d$€£,.])(1[89]\d{2}|20\d{2})(?![\d%]|,\d)")
@@ -29,6 +30,7 @@ CAP = r"[A-Z][\w’'\-–/]*"
 NAME = re.compile(rf"{CAP}(?:\s+(?:(?:of|on|and|for|the|to|in)\s+)*{CAP})*")
 EVENT_VERB = re.compile(r"\b(signed|established|founded|created|launched|adopted|regained|ratified|opened|concluded|agreed|formed)\b(?:\s+\w+){0,3}?\s+(?:in|on)\s+$")
 CLAUSE_BREAK = re.compile(r"[,;:]\s|\s[-–—]\s|\(|\)")
+LEAD_CONJ = re.compile(r"^(?:while|whereas|and|but|as|with)\s+", re.I)
 LEAD_IN = re.compile(r"^(?:and|or|including|such as|dominated by|led by|notably|mainly|with)\s+", re.I)
 FILLER_TAIL = re.compile(r"\s+(?:a total of|totaled|totalled|totaling|reached|amounted to|was|were|stood at|of|at|worth|about|around|nearly|over|some)$", re.I)
 SOURCE = re.compile(r"\b(?:According to|Data from|Figures from|Per)\s+(?:the\s+)?([^,]+)")
@@ -64,15 +66,22 @@ def table_data(doc: Document, passage: Passage, table: Table) -> TableData:
     default_unit, default_scale = unit_from_text(caption + " " + header)
     ncol = len(table.columns)
     values, units, scales = [], [""] * ncol, [1.0] * ncol
+    col_units: list[tuple[str, float]] = []
+    for col in table.columns:
+        paren = re.search(r"\(([^)]*)\)", col)
+        if paren:
+            u, sc = unit_from_text(paren.group(1))
+            col_units.append((u or paren.group(1).strip(), sc))
+        else:
+            col_units.append((default_unit, default_scale))
     for row in table.rows:
         vals: list[float | None] = []
         for j, cell in enumerate(row):
-            col_unit, col_scale = unit_from_text(table.columns[j])
-            a = parse_cell(cell, col_unit or default_unit, col_scale if col_unit or col_scale != 1 else default_scale)
+            a = parse_cell(cell, *col_units[j])
             vals.append(None if a is None or j == 0 else a.value)
             if a is not None and j > 0:
                 units[j] = units[j] or a.unit
-                scales[j] = a.scale if a.scale != 1.0 else scales[j]
+                scales[j] = a.scale if a.scale != 1.0 else col_units[j][1]
         values.append(tuple(vals))
     quotes = tuple(doc.text[a:b] for a, b in table.row_spans)
     return TableData(
@@ -177,7 +186,12 @@ def mention_facts(doc: Document, passage: Passage) -> list[Fact]:
                 cs, ce = _clause_bounds(s, a.start)
                 subj_text = FILLER_TAIL.sub("", s[cs : a.start].strip())
                 subj_text = FILLER_TAIL.sub("", subj_text)
+                subj_text = LEAD_CONJ.sub("", subj_text)
                 q_start = cs + (len(s[cs:]) - len(s[cs:].lstrip()))
+                if cs > 0 and subj_text[:1].islower() and not re.match(r"^(?:while|whereas|and|but)\b", s[cs:], re.I):
+                    head = s[: _clause_bounds(s, 0)[1]].strip()  # "Fish landings, a smaller business, brought in"
+                    subj_text = f"{head} {subj_text}"
+                    q_start = 0
                 q_end = max(a.end, ce)
             clause = s[q_start:q_end]
             period = (_years(clause) or [sent_year or prev_year or ""])[0]
@@ -212,7 +226,7 @@ def mention_facts(doc: Document, passage: Passage) -> list[Fact]:
                 Fact(
                     id=_fact_id(doc.doc_id, sent.start + m.start(), sent.start + m.end(), subject, "rank"),
                     subject=subject, attribute="rank", value=float(m.group(1)), unit="rank",
-                    period=(sent_year or prev_year), quote=m.group(0), doc_id=doc.doc_id,
+                    period=sent_year, quote=m.group(0), doc_id=doc.doc_id,
                     start=sent.start + m.start(), end=sent.start + m.end(), text_value=m.group(1), kind="rank",
                 )
             )
@@ -223,7 +237,7 @@ def mention_facts(doc: Document, passage: Passage) -> list[Fact]:
                 continue
             noun: list[str] = []
             for w in words:
-                if w.lower() in COUNT_STOP or (noun and w.endswith("ed")):
+                if w.lower() in COUNT_STOP or w.lower() in STOPWORDS or (noun and w.endswith("ed")):
                     break
                 noun.append(w)
             if not noun:
@@ -248,7 +262,7 @@ def event_facts(doc: Document, sent: Span, money: list) -> list[Fact]:  # type: 
     out: list[Fact] = []
     taken: list[tuple[int, int]] = []
     for m in DATE.finditer(s):
-        name_start = _name_before(s, m.start())
+        name_start = _first_name_before(s, m.start())
         q_start = name_start if name_start is not None else _clause_bounds(s, m.start())[0]
         subject = s[q_start : m.start()].strip()
         subject = re.sub(r"\s+(?:signed|established|held|adopted|launched)?\s*(?:on|in)?$", "", subject) or "event"
@@ -269,6 +283,15 @@ def event_facts(doc: Document, sent: Span, money: list) -> list[Fact]:  # type: 
             q_start = min(q_start, cs)
             out.append(_event(doc, sent, q_start, m.end(), subject, m.group(0), m.group(0)))
     return out
+
+
+def _first_name_before(s: str, pos: int) -> int | None:
+    """Start of the first multi-word capitalised name in the clause that ends at ``pos``."""
+    cs, _ = _clause_bounds(s, max(0, pos - 1))
+    for m in NAME.finditer(s, cs, pos):
+        if len(m.group(0).split()) >= 2 and not m.group(0).startswith(("The ", "A ", "An ")):
+            return m.start()
+    return _name_before(s, pos)
 
 
 def _name_before(s: str, pos: int) -> int | None:

@@ -142,5 +142,5 @@ def fmt_money(value: float, unit: str, scale: float) -> str:
 def unit_label(unit: str, scale: float) -> str:
     """'US$ million' for the arithmetic lines."""
     scale_name = SCALE_NAMES.get(scale, "")
-    cur = {"USD": "US$", "EUR": "€", "GBP": "£", "AZN": "₼", "JPY": "¥"}.get(unit, unit)
+    cur = {"USD": "US$", "EUR": "EUR", "GBP": "GBP", "AZN": "AZN", "JPY": "JPY"}.get(unit, unit)
     return " ".join(x for x in (cur, scale_name) if x) or "units"

@@ -112,7 +112,7 @@ class NumericQA:
         taken: set[int] = set()
         q_terms = set(content_terms(q))
         for j, col in enumerate(t.columns[1:], start=1):
-            col_terms = set(content_terms(col))
+            col_terms = set(content_terms(re.sub(r"\([^)]*\)", " ", col)))
             hit = bool(col_terms) and col_terms <= q_terms
             if not hit:
                 for key, syns in METRIC_SYNONYMS.items():
@@ -122,7 +122,7 @@ class NumericQA:
                         break
             if hit and j not in taken:
                 taken.add(j)
-                found.append(Metric(t.columns[j], (j,)))
+                found.append(Metric(re.sub(r"\s*\([^)]*\)", "", t.columns[j]).strip() or t.columns[j], (j,)))
         # "total exports" is the export column, not the total column
         if len(found) > 1:
             specific = [m for m in found if not re.search(r"\b(total|turnover|sum)\b", t.columns[m.cols[0]], re.I)
@@ -177,7 +177,10 @@ class NumericQA:
         v = self.value(t, m, i)
         j = m.cols[0]
         if m.kind == "column":
-            return t.cells[i][j]
+            cell = t.cells[i][j]
+            if re.fullmatch(r"[\d,.\s]+", cell) and (t.units[j] or t.scales[j] != 1):
+                return f"{cell} ({unit_label(t.units[j], t.scales[j])})"
+            return cell
         return fmt_money(v or 0.0, t.units[j], t.scales[j])
 
     def derive(self, t: TableData, m: Metric, i: int) -> str | None:
@@ -357,7 +360,10 @@ class NumericQA:
             + (f" ({'+' if pct > 0 else ''}{fmt_number(pct, 1)}%)" if pct is not None else "")
         )
         if vb > 0 and va > 0 and max(va, vb) / min(va, vb) >= 1.5:
-            text += f", i.e. {fmt_number(max(va, vb) / min(va, vb), 2)} times {'higher' if vb > va else 'lower'}"
+            times = max(va, vb) / min(va, vb)
+            text += f", i.e. {fmt_number(times, 2)} times {'higher' if vb > va else 'lower'}"
+            big, small = (vb, va) if vb > va else (va, vb)
+            arith.append(f"ratio: {fmt_scaled(big, s)} / {fmt_scaled(small, s)} = {fmt_number(times, 2)}")
         text += "."
         asked_up, asked_down = bool(UP_WORDS.search(q)), bool(DOWN_WORDS.search(q))
         premise = ""
@@ -525,7 +531,7 @@ class NumericQA:
                 s = 1e6 if parent.value >= 1e6 else 1.0
                 arith = [f"{fmt_scaled(f.value, s)} / {fmt_scaled(parent.value, s)} × 100 = {fmt_number(pct, 1)}%"]
                 text = (f"{f.subject[0].upper() + f.subject[1:]} ({f.text_value}) {{0}} made up {fmt_number(pct, 1)}% of "
-                        f"{parent.subject.lower()} ({parent.text_value}) {{1}}.")
+                        f"{parent.subject[0].lower() + parent.subject[1:]} ({parent.text_value}) {{1}}.")
                 return NumericAnswer(text, [_ev_fact(f), _ev_fact(parent)], arith, operation="share")
         if f.kind == "event":
             text = f"{f.subject}: {f.text_value} {{0}}."

@@ -1,0 +1,1 @@
+"""Answering: follow-up condensing, the offline answerer, the optional LLM answerer, verification."""

@@ -1,0 +1,119 @@
+"""Deterministic follow-up rewriting: a follow-up becomes a standalone question using the history.
+
+- ellipsis ("And in 2024?", "What about exports?"): the previous question with its year or
+  metric replaced;
+- pronouns and references ("What is his title?", "How did that change the next year?"): the
+  previous question is carried along as context, relative years are resolved;
+- a self-contained question is used as-is.
+"""
+
+from __future__ import annotations
+
+import re
+
+from chatbot.facts.qa import METRIC_SYNONYMS, OPS
+from chatbot.text import content_terms
+
+INJECTION = re.compile(
+    r"(?:\b(?:ignore|disregard|forget|override|bypass)\b[^.?!]{0,40}\b(?:instructions?|rules?|prompts?|article|context|document|above|previous|prior|system)\b"
+    r"|\byou are now\b|\bact as\b|\bsystem prompt\b|\bnew instructions?\b|\bpretend (?:to be|you)\b|\bjailbreak\b)"
+    r"[^.?!]*[.?!]?",
+    re.IGNORECASE,
+)
+ELLIPSIS_START = re.compile(r"^\s*(?:and|what about|how about|and what about|same for|also|then|or)\b", re.I)
+PRONOUN = re.compile(r"\b(he|she|his|her|him|it|its|they|their|them|that|this|those|these|there|the same|such)\b", re.I)
+YEAR = re.compile(r"\b(1[89]\d{2}|20\d{2})\b")
+NEXT_YEAR = re.compile(r"\b(?:the )?(?:next|following|subsequent) year\b|\ba year later\b", re.I)
+PREV_YEAR = re.compile(r"\b(?:the )?(?:previous|prior|preceding) year\b|\bthe year before\b|\ba year earlier\b", re.I)
+METRIC_WORDS = {w for syns in METRIC_SYNONYMS.values() for w in syns if " " not in w} | {"deficit", "surplus", "balance"}
+
+
+def strip_injection(question: str) -> tuple[str, bool]:
+    """Remove instruction-like sentences aimed at the assistant; the rest is the real question."""
+    cleaned = INJECTION.sub(" ", question)
+    cleaned = re.sub(r"\s+", " ", cleaned).strip()
+    return cleaned, cleaned != re.sub(r"\s+", " ", question).strip()
+
+
+def _metric_groups(text: str) -> set[str]:
+    low = text.lower()
+    return {k for k, syns in METRIC_SYNONYMS.items() if any(re.search(rf"\b{re.escape(s)}\b", low) for s in syns)} | (
+        {"balance"} if re.search(r"\b(deficit|surplus|balance)\b", low) else set()
+    )
+
+
+def is_follow_up(question: str) -> bool:
+    terms = content_terms(question)
+    years = YEAR.findall(question)
+    if ELLIPSIS_START.match(question):
+        return True
+    if NEXT_YEAR.search(question) or PREV_YEAR.search(question):
+        return True
+    substantive = [t for t in terms if not YEAR.fullmatch(t)]
+    if PRONOUN.search(question) and len(substantive) <= 4:
+        return True
+    return not substantive and bool(years)
+
+
+def condense(question: str, previous: list[str]) -> str:
+    """Standalone form of ``question`` given earlier standalone user questions (oldest first)."""
+    if not previous or not is_follow_up(question):
+        return question
+    prev = previous[-1]
+    q = question.strip()
+    prev_years = YEAR.findall(prev)
+    if NEXT_YEAR.search(q) or PREV_YEAR.search(q):
+        if prev_years:
+            base = int(prev_years[-1])
+            q = NEXT_YEAR.sub(f"in {base + 1}", q)
+            q = PREV_YEAR.sub(f"in {base - 1}", q)
+    new_years = YEAR.findall(q)
+    has_op = any(pat.search(q.lower()) for _, pat in OPS)
+    core = ELLIPSIS_START.sub("", q).strip(" ?,.")
+    new_metrics = _metric_groups(core)
+    if has_op:
+        # "How did that change the next year?" → keep the earlier year, add the new one.
+        return f"{q.rstrip('?')} ({prev.rstrip('?')})?"
+    rewritten = prev
+    if new_years:
+        rewritten = YEAR.sub("\x00", rewritten)
+        for y in new_years[:1]:
+            rewritten = rewritten.replace("\x00", y, 1)
+        rewritten = rewritten.replace("\x00", "").replace("  ", " ")
+        if "\x00" not in prev and not prev_years:
+            rewritten = f"{rewritten.rstrip('?')} in {new_years[0]}?"
+    if new_metrics:
+        old_metrics = _metric_groups(prev)
+        for group in old_metrics - new_metrics:
+            for syn in sorted(METRIC_SYNONYMS.get(group, ()), key=len, reverse=True):
+                rewritten = re.sub(rf"\b{re.escape(syn)}\b", "\x01", rewritten, flags=re.I)
+        if "\x01" in rewritten:
+            rewritten = re.sub(r"\x01(\s*\x01)*", _first_metric_word(core), rewritten, count=1).replace("\x01", "")
+        else:
+            rewritten = f"{core} {rewritten}"
+    if not new_years and not new_metrics:
+        rewritten = f"{core} ({prev.rstrip('?')})?"
+    return re.sub(r"\s+", " ", rewritten).strip()
+
+
+def _first_metric_word(text: str) -> str:
+    low = text.lower()
+    best = None
+    for syns in METRIC_SYNONYMS.values():
+        for s in syns:
+            m = re.search(rf"\b{re.escape(s)}\b", low)
+            if m and (best is None or m.start() < best[0]):
+                best = (m.start(), text[m.start() : m.end()])
+    for w in ("deficit", "surplus", "balance"):
+        m = re.search(rf"\b{w}\b", low)
+        if m and (best is None or m.start() < best[0]):
+            best = (m.start(), f"trade {w}")
+    return best[1] if best else text
+
+
+def condense_history(history_user_turns: list[str], question: str) -> tuple[str, list[str]]:
+    """Standalone form of every earlier user turn, then of ``question``."""
+    standalone: list[str] = []
+    for turn in history_user_turns:
+        standalone.append(condense(strip_injection(turn)[0] or turn, standalone))
+    return condense(question, standalone), standalone

@@ -1,0 +1,124 @@
+"""Evidence sentences: scoring sentences of retrieved passages against a question, and support.
+
+Support is the idf-weighted share of the question's key terms found in the chosen sentences;
+terms the corpus never uses weigh most, so a question about something absent scores low.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from chatbot.index import LoadedIndex
+from chatbot.text import content_terms, stem
+from chatbot.types import Passage, Span
+
+# General question vocabulary that says what is asked, not what about.
+QUESTION_FILLER = {
+    stem(w)
+    for w in (
+        "mention", "mentioned", "describe", "described", "explain", "happen", "happened", "kind", "type", "key",
+        "main", "role", "specific", "specifically", "exactly", "article", "author", "piece", "report", "name", "named",
+        "involve", "involved", "detail", "details", "state", "stated", "note", "noted", "reason", "reasons", "way", "ways",
+        "thing", "things", "part", "happening", "mean", "means", "do", "doe", "did", "done", "us", "get", "go",
+    )
+}
+OF_PAIR = re.compile(r"\b([a-z][a-z\-]+) of (?:the |a |an )?([a-z][a-z\-]+)\b")
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    passage: Passage
+    span: Span
+    score: float
+    lexical: float
+    dense: float
+    rank: int  # rank of its passage in retrieval
+
+
+class EvidenceScorer:
+    def __init__(self, index: LoadedIndex) -> None:
+        self.index = index
+        self.offsets: dict[str, int] = {}
+        pos = 0
+        df: dict[str, int] = {}
+        self.sentence_terms: dict[tuple[str, int], set[str]] = {}
+        for p in index.passages:
+            self.offsets[p.id] = pos
+            pos += len(p.sentences)
+            for term in set(content_terms(p.text)):
+                df[term] = df.get(term, 0) + 1
+            for k, s in enumerate(p.sentences):
+                self.sentence_terms[(p.id, k)] = set(content_terms(s.text))
+        n = len(index.passages)
+        self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
+        self.unknown_idf = math.log(1 + n / 0.5)
+        self.corpus_terms = set(df)
+        self._match_cache: dict[tuple[str, frozenset[str]], bool] = {}
+
+    def weight(self, term: str) -> float:
+        return self.idf.get(term, self.unknown_idf)
+
+    def key_terms(self, question: str) -> list[str]:
+        seen: list[str] = []
+        for t in content_terms(question):
+            if t not in QUESTION_FILLER and t not in seen:
+                seen.append(t)
+        return seen
+
+    def score(self, question: str, qvec: list[float] | None, passages: list[Passage]) -> list[ScoredSentence]:
+        keys = self.key_terms(question)
+        total = sum(self.weight(t) for t in keys) or 1.0
+        q = np.asarray(qvec, dtype=np.float32) if qvec is not None else None
+        out = []
+        for rank, p in enumerate(passages):
+            base = self.offsets[p.id]
+            for k, span in enumerate(p.sentences):
+                terms = self.sentence_terms[(p.id, k)]
+                lex = sum(self.weight(t) for t in keys if matches(t, terms)) / total
+                dense = float(self.index.sentence_vectors[base + k] @ q) if q is not None else 0.0
+                score = 0.6 * lex + 0.4 * max(0.0, dense) + 0.05 / (rank + 1)
+                out.append(ScoredSentence(p, span, score, lex, dense, rank))
+        out.sort(key=lambda s: -s.score)
+        return out
+
+    def support(self, question: str, spans: list[Span]) -> tuple[float, list[str]]:
+        """(idf-weighted share of key terms covered, the uncovered key terms)."""
+        keys = self.key_terms(question)
+        if not keys:
+            return 0.0, []
+        covered: set[str] = set()
+        text_terms: set[str] = set()
+        for s in spans:
+            text_terms |= set(content_terms(s.text))
+        covered = {t for t in keys if matches(t, text_terms)}
+        # "president of X": both words must stand near each other in the evidence.
+        for a, b in OF_PAIR.findall(question.lower()):
+            sa, sb = stem(a), stem(b)
+            if sa in QUESTION_FILLER or sb in QUESTION_FILLER or sa not in covered:
+                continue
+            if sb not in covered or not any(_near(s.text, sa, sb) for s in spans):
+                covered.discard(sa)
+                covered.discard(sb)
+        total = sum(self.weight(t) for t in keys)
+        got = sum(self.weight(t) for t in covered)
+        return got / total, [t for t in keys if t not in covered]
+
+
+def matches(term: str, terms: set[str]) -> bool:
+    """Exact stem, or one stem a prefix of the other (partner ~ partnership), 5+ letters."""
+    if term in terms:
+        return True
+    if len(term) < 5:
+        return False
+    return any(len(t) >= 5 and (t.startswith(term) or term.startswith(t)) for t in terms)
+
+
+def _near(text: str, a: str, b: str, window: int = 8) -> bool:
+    toks = content_terms(text)
+    pa = [i for i, t in enumerate(toks) if matches(t, {a})]
+    pb = [i for i, t in enumerate(toks) if matches(t, {b})]
+    return any(abs(i - j) <= window for i in pa for j in pb)

@@ -1,0 +1,83 @@
+"""Query normalising against the corpus itself: spelling fixed to the document's own words, and
+acronyms the document spells out ("MoU" → "Memorandum of Understanding") expanded.
+
+Both maps are built from the loaded corpus, so they fit whatever document is indexed.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from chatbot.text import STOPWORDS, normalise, stem
+from chatbot.types import Document
+
+NAME = re.compile(r"\b[A-Z][\w’'\-]*(?:\s+(?:(?:of|on|and|for|the)\s+)*[A-Z][\w’'\-]*)+")
+WORD = re.compile(r"[A-Za-z][A-Za-z’'\-]*")
+
+
+def _edit_distance_le(a: str, b: str, limit: int) -> bool:
+    if abs(len(a) - len(b)) > limit:
+        return False
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        best = cur[0]
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            best = min(best, cur[j])
+        if best > limit:
+            return False
+        prev = cur
+    return prev[-1] <= limit
+
+
+class QueryNormalizer:
+    def __init__(self, documents: list[Document]) -> None:
+        self.vocab: set[str] = set()
+        self.acronyms: dict[str, str] = {}
+        explicit: dict[str, str] = {}
+        for d in documents:
+            self.vocab |= {normalise(w).strip("'’-") for w in WORD.findall(d.text)}
+            for m in NAME.finditer(d.text):
+                name = m.group(0)
+                words = name.split()
+                if len(words) < 2:
+                    continue
+                for initials in (
+                    "".join(w[0] for w in words),
+                    "".join(w[0] for w in words if w[0].isupper()),
+                ):
+                    if len(initials) >= 2:
+                        self.acronyms.setdefault(initials.lower(), name)
+                after = d.text[m.end() : m.end() + 12]
+                paren = re.match(r"\s*\(([A-Z][A-Za-z]{1,9})\)", after)
+                if paren:
+                    explicit[paren.group(1).lower()] = name
+        self.acronyms.update(explicit)
+        self.stems = {stem(w) for w in self.vocab}
+        self.by_length: dict[int, list[str]] = {}
+        for w in self.vocab:
+            self.by_length.setdefault(len(w), []).append(w)
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - one normaliser per loaded index
+    def correct(self, word: str) -> str:
+        low = word.lower()
+        if low in self.vocab or low in STOPWORDS or len(low) < 5 or not low.isalpha() or stem(low) in self.stems:
+            return word
+        limit = 1 if len(low) < 9 else 2
+        for n in range(len(low) - limit, len(low) + limit + 1):
+            for cand in sorted(self.by_length.get(n, ())):
+                if _edit_distance_le(low, cand, limit):
+                    return cand
+        return word
+
+    def __call__(self, question: str) -> str:
+        def fix(m: re.Match[str]) -> str:
+            w = m.group(0)
+            low = w.lower()
+            if low not in self.vocab and low in self.acronyms and (w.isupper() or any(c.isupper() for c in w[1:])):
+                return f"{w} ({self.acronyms[low]})"
+            return self.correct(w)
+
+        return WORD.sub(fix, question)

@@ -1,0 +1,105 @@
+"""The offline answerer (default, no generative model): facts-table answers for numeric
+questions, otherwise the best evidence sentences, quoted, with [n] citations."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from chatbot.answering.evidence import EvidenceScorer, ScoredSentence
+from chatbot.facts.qa import NumericAnswer
+from chatbot.types import Passage, Span
+
+LIST_INTENT = re.compile(r"^\s*(?:which|what)\s+(?:\w+\s+){0,2}(?:are|were|companies|sectors|products|areas|agreements|countries|firms|goods|items|projects|corporations)\b|\blist\b|\bname (?:the|all|some)\b|\bwhich\b.*\b(?:companies|sectors|products|areas|agreements|items|goods|firms|projects)\b", re.I)
+LEAD_ADVERBIAL = re.compile(r"^(?:However|Notably|Moreover|Furthermore|Historically|Additionally|In addition|In conclusion|Over time|Meanwhile|Indeed|Also),\s+")
+YEAR = re.compile(r"\b(1[89]\d{2}|20\d{2})\b")
+
+
+@dataclass
+class Draft:
+    """An answer before citation numbering: text with {i} placeholders for ``spans[i]``."""
+
+    text: str
+    spans: list[tuple[str, int, int, str]]  # (doc_id, start, end, quote)
+    abstained: bool = False
+    route: str = "text"
+    notes: list[str] = field(default_factory=list)
+    support: float = 0.0
+    arithmetic: list[str] = field(default_factory=list)
+
+
+def from_numeric(ans: NumericAnswer) -> Draft:
+    text = ans.text
+    if ans.arithmetic:
+        text += "\n\nCalculation" + ("s" if len(ans.arithmetic) > 1 else "") + ":\n" + "\n".join(f"- {a}" for a in ans.arithmetic)
+    return Draft(
+        text=text,
+        spans=[(e.doc_id, e.start, e.end, e.quote) for e in ans.evidence],
+        abstained=ans.abstain,
+        route="facts",
+        notes=list(ans.notes),
+        support=1.0,
+        arithmetic=list(ans.arithmetic),
+    )
+
+
+def abstain(scorer: EvidenceScorer, uncovered: list[str], passages: list[Passage], reason: str = "") -> Draft:
+    sections = []
+    for p in scorer.index.passages:
+        if p.section not in sections:
+            sections.append(p.section)
+    text = "The article does not contain the answer to this question."
+    if reason:
+        text += f" {reason}"
+    text += " It covers: " + "; ".join(sections) + "."
+    return Draft(text, [], abstained=True, notes=[f"not covered: {', '.join(uncovered)}"] if uncovered else [])
+
+
+def trim(span: Span) -> Span:
+    m = LEAD_ADVERBIAL.match(span.text)
+    if not m:
+        return span
+    text = span.text[m.end() :]
+    if not text[:1].isupper():
+        return span
+    return Span(text, span.start + m.end(), span.end)
+
+
+def answer_from_text(
+    question: str, scorer: EvidenceScorer, scored: list[ScoredSentence], passages: list[Passage], min_support: float
+) -> Draft:
+    if not scored:
+        return abstain(scorer, scorer.key_terms(question), passages)
+    best = scored[0]
+    if LIST_INTENT.search(question):
+        # Prefer a sentence that enumerates (commas) among the close candidates.
+        close = [s for s in scored[:4] if s.score >= best.score - 0.12]
+        best = max(close, key=lambda s: (s.span.text.count(",") >= 3, s.score))
+    chosen = [best]
+    support, uncovered = scorer.support(question, [best.span])
+    if support < 0.999:
+        for cand in scored[1:6]:
+            if cand.span == best.span:
+                continue
+            s2, unc2 = scorer.support(question, [best.span, cand.span])
+            if s2 > support + 0.1 and cand.score >= best.score * 0.6:
+                chosen.append(cand)
+                support, uncovered = s2, unc2
+                break
+    if support < min_support or best.lexical == 0:
+        return abstain(scorer, uncovered, passages)
+    notes = []
+    prefix = ""
+    q_years = set(YEAR.findall(question))
+    ev_years = {y for c in chosen for y in YEAR.findall(c.span.text)}
+    if q_years and ev_years and not (q_years & ev_years):
+        prefix = f"The article does not tie this to {', '.join(sorted(q_years))}; it says {', '.join(sorted(ev_years))}: "
+        notes.append("premise corrected")
+    chosen.sort(key=lambda c: (c.passage.doc_id, c.span.start))
+    spans = []
+    parts = []
+    for i, c in enumerate(chosen):
+        span = trim(c.span)
+        spans.append((c.passage.doc_id, span.start, span.end, span.text))
+        parts.append(f"{span.text} {{{i}}}")
+    return Draft(prefix + " ".join(parts), spans, route="text", notes=notes, support=support)

@@ -1,0 +1,115 @@
+"""``Chatbot``: the one public entry point used by the CLI, the web API, the UI and the evals.
+
+    from chatbot import Chatbot
+    bot = Chatbot.load()
+    ans = bot.ask("What were imports in 2024?", history=[{"role": "user", "content": "..."}, ...])
+    ans.text, ans.citations, ans.abstained, ans.to_dict()
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from chatbot.chain import AnswerChain
+from chatbot.embeddings import SentenceTransformerEmbedder as Embedder
+from chatbot.errors import QuestionError
+from chatbot.facts.qa import NumericQA
+from chatbot.facts.store import FactsDB
+from chatbot.index import IndexManager, LoadedIndex
+from chatbot.retrieval import Hit
+from chatbot.settings import Settings
+from chatbot.types import Answer
+
+log = logging.getLogger(__name__)
+
+
+class Chatbot:
+    def __init__(self, index: LoadedIndex, facts: FactsDB, settings: Settings) -> None:
+        self.settings = settings
+        self.index = index
+        self.facts_db = facts
+        llm = None
+        if settings.llm_base_url:
+            from chatbot.answering.llm import OpenAICompatibleModel
+
+            llm = OpenAICompatibleModel(settings)
+        self.chain = AnswerChain(index, NumericQA(facts), settings, llm)
+
+    @classmethod
+    def load(cls, settings: Settings | None = None, warm: bool = True, embedder: Embedder | None = None) -> Chatbot:
+        """Load the index (building it when missing, stale or corrupt) and warm the model."""
+        settings = settings or Settings.from_env()
+        t0 = time.perf_counter()
+        index = IndexManager(settings, embedder).load()
+        facts = FactsDB.load(index.root / "facts.sqlite")
+        bot = cls(index, facts, settings)
+        if warm:
+            index.embedder.embed_query("warm-up")
+        log.info("Chatbot ready in %.1f s: %d passages, %d facts", time.perf_counter() - t0, len(index.passages), len(facts.facts))
+        return bot
+
+    # ---- validation ----------------------------------------------------------------------------
+    def check_question(self, question: Any) -> str:
+        if not isinstance(question, str):
+            raise QuestionError("The question must be text.")
+        q = question.strip()
+        if not q:
+            raise QuestionError("The question is empty: type a question about the article.")
+        if len(q) > self.settings.max_question_chars:
+            raise QuestionError(
+                f"The question is {len(q):,} characters long; the limit is {self.settings.max_question_chars:,} "
+                "(CHATBOT_MAX_QUESTION_CHARS). Shorten it."
+            )
+        return q
+
+    def check_history(self, history: Any) -> list[dict[str, str]]:
+        if history is None:
+            return []
+        if not isinstance(history, list):
+            raise QuestionError("history must be a list of {role, content} messages.")
+        out = []
+        for i, m in enumerate(history):
+            if not isinstance(m, dict) or m.get("role") not in ("user", "assistant") or not isinstance(m.get("content"), str):
+                raise QuestionError(f"history[{i}] must be {{'role': 'user'|'assistant', 'content': str}}.")
+            out.append({"role": m["role"], "content": m["content"][: self.settings.max_question_chars * 4]})
+        return out[-self.settings.max_history_turns :]
+
+    # ---- asking --------------------------------------------------------------------------------
+    def ask(self, question: str, history: list[dict[str, str]] | None = None) -> Answer:
+        q = self.check_question(question)
+        return self.chain.run(q, self.check_history(history))
+
+    def stream(self, question: str, history: list[dict[str, str]] | None = None) -> Iterator[str | Answer]:
+        """LLM tokens as they arrive (LLM mode only), then the verified ``Answer``."""
+        q = self.check_question(question)
+        yield from self.chain.stream(q, self.check_history(history))
+
+    def search(self, query: str, k: int = 4) -> list[Hit]:
+        return self.chain.searcher.search(self.check_question(query), k)
+
+    def health(self) -> dict[str, Any]:
+        m = self.index.manifest
+        return {
+            "status": "ok",
+            "index_loaded": True,
+            "passages": len(self.index.passages),
+            "facts": len(self.facts_db.facts),
+            "documents": m.documents,
+            "model": m.model_id,
+            "vector_backend": m.vector_backend,
+            "corpus_hash": m.corpus_hash[:12],
+            "llm": bool(self.settings.llm_base_url),
+            "version": _version(),
+        }
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("chatbot")
+    except PackageNotFoundError:
+        return "dev"

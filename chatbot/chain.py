@@ -1,0 +1,221 @@
+"""The answer chain, wired with LangChain Expression Language:
+
+    condense → route → retrieve → answer → verify
+
+Each step is a ``RunnableLambda`` over one ``State``; the chain is deterministic in offline mode.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from chatbot.answering.condense import condense_history, strip_injection
+from chatbot.answering.evidence import EvidenceScorer
+from chatbot.answering.llm import ChatModel, build_messages, to_draft
+from chatbot.answering.normalize import QueryNormalizer
+from chatbot.answering.offline import Draft, abstain, answer_from_text, from_numeric
+from chatbot.answering.verify import check_citations, check_numbers
+from chatbot.errors import LLMError
+from chatbot.facts.qa import NumericAnswer, NumericQA
+from chatbot.index import LoadedIndex
+from chatbot.retrieval import Hit, HybridRetriever, HybridSearcher
+from chatbot.settings import Settings
+from chatbot.types import Answer, Citation
+
+log = logging.getLogger(__name__)
+PLACEHOLDER = re.compile(r"\{(\d+)\}")
+
+
+@dataclass
+class State:
+    question: str
+    history: list[dict[str, str]]
+    standalone: str = ""
+    injection: bool = False
+    numeric: NumericAnswer | None = None
+    route: str = "text"
+    hits: list[Hit] = field(default_factory=list)
+    draft: Draft | None = None
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    answer: Answer | None = None
+    on_token: object = None  # callable(str) for streaming LLM tokens
+
+
+class AnswerChain:
+    def __init__(self, index: LoadedIndex, facts: NumericQA, settings: Settings, llm: ChatModel | None = None) -> None:
+        self.index = index
+        self.facts = facts
+        self.settings = settings
+        self.llm = llm
+        self.searcher = HybridSearcher(
+            index, settings.dense_weight, settings.bm25_weight, settings.rrf_k, settings.candidate_depth
+        )
+        self.retriever = HybridRetriever(searcher=self.searcher, k=settings.top_k)
+        self.scorer = EvidenceScorer(index)
+        self.normalizer = QueryNormalizer(list(index.documents.values()))
+        self.runnable: Runnable = (
+            RunnableLambda(self.condense, name="condense")
+            | RunnableLambda(self.route, name="route")
+            | RunnableLambda(self.retrieve, name="retrieve")
+            | RunnableLambda(self.answer, name="answer")
+            | RunnableLambda(self.verify, name="verify")
+        )
+
+    # ---- steps ---------------------------------------------------------------------------------
+    def condense(self, s: State) -> State:
+        t0 = time.perf_counter()
+        cleaned, s.injection = strip_injection(s.question)
+        if s.injection:
+            s.notes.append("instructions inside the question were ignored")
+        users = [m["content"] for m in s.history if m.get("role") == "user"]
+        s.standalone = self.normalizer(condense_history(users, cleaned)[0]) if cleaned else ""
+        s.timings["condense_ms"] = (time.perf_counter() - t0) * 1000
+        return s
+
+    def route(self, s: State) -> State:
+        t0 = time.perf_counter()
+        s.numeric = self.facts.answer(s.standalone) if s.standalone else None
+        s.route = "facts" if s.numeric is not None else "text"
+        s.timings["route_ms"] = (time.perf_counter() - t0) * 1000
+        return s
+
+    def retrieve(self, s: State) -> State:
+        if s.standalone:
+            s.hits = self.searcher.search(s.standalone, self.settings.top_k)
+            s.timings.update(self.searcher.last_timings)
+        return s
+
+    def answer(self, s: State) -> State:
+        t0 = time.perf_counter()
+        passages = [h.passage for h in s.hits]
+        if not s.standalone:
+            s.draft = abstain(self.scorer, [], passages, "The question holds only instructions to the assistant, which are not followed.")
+        elif s.numeric is not None:
+            s.draft = from_numeric(s.numeric)
+        else:
+            qvec = self.index.embedder.embed_query(s.standalone) if self.settings.dense_weight > 0 else None
+            scored = self.scorer.score(s.standalone, qvec, passages)
+            s.draft = answer_from_text(s.standalone, self.scorer, scored, passages, self.settings.min_support)
+            if self.llm is not None and passages:
+                s.draft = self._llm_answer(s, passages, s.draft)
+        s.timings["answer_ms"] = (time.perf_counter() - t0) * 1000
+        return s
+
+    def _llm_answer(self, s: State, passages, offline: Draft) -> Draft:  # type: ignore[no-untyped-def]
+        t0 = time.perf_counter()
+        raw = []
+        try:
+            for tok in self.llm.stream(build_messages(s.standalone, passages)):  # type: ignore[union-attr]
+                raw.append(tok)
+                if callable(s.on_token):
+                    s.on_token(tok)
+            result = to_draft("".join(raw), passages)
+        except LLMError as exc:
+            log.warning("LLM answer failed, using the offline answer: %s", exc)
+            s.notes.append(f"fell back to the offline answer: {exc}")
+            return offline
+        finally:
+            s.timings["llm_ms"] = (time.perf_counter() - t0) * 1000
+        if result.draft is None:
+            log.info("LLM answer rejected (%s); using the offline answer", "; ".join(result.problems))
+            s.notes.append("fell back to the offline answer: the LLM answer failed verification (" + "; ".join(result.problems) + ")")
+            return offline
+        if result.draft.abstained and not offline.abstained:
+            s.notes.append("the LLM found no answer; showing the offline answer")
+            return offline
+        return result.draft
+
+    def verify(self, s: State) -> State:
+        t0 = time.perf_counter()
+        draft = s.draft or abstain(self.scorer, [], [])
+        citations, text = self._number(draft)
+        problems = check_citations(citations, self.index.documents)
+        allowed = [c.quote for c in citations] + draft.arithmetic + [s.standalone]
+        allowed += [p.text for p in self.index.passages if any(p.start <= c.start and c.end <= p.end and p.doc_id == c.doc_id for c in citations)]
+        if not draft.abstained:
+            problems += check_numbers(text.split("\n\nCalculation")[0], allowed)
+        if problems:
+            log.error("Answer failed verification (%s); abstaining", "; ".join(problems))
+            s.notes.append("answer withheld: " + "; ".join(problems))
+            draft = abstain(self.scorer, [], [], "An answer was found but failed its citation check.")
+            citations, text = self._number(draft)
+        s.timings["verify_ms"] = (time.perf_counter() - t0) * 1000
+        s.answer = Answer(
+            text=text,
+            citations=tuple(citations),
+            abstained=draft.abstained,
+            route=draft.route,
+            notes=tuple(s.notes + draft.notes),
+            timings=dict(s.timings),
+            question=s.question,
+            standalone_question=s.standalone,
+            contexts=tuple(h.passage.text for h in s.hits),
+        )
+        return s
+
+    def _number(self, draft: Draft) -> tuple[list[Citation], str]:
+        """Turn {i} placeholders into [n] markers numbered in order of first use."""
+        order: dict[int, int] = {}
+        citations: list[Citation] = []
+
+        def repl(m: re.Match[str]) -> str:
+            i = int(m.group(1))
+            if i >= len(draft.spans):
+                return ""
+            if i not in order:
+                doc_id, start, end, quote = draft.spans[i]
+                order[i] = len(citations) + 1
+                p = self._passage_at(doc_id, start, end)
+                citations.append(
+                    Citation(order[i], quote, doc_id, p.id if p else "", start, end, p.section if p else "")
+                )
+            return f"[{order[i]}]"
+
+        text = PLACEHOLDER.sub(repl, draft.text)
+        text = re.sub(r"\]\s+\[", "][", text)
+        text = re.sub(r"\s+([.,;:])", r"\1", text)
+        return citations, text
+
+    def _passage_at(self, doc_id: str, start: int, end: int):  # type: ignore[no-untyped-def]
+        for p in self.index.passages:
+            if p.doc_id == doc_id and p.start <= start and end <= p.end:
+                return p
+        return None
+
+    # ---- entry points --------------------------------------------------------------------------
+    def run(self, question: str, history: list[dict[str, str]], on_token=None) -> Answer:  # type: ignore[no-untyped-def]
+        t0 = time.perf_counter()
+        state = self.runnable.invoke(State(question=question, history=history, on_token=on_token))
+        answer = state.answer
+        answer.timings["total_ms"] = (time.perf_counter() - t0) * 1000
+        return answer
+
+    def stream(self, question: str, history: list[dict[str, str]]) -> Iterator[str | Answer]:
+        """Yields LLM tokens as they come (LLM mode), then the final verified ``Answer``."""
+        import queue
+        import threading
+
+        q: queue.Queue = queue.Queue()
+        result: list[Answer | BaseException] = []
+
+        def work() -> None:
+            try:
+                result.append(self.run(question, history, on_token=q.put))
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+                result.append(exc)
+            finally:
+                q.put(None)
+
+        threading.Thread(target=work, daemon=True).start()
+        while (tok := q.get()) is not None:
+            yield tok
+        if isinstance(result[0], BaseException):
+            raise result[0]
+        yield result[0]
