@@ -157,6 +157,7 @@ class AnswerChain:
             question=s.question,
             standalone_question=s.standalone,
             contexts=tuple(h.passage.text for h in s.hits),
+            retrieved=tuple(h.passage.id for h in s.hits),
         )
         return s
 

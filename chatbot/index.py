@@ -36,7 +36,12 @@ from chatbot.errors import ChatbotError, IndexBuildError
 from chatbot.settings import Settings
 from chatbot.text import content_terms
 from chatbot.types import Document, Passage, Span
-from chatbot.vectorstore import VectorStore, open_vector_store
+from chatbot.vectorstore import (
+    VectorStore,
+    VectorStoreUnavailable,
+    chroma_client,
+    open_vector_store,
+)
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +153,13 @@ class IndexManager:
             try:
                 self._validate(self.read_manifest())  # type: ignore[arg-type]
                 return False, reason
+            except VectorStoreUnavailable:
+                raise  # the server is down: a rebuild would fail the same way
             except Exception as exc:  # noqa: BLE001 - any failure means the index is unusable
                 reason = f"index unusable: {exc}"
                 log.warning("Index at %s is unusable (%s); rebuilding.", self.current, exc)
+        elif reason.startswith("manifest unreadable"):
+            log.warning("Index at %s is unusable (%s); rebuilding.", self.current, reason)
         self.build()
         return True, reason
 
@@ -165,10 +174,12 @@ class IndexManager:
             tables_by_doc[doc.doc_id] = tables
         if not passages:
             raise IndexBuildError(f"The corpus in {self.settings.corpus_dir} produced no passages.")
+        if self.settings.chroma_url:
+            chroma_client(self.settings, None)  # fail fast, before any embedding work, if the server is down
         self.builds.mkdir(parents=True, exist_ok=True)
         self._clean_stale_tmp()
         build_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{key[1][:10]}-{uuid.uuid4().hex[:6]}"
-        tmp = self.builds / f".tmp-{build_id}"
+        tmp = self.builds / f".tmp-{os.getpid()}-{build_id}"  # the pid tells later builds who owns it
         tmp.mkdir()
         collection = f"{self.settings.chroma_collection_prefix}-{key[1][:12]}-{uuid.uuid4().hex[:8]}"
         try:
@@ -247,7 +258,12 @@ class IndexManager:
         shutil.rmtree(folder, ignore_errors=True)
 
     def _clean_stale_tmp(self) -> None:
+        """Remove half-written builds of dead processes (a concurrent build's folder is kept)."""
         for tmp in self.builds.glob(".tmp-*"):
+            owner = tmp.name[len(".tmp-") :].split("-", 1)[0]
+            if owner.isdigit() and int(owner) != os.getpid() and _pid_alive(int(owner)):
+                continue
+            log.info("Removing the unfinished build %s", tmp)
             shutil.rmtree(tmp, ignore_errors=True)
 
     # ---- load ----------------------------------------------------------------------------------
@@ -290,13 +306,23 @@ class IndexManager:
             return self._validate(self.read_manifest())  # type: ignore[arg-type]
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, owned by another user
+    except OSError:
+        return False
+    return True
+
+
 def _embedding_text(p: Passage) -> str:
     return f"{p.section}\n{p.text}" if p.section else p.text
 
 
 def _drop_collection(settings: Settings, name: str) -> None:
-    from chatbot.vectorstore import chroma_client
-
     try:
         chroma_client(settings, None).delete_collection(name)
     except Exception:  # noqa: BLE001 - already gone

@@ -47,9 +47,9 @@ class HybridSearcher:
     def __init__(
         self,
         index: LoadedIndex,
-        dense_weight: float = 0.35,
+        dense_weight: float = 0.2,
         bm25_weight: float = 1.0,
-        rrf_k: int = 10,
+        rrf_k: int = 3,
         depth: int = 10,
     ) -> None:
         self.index = index

@@ -33,13 +33,13 @@ class Settings:
     torch_threads: int = _desc("Torch intra-op threads for query embedding (1 is fastest under load on 2 cores).", 1)
     chroma_url: str = _desc("Chroma server URL (e.g. http://127.0.0.1:8000). Empty: embedded Chroma under index_dir.", "")
     chroma_collection_prefix: str = _desc("Prefix of Chroma collection names.", "chatbot")
-    dense_weight: float = _desc("Weight of dense (embedding) ranks in rank fusion.", 0.35)
+    dense_weight: float = _desc("Weight of dense (embedding) ranks in rank fusion.", 0.2)
     bm25_weight: float = _desc("Weight of BM25 ranks in rank fusion.", 1.0)
-    rrf_k: int = _desc("Reciprocal-rank-fusion constant k.", 10)
+    rrf_k: int = _desc("Reciprocal-rank-fusion constant k.", 3)
     candidate_depth: int = _desc("Candidates taken from each retriever before fusion.", 10)
     top_k: int = _desc("Passages returned by the retriever.", 4)
     min_support: float = _desc(
-        "Least share of the question's key terms the evidence must cover before the bot answers from text.", 0.5
+        "Least share of the question's key terms the evidence must cover before the bot answers from text.", 0.4
     )
     max_question_chars: int = _desc("Longest accepted question, in characters.", 2000)
     max_history_turns: int = _desc("History messages kept (older ones are dropped).", 20)

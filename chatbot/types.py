@@ -100,6 +100,7 @@ class Answer:
     question: str = ""
     standalone_question: str = ""
     contexts: tuple[str, ...] = ()
+    retrieved: tuple[str, ...] = ()  # passage ids, best first
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,4 +112,5 @@ class Answer:
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "question": self.question,
             "standalone_question": self.standalone_question,
+            "retrieved": list(self.retrieved),
         }

@@ -14,6 +14,14 @@ from chatbot.errors import ConfigError, IndexBuildError
 from chatbot.settings import Settings
 from chatbot.types import Passage
 
+# Seconds to wait for a Chroma server's heartbeat before giving up (the Chroma client itself
+# never times out, so a server that accepts connections but does not answer would hang it).
+SERVER_PROBE_TIMEOUT_S = 5.0
+
+
+class VectorStoreUnavailable(IndexBuildError):
+    """The Chroma server named by CHATBOT_CHROMA_URL cannot be reached: rebuilding will not help."""
+
 
 class VectorStore(Protocol):
     def add(self, passages: list[Passage], vectors: list[list[float]]) -> None: ...
@@ -32,17 +40,41 @@ def chroma_client(settings: Settings, path: Path | None):  # type: ignore[no-unt
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_url:
         url = urlparse(settings.chroma_url)
-        if not url.hostname:
+        if url.scheme not in ("http", "https") or not url.hostname:
             raise ConfigError(f"CHATBOT_CHROMA_URL={settings.chroma_url!r} is not a URL like http://127.0.0.1:8000.")
-        return chromadb.HttpClient(
-            host=url.hostname,
-            port=url.port or (443 if url.scheme == "https" else 8000),
-            ssl=url.scheme == "https",
-            settings=chroma_settings,
-        )
+        port = url.port or (443 if url.scheme == "https" else 8000)
+        _probe_server(settings.chroma_url, f"{url.scheme}://{url.hostname}:{port}/api/v2/heartbeat")
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname, port=port, ssl=url.scheme == "https", settings=chroma_settings
+            )
+        except ValueError as exc:  # chromadb reports connection failures as ValueError
+            raise VectorStoreUnavailable(
+                f"Cannot use the Chroma server at CHATBOT_CHROMA_URL={settings.chroma_url}: {exc}"
+            ) from exc
     if path is None:
         raise ConfigError("Embedded Chroma needs a folder.")
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+def _probe_server(configured: str, heartbeat_url: str) -> None:
+    """Fail fast, with the setting's name, when the Chroma server is down or does not answer."""
+    import httpx
+
+    try:
+        httpx.get(heartbeat_url, timeout=SERVER_PROBE_TIMEOUT_S).raise_for_status()
+    except httpx.TimeoutException as exc:
+        raise VectorStoreUnavailable(
+            f"The Chroma server at CHATBOT_CHROMA_URL={configured} did not answer within "
+            f"{SERVER_PROBE_TIMEOUT_S:g} s. Check that it is running, or unset CHATBOT_CHROMA_URL "
+            "to use the embedded store."
+        ) from exc
+    except httpx.HTTPError as exc:
+        raise VectorStoreUnavailable(
+            f"Cannot reach the Chroma server at CHATBOT_CHROMA_URL={configured} ({exc.__class__.__name__}: "
+            f"{exc}). Start it (chroma run --path <folder> --port <port>) or unset CHATBOT_CHROMA_URL "
+            "to use the embedded store."
+        ) from exc
 
 
 class ChromaStore:

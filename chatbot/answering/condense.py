@@ -15,9 +15,18 @@ from chatbot.facts.qa import METRIC_SYNONYMS, OPS
 from chatbot.text import content_terms
 
 INJECTION = re.compile(
-    r"(?:\b(?:ignore|disregard|forget|override|bypass)\b[^.?!]{0,40}\b(?:instructions?|rules?|prompts?|article|context|document|above|previous|prior|system)\b"
-    r"|\byou are now\b|\bact as\b|\bsystem prompt\b|\bnew instructions?\b|\bpretend (?:to be|you)\b|\bjailbreak\b)"
-    r"[^.?!]*[.?!]?",
+    r"\b(?:ignore|disregard|forget|override|bypass)\b[^.?!]{0,40}\b(?:instructions?|rules?|prompts?|article|context|document|above|previous|prior|system|sources?)\b"
+    r"|\byou are now\b|\bact as\b|\bsystem prompt\b|\bnew instructions?\b|\bpretend (?:to be|you)\b|\bjailbreak\b"
+    r"|\b(?:answer|respond|reply)(?: \w+)? (?:accordingly|as if|regardless)\b|\bfrom now on\b"
+    r"|\bnote (?:from|to) the (?:editor|assistant|system|model)\b"
+    r"|\b(?:the )?(?:article|document|text|source) (?:has been|was|is now|has now been) (?:corrected|updated|changed|revised)\b"
+    r"|\b(?:tell|write|give) me (?:a |an )?(?:joke|poem|story|song)\b|\brespond only with\b|\bsay (?:that|exactly)\b",
+    re.IGNORECASE,
+)
+SENTENCE = re.compile(r"[^.?!]+(?:[.?!]+|$)")
+LEAD_QUESTION = re.compile(
+    r"^\s*(?:and\s+)?(?:when|what|which|who|whom|whose|where|why|how(?:\s+(?:much|many|large|big))?)\b"
+    r"(?:\s+(?:was|were|is|are|did|does|do|has|have|had|will|would|can))?\s*",
     re.IGNORECASE,
 )
 ELLIPSIS_START = re.compile(r"^\s*(?:and|what about|how about|and what about|same for|also|then|or)\b", re.I)
@@ -29,10 +38,26 @@ METRIC_WORDS = {w for syns in METRIC_SYNONYMS.values() for w in syns if " " not 
 
 
 def strip_injection(question: str) -> tuple[str, bool]:
-    """Remove instruction-like sentences aimed at the assistant; the rest is the real question."""
-    cleaned = INJECTION.sub(" ", question)
-    cleaned = re.sub(r"\s+", " ", cleaned).strip()
-    return cleaned, cleaned != re.sub(r"\s+", " ", question).strip()
+    """Drop sentences that give the assistant instructions; the rest is the real question."""
+    kept, dropped = [], False
+    for m in SENTENCE.finditer(question):
+        sentence = m.group(0)
+        if INJECTION.search(sentence):
+            dropped = True
+            # keep a real question that shares the sentence after "and" / a comma
+            tail = re.split(r"(?:,|\band\b)\s*(?=(?:what|which|who|when|where|how|why)\b)", sentence, flags=re.I)
+            if len(tail) > 1 and not INJECTION.search(tail[-1]):
+                kept.append(tail[-1])
+            continue
+        kept.append(sentence)
+    cleaned = re.sub(r"\s+", " ", " ".join(kept)).strip()
+    return cleaned, dropped
+
+
+def context_of(previous: str) -> str:
+    """The subject matter of an earlier question, without its question words."""
+    core = LEAD_QUESTION.sub("", previous).strip().rstrip("?").strip()
+    return core or previous.rstrip("?")
 
 
 def _metric_groups(text: str) -> set[str]:
@@ -73,7 +98,7 @@ def condense(question: str, previous: list[str]) -> str:
     new_metrics = _metric_groups(core)
     if has_op:
         # "How did that change the next year?" → keep the earlier year, add the new one.
-        return f"{q.rstrip('?')} ({prev.rstrip('?')})?"
+        return f"{q.rstrip('?')} ({context_of(prev)})?"
     rewritten = prev
     if new_years:
         rewritten = YEAR.sub("\x00", rewritten)
@@ -92,7 +117,7 @@ def condense(question: str, previous: list[str]) -> str:
         else:
             rewritten = f"{core} {rewritten}"
     if not new_years and not new_metrics:
-        rewritten = f"{core} ({prev.rstrip('?')})?"
+        rewritten = f"{q.rstrip('?')} ({context_of(prev)})?"
     return re.sub(r"\s+", " ", rewritten).strip()
 
 

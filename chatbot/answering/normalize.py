@@ -68,11 +68,33 @@ class QueryNormalizer:
         limit = 1 if len(low) < 9 else 2
         for n in range(len(low) - limit, len(low) + limit + 1):
             for cand in sorted(self.by_length.get(n, ())):
-                if _edit_distance_le(low, cand, limit):
+                if cand[0] == low[0] and cand not in STOPWORDS and _edit_distance_le(low, cand, limit):
                     return cand
         return word
 
+    def join_split_words(self, question: str) -> str:
+        """"ferro alloys" → "ferroalloys" when the document writes it as one word."""
+        words = question.split()
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            if i + 1 < len(words):
+                a, b = words[i], words[i + 1]
+                joined = (a + b).strip("?,.!;:").lower()
+                if len(joined) >= 7 and joined in self.vocab and a.lower() not in self.vocab - STOPWORDS | {""}:
+                    out.append(a + b)
+                    i += 2
+                    continue
+                if len(joined) >= 7 and joined in self.vocab and stem(b.strip("?,.!;:").lower()) not in self.stems:
+                    out.append(a + b)
+                    i += 2
+                    continue
+            out.append(words[i])
+            i += 1
+        return " ".join(out)
+
     def __call__(self, question: str) -> str:
+        question = self.join_split_words(question)
         def fix(m: re.Match[str]) -> str:
             w = m.group(0)
             low = w.lower()

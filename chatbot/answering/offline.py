@@ -13,6 +13,28 @@ from chatbot.types import Passage, Span
 LIST_INTENT = re.compile(r"^\s*(?:which|what)\s+(?:\w+\s+){0,2}(?:are|were|companies|sectors|products|areas|agreements|countries|firms|goods|items|projects|corporations)\b|\blist\b|\bname (?:the|all|some)\b|\bwhich\b.*\b(?:companies|sectors|products|areas|agreements|items|goods|firms|projects)\b", re.I)
 LEAD_ADVERBIAL = re.compile(r"^(?:However|Notably|Moreover|Furthermore|Historically|Additionally|In addition|In conclusion|Over time|Meanwhile|Indeed|Also),\s+")
 YEAR = re.compile(r"\b(1[89]\d{2}|20\d{2})\b")
+MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+WANTS_YEAR = re.compile(r"\b(?:what|which|in what|in which) year\b", re.I)
+WANTS_DATE = re.compile(r"^\s*(?:and\s+)?when\b|\b(?:what|which|exact) (?:date|day)\b|\bsince when\b|\bon what date\b", re.I)
+WANTS_NUMBER = re.compile(r"\bhow (?:much|many)\b|\bwhat (?:percentage|percent|share|number|amount|value)\b", re.I)
+WANTS_PERSON = re.compile(r"^\s*(?:and\s+)?who\b(?!se)", re.I)
+HAS_DATE = re.compile(rf"\b(?:1[89]\d{{2}}|20\d{{2}})\b|\b(?:{MONTHS})\b|\b(?:last|next|this|previous) (?:month|year|week)\b|\b(?:end|beginning|start) of\b", re.I)
+NAME = re.compile(r"\b[A-Z][a-z’'\-]+(?:\s+[A-Z][a-z’'\-]+)+")
+
+
+def answer_type_ok(question: str, text: str) -> tuple[bool, str]:
+    """Does the evidence hold the kind of thing asked for (a year, a date, a number, a name)?"""
+    if WANTS_YEAR.search(question):
+        return bool(YEAR.search(text)), "a year"
+    if WANTS_DATE.search(question):
+        return bool(HAS_DATE.search(text)), "a date"
+    if WANTS_NUMBER.search(question):
+        return bool(re.search(r"\d", text)), "a figure"
+    if WANTS_PERSON.search(question):
+        q = question.lower()
+        names = [n for n in NAME.findall(text) if not re.fullmatch(rf"(?:{MONTHS})", n.split()[0])]
+        return any(not all(w.lower() in q for w in n.split()) for n in names), "a name"
+    return True, ""
 
 
 @dataclass
@@ -88,6 +110,17 @@ def answer_from_text(
                 break
     if support < min_support or best.lexical == 0:
         return abstain(scorer, uncovered, passages)
+    ok, wanted = answer_type_ok(question, " ".join(c.span.text for c in chosen))
+    if not ok:
+        # another well-supported sentence may hold it
+        alt = next(
+            (c for c in scored[:8] if answer_type_ok(question, c.span.text)[0] and scorer.support(question, [c.span])[0] >= min_support),
+            None,
+        )
+        if alt is None:
+            return abstain(scorer, uncovered, passages, f"The closest passages do not give {wanted} for this.")
+        chosen = [alt]
+        support, uncovered = scorer.support(question, [alt.span])
     notes = []
     prefix = ""
     q_years = set(YEAR.findall(question))

@@ -6,6 +6,7 @@ years and values come from the tables and facts extracted at index time.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -17,8 +18,8 @@ from chatbot.types import Fact
 
 # General vocabulary: question words that name a metric, mapped to words found in column names.
 METRIC_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "import": ("import", "imports", "imported", "importing", "purchases", "purchase", "bought", "buy", "buys", "inflow", "inflows", "inbound"),
-    "export": ("export", "exports", "exported", "exporting", "sales", "sold", "sell", "sells", "shipments", "outflow", "outbound"),
+    "import": ("import", "imports", "imported", "importing", "purchases", "purchase", "purchased", "bought", "buy", "buys", "buying", "spend", "spent", "spending on", "inflow", "inflows", "inbound"),
+    "export": ("export", "exports", "exported", "exporting", "exporters", "sales", "sold", "sell", "sells", "selling", "shipments", "shipped", "outflow", "outbound"),
     "turnover": ("turnover", "total trade", "trade volume", "volume of trade", "overall trade", "bilateral trade", "combined trade", "trade total", "total volume", "two-way trade", "trade value", "value of trade", "total"),
     "revenue": ("revenue", "revenues", "sales", "income", "turnover"),
     "profit": ("profit", "profits", "earnings", "net income"),
@@ -27,8 +28,8 @@ METRIC_SYNONYMS: dict[str, tuple[str, ...]] = {
 BALANCE_WORDS = ("deficit", "surplus", "balance", "imbalance", "gap between")
 OPS: list[tuple[str, re.Pattern[str]]] = [
     ("ratio", re.compile(r"how many times|\bratio\b|\btimes (?:larger|bigger|higher|greater|more|smaller|lower)\b|\bmultiple\b|\bfold\b")),
+    ("growth", re.compile(r"\bhow much (?:larger|bigger|smaller|greater)\b|\bgrowth\b|\bgr[eo]w|\bincrease|\bincreas|\brise\b|\brose\b|\brisen\b|\bjump|\bfall\b|\bfell\b|\bfallen\b|\bdeclin|\bdecreas|\bdrop|\bchange|\bhow much (?:more|less|higher|lower)\b|\bby how much\b|\bpercent(?:age)? change\b|\bshr[iu]nk|\bcontract")),
     ("share", re.compile(r"\bshare\b|\bwhat percent(?:age)?\b|\bproportion\b|\bpercentage of\b|% of\b|\bportion\b|\bfraction\b")),
-    ("growth", re.compile(r"\bgrowth\b|\bgr[eo]w|\bincrease|\bincreas|\brise\b|\brose\b|\brisen\b|\bjump|\bfall\b|\bfell\b|\bfallen\b|\bdeclin|\bdecreas|\bdrop|\bchange|\bhow much (?:more|less|higher|lower)\b|\bby how much\b|\bpercent(?:age)? change\b|\bshr[iu]nk|\bcontract")),
     ("difference", re.compile(r"\bdifference\b|\bgap\b|\bmore than\b|\bless than\b|\bcompared?\b|\bversus\b|\bvs\.?\b|\bexceed")),
     ("max", re.compile(r"\bhighest\b|\bpeak(?:ed)?\b|\blargest\b|\bmaximum\b|\bbiggest\b|\brecord\b|\bmost\b|\bstrongest\b|\btop\b")),
     ("min", re.compile(r"\blowest\b|\bsmallest\b|\bminimum\b|\bleast\b|\bweakest\b|\bbottom\b")),
@@ -44,7 +45,10 @@ COUNT_INTENT = re.compile(r"\bhow many\b|\bnumber of\b|\bcount\b")
 RANK_INTENT = re.compile(r"\brank(?:ed|ing)?\b|\bposition\b|\bplace\b|\bplaced\b")
 WHEN_INTENT = re.compile(r"\bwhen\b|\bwhat year\b|\bwhich year\b|\bwhat date\b|\bwhich date\b|\bdate\b|\bsince when\b|\bwhat day\b")
 YEAR_RE = re.compile(r"\b(1[89]\d{2}|20\d{2})\b")
-US_ALIASES = re.compile(r"\b(united states|u\.s\.a?\.?|usa|america)\b")
+US_ALIASES = re.compile(r"\b(united states|u\.s\.a?\.?|usa|america|americans?)\b")
+# Questions asking for an entity, a place or a source rather than a number.
+ENTITY_Q = re.compile(r"^\s*(?:who|whom|whose|where|which\s+(?!year)\w+|what\s+(?:kind|type|sort|products?|goods|items?|sectors?|companies|organi[sz]ations?)\b)|\b(?:source|organi[sz]ation|agency|institution)\b")
+PART_WORDS = re.compile(r"\b(products?|items?|goods|commodit(?:y|ies)|categor(?:y|ies)|components?)\b")
 GENERIC = {stem(w) for w in ("how", "much", "many", "what", "which", "value", "amount", "total", "year", "was", "were", "did", "the", "in", "of", "figure", "level", "size", "worth")}
 
 
@@ -200,9 +204,20 @@ class NumericQA:
     # ---- answering -----------------------------------------------------------------------------
     def answer(self, question: str) -> NumericAnswer | None:
         q = _q(question)
-        part = self._answer_mentions(q, kinds=("part",))
-        if part is not None:
-            return part
+        op = self.operation(q)
+        if op in ("max", "min") and PART_WORDS.search(q):
+            extreme = self._extreme_part(q, op)
+            if extreme is not None:
+                return extreme
+        if WHEN_INTENT.search(q) or COUNT_INTENT.search(q) or RANK_INTENT.search(q):
+            special = self._answer_mentions(q, kinds=("event", "count", "rank"))
+            if special is not None:
+                return special
+        parts = self._answer_parts(q)
+        if parts is not None:
+            return parts
+        if op is None and ENTITY_Q.search(q):
+            return None
         for t in self.db.tables:
             ans = self._answer_table(t, q)
             if ans is not None:
@@ -257,16 +272,32 @@ class NumericQA:
                 return None  # a metric without a year: let text retrieval answer (or ask for a year)
             rows = list(range(len(t.labels)))
             return self._trend(t, m, rows)
+        if op == "sum" and len(metrics) >= 2 and len(rows) == 1:
+            return self._sum_metrics(t, metrics, rows[0])
         parts, evidence, arith = [], [], []
+        premise = []
         for i in rows:
             for mm in metrics:
                 line = self.derive(t, mm, i)
                 if line:
                     arith.append(line)
+                v = self.value(t, mm, i)
+                if mm.kind in ("deficit", "surplus") and v is not None and v < 0:
+                    other = "surplus" if mm.kind == "deficit" else "deficit"
+                    e, imp = mm.cols
+                    premise.append(
+                        f"There was no trade {mm.kind} in {t.labels[i]}: {t.columns[e].lower()} ({t.cells[i][e]}) "
+                        f"{'exceeded' if mm.kind == 'deficit' else 'were below'} {t.columns[imp].lower()} ({t.cells[i][imp]}), "
+                        f"a trade {other} of {fmt_money(-v, t.units[e], t.scales[e])}"
+                    )
+                    continue
                 parts.append(f"{mm.name} in {t.labels[i]}: {self.show(t, mm, i)}")
             evidence.append(_ev_row(t, i))
+        parts = premise + parts
         cites = "".join(f"{{{k}}}" for k in range(len(evidence)))
         text = "; ".join(parts) + f" {cites}."
+        if premise:
+            return NumericAnswer(text, evidence, arith, operation="value", notes=["false premise corrected"])
         if len(rows) == 1 and len(metrics) == 1 and m.kind == "column":
             better = self._better_mention(t, m, rows[0], q)
             if better is not None:
@@ -285,15 +316,17 @@ class NumericQA:
         label = t.labels[i]
         table_ctx = " ".join((t.columns[m.cols[0]], t.caption, label))
         base = self._coverage(q_terms, table_ctx)
-        best: tuple[float, Fact] | None = None
+        best: tuple[tuple[float, float], Fact] | None = None
         for f in self.db.facts:
             if f.kind not in ("mention", "curated") or f.period != label or f.value is None:
                 continue
             if not self._same_metric(t, m, f):
                 continue
             cov = self._coverage(q_terms, f"{f.quote} {f.period}")
-            if cov > base + 1e-9 and (best is None or cov > best[0]):
-                best = (cov, f)
+            tv = t.values[i][m.cols[0]] or 0.0
+            closeness = -abs(math.log(max(f.value, 1e-9) / max(tv, 1e-9))) if tv else 0.0
+            if cov > base + 1e-9 and (best is None or (cov, closeness) > best[0]):
+                best = ((cov, closeness), f)
         if best is None:
             return None
         f = best[1]
@@ -473,6 +506,71 @@ class NumericQA:
         text = f"{m.name} by year — " + "; ".join(pieces) + "." + overall
         return NumericAnswer(text, [_ev_row(t, i) for i in rows], arith, operation="trend")
 
+    def _sum_metrics(self, t: TableData, metrics: list[Metric], i: int) -> NumericAnswer | None:
+        vals = [self.value(t, m, i) for m in metrics]
+        if any(v is None for v in vals):
+            return None
+        s = t.scales[metrics[0].cols[0]]
+        total = sum(v for v in vals if v is not None)
+        names = " + ".join(m.name for m in metrics)
+        arith = [f"{t.labels[i]}: {names} = " + " + ".join(fmt_scaled(v or 0, s) for v in vals) + f" = {fmt_scaled(total, s)} ({unit_label(t.units[metrics[0].cols[0]], s)})"]
+        text = f"In {t.labels[i]}, {names.lower()} add up to {fmt_money(total, t.units[metrics[0].cols[0]], s)} {{0}}."
+        return NumericAnswer(text, [_ev_row(t, i)], arith, operation="sum")
+
+    def _part_groups(self) -> dict[str, list[Fact]]:
+        groups: dict[str, list[Fact]] = {}
+        for f in self.db.facts:
+            if f.kind == "part" and "|" in f.source_note:
+                groups.setdefault(f.source_note.rsplit("|", 1)[1], []).append(f)
+        return groups
+
+    def _extreme_part(self, q: str, op: str) -> NumericAnswer | None:
+        """The largest / smallest component of a total listed in the text."""
+        q_terms = set(content_terms(q)) - GENERIC
+        by_id = {f.id: f for f in self.db.facts}
+        best: tuple[float, str] | None = None
+        for parent_id in self._part_groups():
+            parent = by_id.get(parent_id)
+            if parent is None:
+                continue
+            cov = self._coverage(q_terms, f"{parent.quote} {parent.period}")
+            if cov > 0 and (best is None or cov > best[0]):
+                best = (cov, parent_id)
+        if best is None:
+            return None
+        parts = [f for f in self._part_groups()[best[1]] if f.value is not None]
+        parent = by_id[best[1]]
+        pick = (max if op == "max" else min)(parts, key=lambda f: f.value or 0.0)
+        listing = ", ".join(f"{f.subject} {f.text_value}" for f in parts)
+        text = (f"The {'largest' if op == 'max' else 'smallest'} item listed is {pick.subject} ({pick.text_value}) {{0}}, "
+                f"among {listing} in {parent.subject[0].lower() + parent.subject[1:]} ({parent.text_value}) {{1}}.")
+        return NumericAnswer(text, [_ev_fact(pick), _ev_fact(parent)], operation=op)
+
+    def _answer_parts(self, q: str) -> NumericAnswer | None:
+        """Amounts of named components ("diamonds ($2.51 million)"), one or several."""
+        if not (AMOUNT_INTENT.search(q) or dict(OPS)["share"].search(q) or re.search(r"\beach\b|\bvalue", q)):
+            return None
+        q_terms = set(content_terms(q)) - GENERIC
+        idf = self._idf()
+        found = []
+        for f in self.db.facts:
+            if f.kind != "part":
+                continue
+            subj = set(content_terms(_q(f.subject))) - GENERIC
+            if not subj:
+                continue
+            matched = subj & q_terms
+            cover = sum(idf.get(x, 1.0) for x in matched) / sum(idf.get(x, 1.0) for x in subj)
+            if cover >= 0.5:
+                found.append((cover, f))
+        if not found:
+            return None
+        if len(found) == 1 or dict(OPS)["share"].search(q):
+            return self._answer_mentions(q, kinds=("part",), only=found[0][1] if len(found) == 1 else max(found, key=lambda x: x[0])[1])
+        facts = [f for _, f in sorted(found, key=lambda x: x[1].start)]
+        text = "; ".join(f"{f.subject[0].upper() + f.subject[1:]}: {f.text_value} {{{k}}}" for k, f in enumerate(facts)) + "."
+        return NumericAnswer(text, [_ev_fact(f) for f in facts], operation="parts")
+
     # ---- facts from sentences ------------------------------------------------------------------
     def _idf(self) -> dict[str, float]:
         if not hasattr(self, "_idf_cache"):
@@ -486,11 +584,11 @@ class NumericQA:
             self._idf_cache = {t: math.log(1 + n / c) for t, c in df.items()}
         return self._idf_cache
 
-    def _answer_mentions(self, q: str, kinds: tuple[str, ...] | None = None) -> NumericAnswer | None:
+    def _answer_mentions(self, q: str, kinds: tuple[str, ...] | None = None, only: Fact | None = None) -> NumericAnswer | None:
         q_terms = set(content_terms(q)) - GENERIC
         if not q_terms:
             return None
-        share = bool(OPS[1][1].search(q))
+        share = bool(dict(OPS)["share"].search(q))
         intents = []
         if WHEN_INTENT.search(q):
             intents.append("event")
@@ -520,6 +618,8 @@ class NumericQA:
             need = 0.99 if f.kind in ("part", "mention", "curated") else 0.6
             if cover >= need and len(subj & q_terms) >= min(2, len(subj)) and (best is None or matched > best[0]):
                 best = (matched, f)
+        if only is not None:
+            best = (1.0, only)
         if best is None:
             return None
         f = best[1]
