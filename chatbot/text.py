@@ -17,14 +17,19 @@ STOPWORDS = frozenset(
     should so some such than that the their theirs them themselves then there these they this those
     through to too under until up very was we were what when where which while who whom why will with
     would you your yours yourself yourselves tell please according article document text say says said
-    give show list name many much""".split()
+    give show list name many much whether""".split()
 )
 _STEMMER = Stemmer.Stemmer("english")
 
 
+# Common spellings of one country name, folded so "US", "U.S." and "United States" match.
+ALIASES = re.compile(r"\b(?:the )?(?:united states(?: of america)?|u\.s\.a?\.?|usa)(?![a-z])")
+
+
 def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
-    return text.replace("’", "'").replace("‘", "'").replace("–", "-").replace("—", "-").lower()
+    text = text.replace("’", "'").replace("‘", "'").replace("–", "-").replace("—", "-").lower()
+    return ALIASES.sub("us", text)
 
 
 def words(text: str) -> list[str]:

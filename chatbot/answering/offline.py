@@ -22,6 +22,24 @@ HAS_DATE = re.compile(rf"\b(?:1[89]\d{{2}}|20\d{{2}})\b|\b(?:{MONTHS})\b|\b(?:la
 NAME = re.compile(r"\b[A-Z][a-z’'\-]+(?:\s+[A-Z][a-z’'\-]+)+")
 
 
+WHY = re.compile(r"^\s*(?:and\s+)?why\b|\bhow come\b|\bwhat explains\b|\bfor what reason\b|\bwhy\b", re.I)
+
+
+def _with_following(passage: Passage, span: Span, n: int, max_chars: int = 700) -> Span:
+    """The span extended over up to ``n`` following sentences of its passage (a why-answer's reasons)."""
+    sentences = list(passage.sentences)
+    idx = next((k for k, s in enumerate(sentences) if s.start <= span.start < s.end), None)
+    if idx is None:
+        return span
+    end = span.end
+    for s in sentences[idx + 1 : idx + 1 + n]:
+        if s.end - span.start > max_chars:
+            break
+        end = s.end
+    text = passage.text[span.start - passage.start : end - passage.start]
+    return Span(text, span.start, end)
+
+
 def answer_type_ok(question: str, text: str) -> tuple[bool, str]:
     """Does the evidence hold the kind of thing asked for (a year, a date, a number, a name)?"""
     if WANTS_YEAR.search(question):
@@ -131,8 +149,14 @@ def answer_from_text(
     chosen.sort(key=lambda c: (c.passage.doc_id, c.span.start))
     spans = []
     parts = []
+    explain = bool(WHY.search(question))
     for i, c in enumerate(chosen):
-        span = trim(c.span)
+        if c.passage.kind == "table":  # a table is cited whole
+            span = Span(c.passage.text, c.passage.start, c.passage.end)
+        elif explain and i == len(chosen) - 1:
+            span = _with_following(c.passage, trim(c.span), 2)
+        else:
+            span = trim(c.span)
         spans.append((c.passage.doc_id, span.start, span.end, span.text))
         parts.append(f"{span.text} {{{i}}}")
     return Draft(prefix + " ".join(parts), spans, route="text", notes=notes, support=support)
