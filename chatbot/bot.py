@@ -36,7 +36,9 @@ class Chatbot:
             from chatbot.answering.llm import OpenAICompatibleModel
 
             llm = OpenAICompatibleModel(settings)
-        self.chain = AnswerChain(index, NumericQA(facts), settings, llm)
+        qa = NumericQA(facts, {d: doc.text for d, doc in index.documents.items()})
+        qa.titles = {d: doc.title for d, doc in index.documents.items()}
+        self.chain = AnswerChain(index, qa, settings, llm)
 
     @classmethod
     def load(cls, settings: Settings | None = None, warm: bool = True, embedder: Embedder | None = None) -> Chatbot:

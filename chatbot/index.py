@@ -9,7 +9,7 @@ Layout under ``index_dir``::
                       chroma/         embedded Chroma store (absent in server mode)
                       facts.sqlite    structured facts table
 
-A build goes into ``builds/.tmp-*`` and only becomes ``current`` once complete, so a build killed
+A build goes into ``builds/.tmp-<pid>-*`` and only becomes ``current`` once complete, so a build killed
 half-way leaves the previous index in place. A missing, partial or corrupt index is detected at
 load, reported in one log line and rebuilt.
 """

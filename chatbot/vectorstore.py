@@ -43,7 +43,8 @@ def chroma_client(settings: Settings, path: Path | None):  # type: ignore[no-unt
         if url.scheme not in ("http", "https") or not url.hostname:
             raise ConfigError(f"CHATBOT_CHROMA_URL={settings.chroma_url!r} is not a URL like http://127.0.0.1:8000.")
         port = url.port or (443 if url.scheme == "https" else 8000)
-        _probe_server(settings.chroma_url, f"{url.scheme}://{url.hostname}:{port}/api/v2/heartbeat")
+        netloc = f"[{url.hostname}]" if ":" in url.hostname else url.hostname  # IPv6 literal
+        _probe_server(settings.chroma_url, f"{url.scheme}://{netloc}:{port}/api/v2/heartbeat")
         try:
             return chromadb.HttpClient(
                 host=url.hostname, port=port, ssl=url.scheme == "https", settings=chroma_settings

@@ -9,6 +9,7 @@ time has passed, whatever the endpoint does (silent, trickling, or refusing conn
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import queue
@@ -29,6 +30,8 @@ from chatbot.types import Passage
 
 # "[1, 2]" / "[1,2]" / "[1 ,2, 3]": one bracket, several sources.
 CITE_GROUP = re.compile(r"\[\s*(\d+(?:\s*,\s*\d+)+)\s*\]")
+# Reasoning that some local models (Qwen3, DeepSeek-R1 via Ollama...) put in the content itself.
+THINK = re.compile(r"<think>.*?(?:</think>|$)", re.S | re.I)
 # Sentence boundary, but never just before a citation marker ("... Turkiye. [1]" is one claim).
 CLAIM_SPLIT = re.compile(r"(?<=[.!?])\s+(?!\[\d+\])")
 
@@ -94,7 +97,8 @@ class OpenAICompatibleModel:
                 out.put(("error", exc))
             finally:
                 if chunks is not None:
-                    chunks.close()  # closes the HTTP response when abandoned
+                    with contextlib.suppress(Exception):
+                        chunks.close()  # closes the HTTP response when abandoned
 
         ctx = contextvars.copy_context()
         threading.Thread(target=ctx.run, args=(pump,), daemon=True, name="llm-stream").start()
@@ -171,7 +175,8 @@ def build_messages(question: str, passages: list[Passage]) -> list[tuple[str, st
 
 def to_draft(raw: str, passages: list[Passage]) -> LLMResult:
     """Check the model's text and map each [n] to the best-matching sentence of source n."""
-    text = CITE_GROUP.sub(lambda m: "".join(f"[{n.strip()}]" for n in m.group(1).split(",")), raw.strip())
+    text = THINK.sub("", raw).strip()
+    text = CITE_GROUP.sub(lambda m: "".join(f"[{n.strip()}]" for n in m.group(1).split(",")), text)
     if not text:
         return LLMResult(None, ["the LLM returned an empty answer"], raw)
     if NOT_IN_DOCUMENT in text:

@@ -30,7 +30,8 @@ OPS: list[tuple[str, re.Pattern[str]]] = [
     ("ratio", re.compile(r"how many times|\bratio\b|\btimes (?:larger|bigger|higher|greater|more|smaller|lower)\b|\bmultiple\b|\bfold\b")),
     ("growth", re.compile(r"\bhow much (?:larger|bigger|smaller|greater)\b|\bgrowth\b|\bgr[eo]w|\bincrease|\bincreas|\brise\b|\brose\b|\brisen\b|\bjump|\bfall\b|\bfell\b|\bfallen\b|\bdeclin|\bdecreas|\bdrop|\bchange|\bhow much (?:more|less|higher|lower)\b|\bby how much\b|\bpercent(?:age)? change\b|\bshr[iu]nk|\bcontract")),
     ("share", re.compile(r"\bshare\b|\bwhat percent(?:age)?\b|\bproportion\b|\bpercentage of\b|% of\b|\bportion\b|\bfraction\b")),
-    ("difference", re.compile(r"\bdifference\b|\bgap\b|\bmore than\b|\bless than\b|\bcompared?\b|\bversus\b|\bvs\.?\b|\bexceed")),
+    ("average", re.compile(r"\baverage\b|\bmean\b|\bper year on average\b")),
+    ("difference", re.compile(r"\b(?:bigger|larger|higher|greater|smaller|lower)\b.*\bor\b|\bdifference\b|\bgap\b|\bmore than\b|\bless than\b|\bcompared?\b|\bversus\b|\bvs\.?\b|\bexceed")),
     ("max", re.compile(r"\bhighest\b|\bpeak(?:ed)?\b|\blargest\b|\bmaximum\b|\bbiggest\b|\brecord\b|\bmost\b|\bstrongest\b|\btop\b")),
     ("min", re.compile(r"\blowest\b|\bsmallest\b|\bminimum\b|\bleast\b|\bweakest\b|\bbottom\b")),
     ("trend", re.compile(r"\btrend|\bover the years\b|\bevolv|\bover time\b|\beach year\b|\bevery year\b|\ball (?:the )?years\b|\bby year\b|\byear by year\b|\bdevelop")),
@@ -49,6 +50,16 @@ US_ALIASES = re.compile(r"\b(united states|u\.s\.a?\.?|usa|america|americans?)\b
 # Questions asking for an entity, a place or a source rather than a number.
 ENTITY_Q = re.compile(r"^\s*(?:who|whom|whose|where|which\s+(?!year)\w+|what\s+(?:kind|type|sort|products?|goods|items?|sectors?|companies|organi[sz]ations?)\b)|\b(?:source|organi[sz]ation|agency|institution)\b")
 PART_WORDS = re.compile(r"\b(products?|items?|goods|commodit(?:y|ies)|categor(?:y|ies)|components?)\b")
+SCOPE_FILLER = {stem(w) for w in (
+    "two", "both", "countries", "country", "nations", "nation", "bilateral", "between", "data", "statistics", "figures",
+    "number", "annual", "annually", "year", "years", "table", "trade", "total", "value", "overall", "combined", "each",
+    "compare", "comparison", "change", "growth", "grow", "rise", "fall", "increase", "decrease", "percent", "percentage",
+    "share", "ratio", "times", "difference", "highest", "lowest", "average", "sum", "trend", "period", "time", "level",
+    "record", "peak", "latest", "recent", "first", "last", "much", "many", "larger", "smaller", "bigger", "higher", "lower",
+    "economic", "relations", "relationship", "partner", "partners", "term", "terms", "commerce", "commercial",
+    "business", "flow", "flows", "volume", "volumes", "amount", "worth", "dollars", "money", "stuff", "things",
+)}
+METRIC_TERMS = {stem(w) for syns in METRIC_SYNONYMS.values() for s in syns for w in s.split()} | {stem(w) for w in ("deficit", "surplus", "balance", "imbalance", "gap")}
 GENERIC = {stem(w) for w in ("how", "much", "many", "what", "which", "value", "amount", "total", "year", "was", "were", "did", "the", "in", "of", "figure", "level", "size", "worth")}
 
 
@@ -93,8 +104,15 @@ def _ev_fact(f: Fact) -> Evidence:
 
 
 class NumericQA:
-    def __init__(self, db: FactsDB) -> None:
+    def __init__(self, db: FactsDB, documents: dict[str, str] | None = None) -> None:
         self.db = db
+        self.titles: dict[str, str] = {}
+        self.doc_df: dict[str, int] = {}  # in how many paragraphs each term occurs
+        paragraphs = [p for text in (documents or {}).values() for p in re.split(r"\n\s*\n|\n", text) if p.strip()]
+        self.n_paragraphs = len(paragraphs)
+        for para in paragraphs:
+            for term in set(content_terms(_q(para))):
+                self.doc_df[term] = self.doc_df.get(term, 0) + 1
 
     # ---- parsing -------------------------------------------------------------------------------
     def metrics(self, t: TableData, q: str) -> list[Metric]:
@@ -228,6 +246,9 @@ class NumericQA:
         metrics = self.metrics(t, q)
         if not metrics:
             return None
+        title = self.titles.get(t.doc_id, "")
+        if self._off_topic(q, " ".join((title, t.caption, " ".join(t.columns), " ".join(t.labels))), rare_only=True):
+            return None
         rows, missing = self.rows(t, q)
         op = self.operation(q)
         if missing and not rows:
@@ -255,6 +276,8 @@ class NumericQA:
             return self._extreme(t, m, op)
         if op == "sum" and (len(rows) != 1):
             return self._sum(t, m, rows or list(range(len(t.labels))))
+        if op == "average" and len(rows) != 1:
+            return self._sum(t, m, rows or list(range(len(t.labels))), average=True)
         if op == "trend" or (not rows and op in ("growth", None) and len(metrics) == 1 and op == "trend"):
             return self._trend(t, m, rows if len(rows) > 2 else list(range(len(t.labels))))
         if op == "ratio" and len(rows) >= 2:
@@ -305,6 +328,17 @@ class NumericQA:
         ans = NumericAnswer(text, evidence, arith, operation="value")
         self._add_conflicts(ans, t, metrics, rows, q)
         return ans
+
+    def _off_topic(self, q: str, context: str, rare_only: bool = False) -> bool:
+        """Does the question name something the document mentions elsewhere but this source does not?
+        ("How much oil …" must not be answered with a total that says nothing of oil.)"""
+        ctx = set(content_terms(_q(context)))
+        for term in set(content_terms(q)) - GENERIC - SCOPE_FILLER - METRIC_TERMS:
+            if term in ctx or YEAR_RE.fullmatch(term) or term not in self.doc_df:
+                continue
+            if not rare_only or self.doc_df[term] <= max(2, self.n_paragraphs // 5):
+                return True
+        return False
 
     def _coverage(self, q_terms: set[str], context: str) -> float:
         ctx = set(content_terms(_q(context)))
@@ -472,15 +506,22 @@ class NumericQA:
         return NumericAnswer(text, [_ev_row(t, k) for _, k in sorted(vals, key=lambda x: x[1])],
                              [x for _, k in vals if (x := self.derive(t, m, k))], operation=op)
 
-    def _sum(self, t: TableData, m: Metric, rows: list[int]) -> NumericAnswer | None:
+    def _sum(self, t: TableData, m: Metric, rows: list[int], average: bool = False) -> NumericAnswer | None:
         vals = [self.value(t, m, i) for i in rows]
         if any(v is None for v in vals):
             return None
         s = t.scales[m.cols[0]]
         total = sum(v for v in vals if v is not None)
-        arith = [" + ".join(fmt_scaled(v or 0, s) for v in vals) + f" = {fmt_scaled(total, s)} ({unit_label(t.units[m.cols[0]], s)})"]
-        text = (f"{m.name} over {t.labels[rows[0]]}–{t.labels[rows[-1]]} adds up to {fmt_money(total, t.units[m.cols[0]], s)} "
-                + "".join(f"{{{k}}}" for k in range(len(rows))) + ".")
+        lab = unit_label(t.units[m.cols[0]], s)
+        arith = [" + ".join(fmt_scaled(v or 0, s) for v in vals) + f" = {fmt_scaled(total, s)} ({lab})"]
+        cites = "".join(f"{{{k}}}" for k in range(len(rows)))
+        span = f"{t.labels[rows[0]]}–{t.labels[rows[-1]]}"
+        if average:
+            mean = total / len(vals)
+            arith.append(f"{fmt_scaled(total, s)} / {len(vals)} = {fmt_scaled(mean, s)} ({lab})")
+            text = f"{m.name} averaged {fmt_money(mean, t.units[m.cols[0]], s)} a year over {span} {cites}."
+            return NumericAnswer(text, [_ev_row(t, i) for i in rows], arith, operation="average")
+        text = f"{m.name} over {span} adds up to {fmt_money(total, t.units[m.cols[0]], s)} {cites}."
         return NumericAnswer(text, [_ev_row(t, i) for i in rows], arith, operation="sum")
 
     def _trend(self, t: TableData, m: Metric, rows: list[int]) -> NumericAnswer | None:
@@ -524,6 +565,20 @@ class NumericQA:
                 groups.setdefault(f.source_note.rsplit("|", 1)[1], []).append(f)
         return groups
 
+    def _group_for(self, q: str) -> list[Fact]:
+        """The listed components of the total that the question names best."""
+        q_terms = set(content_terms(q)) - GENERIC
+        by_id = {f.id: f for f in self.db.facts}
+        best: tuple[float, list[Fact]] | None = None
+        for parent_id, parts in self._part_groups().items():
+            parent = by_id.get(parent_id)
+            if parent is None:
+                continue
+            cov = self._coverage(q_terms, f"{parent.quote} {parent.period}")
+            if cov > 0 and (best is None or cov > best[0]):
+                best = (cov, parts)
+        return best[1] if best else []
+
     def _extreme_part(self, q: str, op: str) -> NumericAnswer | None:
         """The largest / smallest component of a total listed in the text."""
         q_terms = set(content_terms(q)) - GENERIC
@@ -563,8 +618,22 @@ class NumericQA:
             cover = sum(idf.get(x, 1.0) for x in matched) / sum(idf.get(x, 1.0) for x in subj)
             if cover >= 0.5:
                 found.append((cover, f))
+        wants_sum = bool(dict(OPS)["sum"].search(q) or re.search(r"\badd(?:ed)? up\b|\btogether\b|\bcombined\b|\btotal of\b", q))
+        if wants_sum and PART_WORDS.search(q) and len(found) < 2:
+            group = self._group_for(q)
+            if group:
+                found = [(1.0, f) for f in group]
         if not found:
             return None
+        if wants_sum and len(found) >= 2:
+            facts = [f for _, f in sorted(found, key=lambda x: x[1].start) if f.value is not None]
+            scale = 1e6 if all(f.value >= 1e5 for f in facts) else 1.0
+            total = sum(f.value for f in facts)
+            unit = facts[0].unit
+            arith = [" + ".join(fmt_scaled(f.value, scale) for f in facts) + f" = {fmt_scaled(total, scale)} ({unit_label(unit, scale)})"]
+            listing = "; ".join(f"{f.subject} {f.text_value} {{{k}}}" for k, f in enumerate(facts))
+            text = f"Together they come to {fmt_money(total, unit, scale)} ({listing})."
+            return NumericAnswer(text, [_ev_fact(f) for f in facts], arith, operation="sum")
         if len(found) == 1 or dict(OPS)["share"].search(q):
             return self._answer_mentions(q, kinds=("part",), only=found[0][1] if len(found) == 1 else max(found, key=lambda x: x[0])[1])
         facts = [f for _, f in sorted(found, key=lambda x: x[1].start)]
@@ -623,6 +692,8 @@ class NumericQA:
         if best is None:
             return None
         f = best[1]
+        if f.kind in ("mention", "curated") and only is None and self._off_topic(q, f"{f.subject} {f.quote} {f.period}"):
+            return None
         if share and f.kind == "part" and "|" in f.source_note:
             parent_id = f.source_note.rsplit("|", 1)[1]
             parent = next((p for p in self.db.facts if p.id == parent_id), None)
