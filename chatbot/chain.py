@@ -127,8 +127,9 @@ class AnswerChain:
             log.info("LLM answer rejected (%s); using the offline answer", "; ".join(result.problems))
             s.notes.append("fell back to the offline answer: the LLM answer failed verification (" + "; ".join(result.problems) + ")")
             return offline
-        if result.draft.abstained and not offline.abstained:
-            s.notes.append("the LLM found no answer; showing the offline answer")
+        if result.draft.abstained:
+            if not offline.abstained:
+                s.notes.append("the LLM found no answer; showing the offline answer")
             return offline
         return result.draft
 

@@ -199,7 +199,7 @@ def test_not_in_document_when_the_offline_answer_abstains_too(llm: ScriptedLLM, 
     llm.reply = NOT_IN_DOCUMENT
     ans = llm_bot.ask("What is the capital of France?")
     assert len(llm.chat_requests) == 1  # the model was asked, over the retrieved passages
-    assert ans.abstained and ans.route == "llm"
+    assert ans.abstained and ans.route == "text"  # both abstain: the offline abstention, which lists what is covered
     assert ans.text.startswith("The article does not contain the answer")
     assert not ans.citations
 
