@@ -49,6 +49,7 @@ YEAR_RE = re.compile(r"\b(1[89]\d{2}|20\d{2})\b")
 US_ALIASES = re.compile(r"\b(united states|u\.s\.a?\.?|usa|america|americans?)\b")
 # Questions asking for an entity, a place or a source rather than a number.
 ENTITY_Q = re.compile(r"^\s*(?:who|whom|whose|where|which\s+(?!year)\w+|what\s+(?:kind|type|sort|products?|goods|items?|sectors?|companies|organi[sz]ations?)\b)|\b(?:source|organi[sz]ation|agency|institution)\b")
+LIST_Q = re.compile(r"^\s*(?:which|what|name|list)\b|\blist\b")
 PART_WORDS = re.compile(r"\b(products?|items?|goods|commodit(?:y|ies)|categor(?:y|ies)|components?)\b")
 SCOPE_FILLER = {stem(w) for w in (
     "two", "both", "countries", "country", "nations", "nation", "bilateral", "between", "data", "statistics", "figures",
@@ -107,6 +108,7 @@ class NumericQA:
     def __init__(self, db: FactsDB, documents: dict[str, str] | None = None) -> None:
         self.db = db
         self.titles: dict[str, str] = {}
+        self.documents = documents or {}
         self.doc_df: dict[str, int] = {}  # in how many paragraphs each term occurs
         paragraphs = [p for text in (documents or {}).values() for p in re.split(r"\n\s*\n|\n", text) if p.strip()]
         self.n_paragraphs = len(paragraphs)
@@ -234,6 +236,10 @@ class NumericQA:
         parts = self._answer_parts(q)
         if parts is not None:
             return parts
+        if LIST_Q.search(q) and PART_WORDS.search(q):
+            listing = self._list_parts(q)
+            if listing is not None:
+                return listing
         if op is None and ENTITY_Q.search(q):
             return None
         for t in self.db.tables:
@@ -578,6 +584,29 @@ class NumericQA:
             if cov > 0 and (best is None or cov > best[0]):
                 best = (cov, parts)
         return best[1] if best else []
+
+    def _list_parts(self, q: str) -> NumericAnswer | None:
+        """"Which products dominated …?" → the components listed after a total, when the question
+        names that listing (half or more of its words occur there)."""
+        q_terms = set(content_terms(q)) - GENERIC
+        by_id = {f.id: f for f in self.db.facts}
+        best: tuple[float, Fact, list[Fact]] | None = None
+        for parent_id, parts in self._part_groups().items():
+            parent = by_id.get(parent_id)
+            if parent is None or parent.doc_id not in self.documents:
+                continue
+            text = self.documents[parent.doc_id][parent.start : max(p.end for p in parts)]
+            ctx = set(content_terms(_q(f"{text} {parent.period}")))
+            cov = len(q_terms & ctx) / max(1, len(q_terms))
+            if cov >= 0.45 and (best is None or cov > best[0]):
+                best = (cov, parent, parts)
+        if best is None:
+            return None
+        _, parent, parts = best
+        parts = sorted(parts, key=lambda f: f.start)
+        listing = "; ".join(f"{f.subject} ({f.text_value}) {{{k + 1}}}" for k, f in enumerate(parts))
+        text = f"{parent.subject[0].upper() + parent.subject[1:]} ({parent.text_value}) {{0}} are led by: {listing}."
+        return NumericAnswer(text, [_ev_fact(parent)] + [_ev_fact(f) for f in parts], operation="list")
 
     def _extreme_part(self, q: str, op: str) -> NumericAnswer | None:
         """The largest / smallest component of a total listed in the text."""
