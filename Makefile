@@ -35,7 +35,6 @@ browser-deps:
 
 test: install browser-deps
 	$(BIN)/python -m pytest -q
-	$(BIN)/chatbot eval --gate --out eval/reports/latest
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not browser and not server and not slow"
