@@ -24,7 +24,7 @@ from chatbot.answering.verify import check_citations, check_numbers
 from chatbot.errors import LLMError
 from chatbot.facts.qa import NumericAnswer, NumericQA
 from chatbot.index import LoadedIndex
-from chatbot.retrieval import Hit, HybridRetriever, HybridSearcher
+from chatbot.retrieval import Hit, HybridRetriever, HybridSearcher, hit_from_document
 from chatbot.settings import Settings
 from chatbot.types import Answer, Citation
 
@@ -88,7 +88,8 @@ class AnswerChain:
 
     def retrieve(self, s: State) -> State:
         if s.standalone:
-            s.hits = self.searcher.search(s.standalone, self.settings.top_k)
+            docs = self.retriever.invoke(s.standalone)
+            s.hits = [hit_from_document(d, self.searcher.by_id) for d in docs]
             s.timings.update(self.searcher.last_timings)
         return s
 

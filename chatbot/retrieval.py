@@ -116,6 +116,11 @@ def to_document(hit: Hit) -> LCDocument:
     )
 
 
+def hit_from_document(doc: LCDocument, by_id: dict[str, Passage]) -> Hit:
+    m = doc.metadata
+    return Hit(by_id[m["passage_id"]], m["score"], m["dense"], m["bm25"], m["dense_rank"], m["bm25_rank"])
+
+
 class HybridRetriever(BaseRetriever):
     """LangChain retriever returning passages as ``Document``s with ids, sections and offsets."""
 
