@@ -75,7 +75,9 @@ class AnswerChain:
         if s.injection:
             s.notes.append("instructions inside the question were ignored")
         users = [m["content"] for m in s.history if m.get("role") == "user"]
-        s.standalone = self.normalizer(condense_history(users, cleaned)[0]) if cleaned else ""
+        answers = [m["content"] for m in s.history if m.get("role") == "assistant"]
+        last = answers[-1] if answers and s.history[-1].get("role") == "assistant" else ""
+        s.standalone = self.normalizer(condense_history(users, cleaned, last)[0]) if cleaned else ""
         s.timings["condense_ms"] = (time.perf_counter() - t0) * 1000
         return s
 
@@ -103,7 +105,9 @@ class AnswerChain:
         else:
             qvec = self.index.embedder.embed_query(s.standalone) if self.settings.dense_weight > 0 else None
             scored = self.scorer.score(s.standalone, qvec, passages)
-            s.draft = answer_from_text(s.standalone, self.scorer, scored, passages, self.settings.min_support)
+            s.draft = answer_from_text(
+                s.standalone, self.scorer, scored, passages, self.settings.min_support, self.settings.dense_paraphrase
+            )
             if self.llm is not None and passages:
                 s.draft = self._llm_answer(s, passages, s.draft)
         s.timings["answer_ms"] = (time.perf_counter() - t0) * 1000

@@ -41,6 +41,9 @@ class Settings:
     min_support: float = _desc(
         "Least share of the question's key terms the evidence must cover before the bot answers from text.", 0.4
     )
+    dense_paraphrase: float = _desc(
+        "Sentence similarity above which a paraphrased question is answered with little word overlap.", 0.55
+    )
     max_question_chars: int = _desc("Longest accepted question, in characters.", 2000)
     max_history_turns: int = _desc("History messages kept (older ones are dropped).", 20)
     llm_base_url: str = _desc("OpenAI-compatible endpoint for the optional generative answerer. Empty: offline only.", "")

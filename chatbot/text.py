@@ -23,7 +23,7 @@ _STEMMER = Stemmer.Stemmer("english")
 
 
 # Common spellings of one country name, folded so "US", "U.S." and "United States" match.
-ALIASES = re.compile(r"\b(?:the )?(?:united states(?: of america)?|u\.s\.a?\.?|usa)(?![a-z])")
+ALIASES = re.compile(r"\b(?:the )?(?:united states(?: of america)?|u\.s\.a?\.?|usa|america|americans?)(?![a-z])")
 
 
 def normalise(text: str) -> str:

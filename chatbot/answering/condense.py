@@ -32,6 +32,14 @@ LEAD_QUESTION = re.compile(
 ELLIPSIS_START = re.compile(r"^\s*(?:and|what about|how about|and what about|same for|also|then|or)\b", re.I)
 PRONOUN = re.compile(r"\b(he|she|his|her|him|it|its|they|their|them|that|this|those|these|there|the same|such)\b", re.I)
 YEAR = re.compile(r"\b(1[89]\d{2}|20\d{2})\b")
+DEMONSTRATIVE = re.compile(
+    r"\b(?:that|this|those|these|the same)\s+(?:column|row|figure|figures|number|numbers|value|values|year|period|table|"
+    r"one|ones|amount|item|items|agreement|company|companies|product|products|project|projects|sector|body|group|person|man|woman)\b",
+    re.I,
+)
+PERSONAL = re.compile(r"\b(he|she|his|her|him|hers|himself|herself)\b", re.I)
+NAME = re.compile(r"\b[A-Z][\w’'\-]*(?:\s+(?:(?:of|on|and|for|the)\s+)*[A-Z][\w’'\-]*)+")
+LATER = re.compile(r"\b(?:how many years|how long) (?:later|after|before|earlier|apart|passed)\b|\b(?:after|before) that\b", re.I)
 NEXT_YEAR = re.compile(r"\b(?:the )?(?:next|following|subsequent) year\b|\ba year later\b", re.I)
 PREV_YEAR = re.compile(r"\b(?:the )?(?:previous|prior|preceding) year\b|\bthe year before\b|\ba year earlier\b", re.I)
 METRIC_WORDS = {w for syns in METRIC_SYNONYMS.values() for w in syns if " " not in w} | {"deficit", "surplus", "balance"}
@@ -72,7 +80,7 @@ def is_follow_up(question: str) -> bool:
     years = YEAR.findall(question)
     if ELLIPSIS_START.match(question):
         return True
-    if NEXT_YEAR.search(question) or PREV_YEAR.search(question):
+    if NEXT_YEAR.search(question) or PREV_YEAR.search(question) or LATER.search(question) or DEMONSTRATIVE.search(question):
         return True
     substantive = [t for t in terms if not YEAR.fullmatch(t)]
     if PRONOUN.search(question) and len(substantive) <= 4:
@@ -80,8 +88,22 @@ def is_follow_up(question: str) -> bool:
     return not substantive and bool(years)
 
 
-def condense(question: str, previous: list[str]) -> str:
-    """Standalone form of ``question`` given earlier standalone user questions (oldest first)."""
+def first_name(text: str) -> str:
+    """The first multi-word proper name of a text ("Kush Choksi"), skipping a sentence-initial article."""
+    for m in NAME.finditer(text):
+        words = m.group(0).split()
+        if words[0] in ("The", "A", "An", "In", "On", "Within", "While", "Since", "According"):
+            words = words[1:]
+            while words and words[0] in ("of", "on", "and", "for", "the"):
+                words = words[1:]
+        if len(words) >= 2:
+            return " ".join(words)
+    return ""
+
+
+def condense(question: str, previous: list[str], last_answer: str = "") -> str:
+    """Standalone form of ``question`` given earlier standalone user questions (oldest first) and
+    the last answer (whose first proper name is what "he", "it" or "there" most likely points at)."""
     if not previous or not is_follow_up(question):
         return question
     prev = previous[-1]
@@ -117,7 +139,11 @@ def condense(question: str, previous: list[str]) -> str:
         else:
             rewritten = f"{core} {rewritten}"
     if not new_years and not new_metrics:
-        rewritten = f"{q.rstrip('?')} ({context_of(prev)})?"
+        extra = ""
+        if PERSONAL.search(q) and last_answer:
+            name = first_name(last_answer)
+            extra = f"; {name}" if name and name.lower() not in prev.lower() else ""
+        rewritten = f"{q.rstrip('?')} ({context_of(prev)}{extra})?"
     return re.sub(r"\s+", " ", rewritten).strip()
 
 
@@ -136,9 +162,11 @@ def _first_metric_word(text: str) -> str:
     return best[1] if best else text
 
 
-def condense_history(history_user_turns: list[str], question: str) -> tuple[str, list[str]]:
+def condense_history(
+    history_user_turns: list[str], question: str, last_answer: str = ""
+) -> tuple[str, list[str]]:
     """Standalone form of every earlier user turn, then of ``question``."""
     standalone: list[str] = []
     for turn in history_user_turns:
         standalone.append(condense(strip_injection(turn)[0] or turn, standalone))
-    return condense(question, standalone), standalone
+    return condense(question, standalone, last_answer), standalone

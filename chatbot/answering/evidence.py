@@ -63,6 +63,13 @@ class EvidenceScorer:
     def weight(self, term: str) -> float:
         return self.idf.get(term, self.unknown_idf)
 
+    def knows(self, word: str) -> bool:
+        """Does the corpus use this word (or a word of the same stem) at all?"""
+        if word.startswith("percent"):
+            return any("%" in p.text or "percent" in p.text.lower() for p in self.index.passages)
+        terms = content_terms(word)
+        return all(t in self.corpus_terms or t in QUESTION_FILLER or matches(t, self.corpus_terms) for t in terms)
+
     def key_terms(self, question: str) -> list[str]:
         seen: list[str] = []
         for t in content_terms(question):

@@ -16,7 +16,36 @@ YEAR = re.compile(r"\b(1[89]\d{2}|20\d{2})\b")
 MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 WANTS_YEAR = re.compile(r"\b(?:what|which|in what|in which) year\b", re.I)
 WANTS_DATE = re.compile(r"^\s*(?:and\s+)?when\b|\b(?:what|which|exact) (?:date|day)\b|\bsince when\b|\bon what date\b", re.I)
-WANTS_NUMBER = re.compile(r"\bhow (?:much|many)\b|\bwhat (?:percentage|percent|share|number|amount|value)\b", re.I)
+WANTS_NUMBER = re.compile(
+    r"\bhow (?:much|many)\b|\bwhat (?:percentage|percent|share|number|amount|value)\b"
+    r"|\b(?:cost|costs|price|priced|tariffs?|duty|duties|salary|budget|revenues?|valued)\b",
+    re.I,
+)
+FOCUS = re.compile(
+    r"^\s*(?:and\s+)?(?:what|which|how much|how many)\s+(?:(?:sort|sorts|kind|kinds|type|types)\s+of\s+)?([a-z][a-z\-]*)",
+    re.I,
+)
+NOT_FOCUS = {"is", "was", "are", "were", "did", "does", "do", "has", "have", "had", "the", "a", "an", "will", "would",
+             "can", "could", "should", "of", "in", "on", "about", "to", "for", "its", "his", "her", "their", "it", "this", "that"}
+
+
+MODIFIERS = {"bigger", "biggest", "larger", "largest", "smaller", "smallest", "main", "key", "major", "other", "new",
+             "old", "top", "best", "specific", "particular", "different", "important", "exact", "exactly", "two", "three",
+             "five", "several", "many", "few", "high", "low", "big", "small", "recent", "current", "first", "last"}
+
+
+def focus_word(question: str) -> str:
+    """The thing a what/which/how-much question asks for ("What tariff …" → "tariff")."""
+    m = FOCUS.match(question)
+    if not m or m.group(1).lower() in NOT_FOCUS:
+        return ""
+    word = m.group(1).lower()
+    if word in MODIFIERS:  # "Which bigger markets …" → "markets"
+        rest = question[m.end(1) :].split()
+        word = rest[0].lower().strip("?,.!") if rest else ""
+        if word in NOT_FOCUS or word in MODIFIERS:
+            return ""
+    return word
 WANTS_PERSON = re.compile(r"^\s*(?:and\s+)?who\b(?!se)", re.I)
 HAS_DATE = re.compile(rf"\b(?:1[89]\d{{2}}|20\d{{2}})\b|\b(?:{MONTHS})\b|\b(?:last|next|this|previous) (?:month|year|week)\b|\b(?:end|beginning|start) of\b", re.I)
 NAME = re.compile(r"\b[A-Z][a-z’'\-]+(?:\s+[A-Z][a-z’'\-]+)+")
@@ -47,7 +76,7 @@ def answer_type_ok(question: str, text: str) -> tuple[bool, str]:
     if WANTS_DATE.search(question):
         return bool(HAS_DATE.search(text)), "a date"
     if WANTS_NUMBER.search(question):
-        return bool(re.search(r"\d", text)), "a figure"
+        return bool(re.search(r"(?<![\w\-])\d[\d,.]*(?![\w\-])", YEAR.sub(" ", text))), "a figure"
     if WANTS_PERSON.search(question):
         q = question.lower()
         names = [n for n in NAME.findall(text) if not re.fullmatch(rf"(?:{MONTHS})", n.split()[0])]
@@ -106,7 +135,12 @@ def trim(span: Span) -> Span:
 
 
 def answer_from_text(
-    question: str, scorer: EvidenceScorer, scored: list[ScoredSentence], passages: list[Passage], min_support: float
+    question: str,
+    scorer: EvidenceScorer,
+    scored: list[ScoredSentence],
+    passages: list[Passage],
+    min_support: float,
+    dense_paraphrase: float = 0.55,
 ) -> Draft:
     if not scored:
         return abstain(scorer, scorer.key_terms(question), passages)
@@ -126,15 +160,32 @@ def answer_from_text(
                 chosen.append(cand)
                 support, uncovered = s2, unc2
                 break
-    if support < min_support or best.lexical == 0:
+    max_dense = max(c.dense for c in scored)
+    # Answer on lexical support, or on a close paraphrase (high sentence similarity) with some overlap.
+    if best.lexical == 0 or (support < min_support and not (max_dense >= dense_paraphrase and support >= 0.15)):
         return abstain(scorer, uncovered, passages)
+    focus = focus_word(question)
+    if focus and not scorer.knows(focus):
+        return abstain(scorer, uncovered, passages, f"It never mentions “{focus}”.")
     ok, wanted = answer_type_ok(question, " ".join(c.span.text for c in chosen))
+    keys = scorer.key_terms(question)
+
+    def holds_answer(c: ScoredSentence) -> bool:
+        """The asked-for value stands in a sentence that is itself about the question — and, for a
+        figure, one that leaves out nothing the document speaks of elsewhere ("how many … in oil")."""
+        if not answer_type_ok(question, c.span.text)[0]:
+            return False
+        sup, missing = scorer.support(question, [c.span])
+        if sup < min_support * 0.75:
+            return False
+        if wanted == "a figure":
+            return len([t for t in missing if t in scorer.corpus_terms]) <= (1 if len(keys) >= 5 else 0)
+        return True
+
+    if wanted:
+        ok = any(holds_answer(c) for c in chosen)
     if not ok:
-        # another well-supported sentence may hold it
-        alt = next(
-            (c for c in scored[:8] if answer_type_ok(question, c.span.text)[0] and scorer.support(question, [c.span])[0] >= min_support),
-            None,
-        )
+        alt = next((c for c in scored[:8] if holds_answer(c) and scorer.support(question, [c.span])[0] >= min_support), None)
         if alt is None:
             return abstain(scorer, uncovered, passages, f"The closest passages do not give {wanted} for this.")
         chosen = [alt]

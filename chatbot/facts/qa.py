@@ -34,8 +34,8 @@ OPS: list[tuple[str, re.Pattern[str]]] = [
     ("difference", re.compile(r"\b(?:bigger|larger|higher|greater|smaller|lower)\b.*\bor\b|\bdifference\b|\bgap\b|\bmore than\b|\bless than\b|\bcompared?\b|\bversus\b|\bvs\.?\b|\bexceed")),
     ("max", re.compile(r"\bhighest\b|\bpeak(?:ed)?\b|\blargest\b|\bmaximum\b|\bbiggest\b|\brecord\b|\bmost\b|\bstrongest\b|\btop\b")),
     ("min", re.compile(r"\blowest\b|\bsmallest\b|\bminimum\b|\bleast\b|\bweakest\b|\bbottom\b")),
-    ("trend", re.compile(r"\btrend|\bover the years\b|\bevolv|\bover time\b|\beach year\b|\bevery year\b|\ball (?:the )?years\b|\bby year\b|\byear by year\b|\bdevelop")),
-    ("sum", re.compile(r"\bcombined\b(?! trade)|\bsum\b|\bcumulative|\baltogether\b|\bcombined over\b|\bin total (?:over|across|from|between)\b|\btotal (?:over|across|for) (?:the|all)\b")),
+    ("trend", re.compile(r"\btrend|\bover the years\b|\bevolv|\bover time\b|\beach year\b|\bevery (?:single )?year\b|\bgo(?:ne)? up\b|\bwent up\b|\bgo(?:ne)? down\b|\bwent down\b|\ball (?:the )?years\b|\bby year\b|\byear by year\b|\bdevelop")),
+    ("sum", re.compile(r"\btotal (?:that|this|it|them|those|up)\b|\bacross all\b|\badd(?:ed)? up\b|\bcombined\b(?! trade)|\bsum\b|\bcumulative|\baltogether\b|\bcombined over\b|\bin total (?:over|across|from|between)\b|\btotal (?:over|across|for) (?:the|all)\b")),
 ]
 UP_WORDS = re.compile(r"\b(rise|rose|risen|increase[ds]?|grow|grew|grown|growth|jump(?:ed)?|surge[d]?|climb(?:ed)?|go up|went up|higher)\b")
 DOWN_WORDS = re.compile(r"\b(fall|fell|fallen|decline[ds]?|decrease[ds]?|drop(?:ped)?|shr[iu]nk|plunge[d]?|go down|went down|lower|contract(?:ed)?)\b")
@@ -49,6 +49,7 @@ YEAR_RE = re.compile(r"\b(1[89]\d{2}|20\d{2})\b")
 US_ALIASES = re.compile(r"\b(united states|u\.s\.a?\.?|usa|america|americans?)\b")
 # Questions asking for an entity, a place or a source rather than a number.
 ENTITY_Q = re.compile(r"^\s*(?:who|whom|whose|where|which\s+(?!year)\w+|what\s+(?:kind|type|sort|products?|goods|items?|sectors?|companies|organi[sz]ations?)\b)|\b(?:source|organi[sz]ation|agency|institution)\b")
+YEARS_APART = re.compile(r"\bhow many years\b|\bhow long (?:after|before|ago|between)\b|\byears (?:later|after|before|apart|between)\b")
 LIST_Q = re.compile(r"^\s*(?:which|what|name|list)\b|\blist\b")
 PART_WORDS = re.compile(r"\b(products?|items?|goods|commodit(?:y|ies)|categor(?:y|ies)|components?)\b")
 SCOPE_FILLER = {stem(w) for w in (
@@ -174,7 +175,7 @@ class NumericQA:
             elif FIRST_WORDS.search(q):
                 idx.append(0)
         rng = re.search(r"\b(?:(?:from|between)\s+)?(\d{4})\s*(?:to|and|through|until|-|–)\s*(\d{4})\b", q)
-        if rng and rng.group(1) in labels and rng.group(2) in labels:
+        if rng and rng.group(1) in labels and rng.group(2) in labels and len(set(YEAR_RE.findall(q))) == 2:
             a, b = labels.index(rng.group(1)), labels.index(rng.group(2))
             idx = list(range(min(a, b), max(a, b) + 1))
             if not re.search(r"\beach\b|\bevery\b|\btrend|\bover\b|\bsum\b|\bcombined\b|\btotal\b|\baltogether|\bcumulative", q):
@@ -229,6 +230,10 @@ class NumericQA:
             extreme = self._extreme_part(q, op)
             if extreme is not None:
                 return extreme
+        if YEARS_APART.search(q):
+            apart = self._years_apart(q)
+            if apart is not None:
+                return apart
         if WHEN_INTENT.search(q) or COUNT_INTENT.search(q) or RANK_INTENT.search(q):
             special = self._answer_mentions(q, kinds=("event", "count", "rank"))
             if special is not None:
@@ -280,6 +285,8 @@ class NumericQA:
             return self._share(t, metrics, rows[0] if rows else len(t.labels) - 1)
         if op in ("max", "min"):
             return self._extreme(t, m, op)
+        if op in ("sum", "average") and re.search(r"\ball (?:the |\w+ )?years\b|\bacross all\b|\bevery year\b", q):
+            rows = list(range(len(t.labels)))
         if op == "sum" and (len(rows) != 1):
             return self._sum(t, m, rows or list(range(len(t.labels))))
         if op == "average" and len(rows) != 1:
@@ -585,6 +592,50 @@ class NumericQA:
                 best = (cov, parts)
         return best[1] if best else []
 
+    def _sentence_around(self, f: Fact) -> str:
+        text = self.documents.get(f.doc_id, "")
+        if not text:
+            return f.quote
+        start = max(text.rfind(". ", 0, f.start), text.rfind("\n", 0, f.start)) + 1
+        ends = [i for i in (text.find(". ", f.end), text.find("\n", f.end)) if i >= 0]
+        end = min(ends) if ends else len(text)
+        return text[start:end]
+
+    def _years_apart(self, q: str) -> NumericAnswer | None:
+        """"How many years after 1997 was the Commission established?" → 2007 − 1997 = 10."""
+        q_terms = set(content_terms(q)) - GENERIC
+        events = [f for f in self.db.facts if f.kind == "event" and f.period]
+        idf = self._idf()
+        scored = []
+        for f in events:
+            subj = set(content_terms(_q(f.subject))) - GENERIC
+            if subj:
+                cover = sum(idf.get(x, 1.0) for x in subj & q_terms) / sum(idf.get(x, 1.0) for x in subj)
+                scored.append((cover, f))
+        named = sorted((x for x in scored if x[0] >= 0.6), key=lambda x: -x[0])
+        years = YEAR_RE.findall(q)
+        if not named:
+            return None
+        first = named[0][1]
+        other: Fact | None = None
+        other_year = ""
+        for y in years:
+            if y != first.period:
+                other_year = y
+                other = next((f for _, f in named[1:] if f.period == y), None) or next((f for f in events if f.period == y), None)
+                break
+        if not other_year and len(named) > 1:
+            other = named[1][1]
+            other_year = other.period
+        if not other_year:
+            return None
+        a, b = sorted((int(first.period), int(other_year)))
+        evidence = [_ev_fact(first)] + ([_ev_fact(other)] if other is not None else [])
+        cite_other = " {1}" if other is not None else ""
+        text = (f"{first.subject} dates from {first.period} {{0}}; the other date is {other_year}{cite_other}: "
+                f"{b - a} years apart.")
+        return NumericAnswer(text, evidence, [f"{b} − {a} = {b - a} years"], operation="years_apart")
+
     def _list_parts(self, q: str) -> NumericAnswer | None:
         """"Which products dominated …?" → the components listed after a total, when the question
         names that listing (half or more of its words occur there)."""
@@ -721,7 +772,7 @@ class NumericQA:
         if best is None:
             return None
         f = best[1]
-        if f.kind in ("mention", "curated") and only is None and self._off_topic(q, f"{f.subject} {f.quote} {f.period}"):
+        if only is None and self._off_topic(q, f"{f.subject} {self._sentence_around(f)} {f.period}"):
             return None
         if share and f.kind == "part" and "|" in f.source_note:
             parent_id = f.source_note.rsplit("|", 1)[1]
