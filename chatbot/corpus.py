@@ -266,11 +266,11 @@ def parse_document(doc: Document) -> tuple[list[Passage], list[Table]]:
             table, j = found
             intro_start = table.header_span[0]
             if block and block[-1].stripped.endswith(":"):
-                intro_start = block[-1].start
-                block.pop()
+                intro_start = block[0].start  # the whole introducing paragraph
+                block.clear()
             flush()
             last = passages[-1] if passages else None
-            if not wrapped and last and last.kind == "text" and last.text.rstrip().endswith(":") \
+            if last and last.kind == "text" and last.text.rstrip().endswith(":") \
                     and not doc.text[last.end : intro_start].strip():
                 intro_start = passages.pop().start
             tables.append(table)

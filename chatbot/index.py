@@ -45,7 +45,7 @@ from chatbot.vectorstore import (
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 CURATED_FACTS_FILE = "facts.yaml"
 
 

@@ -137,7 +137,10 @@ def condense(question: str, previous: list[str], last_answer: str = "") -> str:
         if "\x01" in rewritten:
             rewritten = re.sub(r"\x01(\s*\x01)*", _first_metric_word(core), rewritten, count=1).replace("\x01", "")
         else:
-            rewritten = f"{core} {rewritten}"
+            # "And the revenue in 2019?" after "What was the container traffic in 2019?"
+            lead = LEAD_QUESTION.match(prev)
+            years = "" if new_years or not prev_years else f" in {prev_years[-1]}"
+            rewritten = f"{lead.group(0) if lead and lead.group(0).strip() else 'What was '}{core}{years}?"
     if not new_years and not new_metrics:
         extra = ""
         if PERSONAL.search(q) and last_answer:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from chatbot.facts.extract import TableData
 from chatbot.facts.numbers import fmt_money, fmt_number, fmt_scaled, unit_label
 from chatbot.facts.store import FactsDB
-from chatbot.text import content_terms, normalise, stem
+from chatbot.text import STOPWORDS, content_terms, normalise, stem, words
 from chatbot.types import Fact
 
 # General vocabulary: question words that name a metric, mapped to words found in column names.
@@ -251,7 +251,38 @@ class NumericQA:
             ans = self._answer_table(t, q)
             if ans is not None:
                 return ans
+        if op == "share":
+            share = self._share_of_mentions(q)
+            if share is not None:
+                return share
         return self._answer_mentions(q)
+
+    def _share_of_mentions(self, q: str) -> NumericAnswer | None:
+        """"What share of Azerbaijan's total exports went to the US?" → the smaller of the two
+        best-matching amounts (same unit and period) over the larger, when both are in the text."""
+        q_terms = set(content_terms(q)) - GENERIC
+        years = YEAR_RE.findall(q)
+        cands = []
+        for f in self.db.facts:
+            if f.kind not in ("mention", "curated") or f.value is None or f.unit in ("", "count", "rank", "year"):
+                continue
+            if years and f.period not in years:
+                continue
+            cov = self._coverage(q_terms, f"{f.subject} {f.quote}")
+            if cov >= 0.25:
+                cands.append((cov, f))
+        cands.sort(key=lambda x: -x[0])
+        for i, (_, a) in enumerate(cands):
+            for _, b in cands[i + 1 :]:
+                if a.unit == b.unit and a.period == b.period and a.value != b.value:
+                    part, whole = sorted((a, b), key=lambda f: f.value or 0.0)
+                    pct = (part.value or 0.0) / (whole.value or 1.0) * 100
+                    s = 1e6 if (part.value or 0) >= 1e5 else 1.0
+                    arith = [f"{fmt_scaled(part.value or 0, s)} / {fmt_scaled(whole.value or 0, s)} × 100 = {fmt_number(pct, 3 if pct < 1 else 1)}%"]
+                    text = (f"{part.quote[0].upper() + part.quote[1:]} {{0}}; {whole.quote} {{1}}. "
+                            f"The first is {fmt_number(pct, 3 if pct < 1 else 1)}% of the second.")
+                    return NumericAnswer(text, [_ev_fact(part), _ev_fact(whole)], arith, operation="share")
+        return None
 
     def _answer_table(self, t: TableData, q: str) -> NumericAnswer | None:
         metrics = self.metrics(t, q)
@@ -346,7 +377,12 @@ class NumericQA:
         """Does the question name something the document mentions elsewhere but this source does not?
         ("How much oil …" must not be answered with a total that says nothing of oil.)"""
         ctx = set(content_terms(_q(context)))
-        for term in set(content_terms(q)) - GENERIC - SCOPE_FILLER - METRIC_TERMS:
+        for word in words(q):
+            if word in STOPWORDS or (rare_only and re.search(r"(?:ed|ing|ly)$", word)):
+                continue  # verbs and adverbs ("handled", "shipping") say how, not what
+            term = stem(word)
+            if term in GENERIC or term in SCOPE_FILLER or term in METRIC_TERMS:
+                continue
             if term in ctx or YEAR_RE.fullmatch(term) or term not in self.doc_df:
                 continue
             if not rare_only or self.doc_df[term] <= max(2, self.n_paragraphs // 5):
