@@ -43,7 +43,7 @@ def _paragraphs(escaped: str) -> str:
     end the Markdown HTML block and let Markdown parse the rest)."""
     blocks = []
     for para in re.split(r"\n\s*\n", escaped.strip()):
-        lines = [ln for ln in para.split("\n")]
+        lines = para.split("\n")
         items = [ln for ln in lines if ln.lstrip().startswith("- ")]
         if items and len(items) == len(lines):
             blocks.append("<ul>" + "".join(f"<li>{ln.lstrip()[2:]}</li>" for ln in lines) + "</ul>")

@@ -28,7 +28,7 @@ DEFAULT_EXAMPLES = [
     "Who led the US Chamber of Commerce delegation?",
     "How much did trade turnover grow from 2022 to 2024?",
     "When was the Memorandum of Understanding signed?",
-    "Which US companies took part in the mission?",
+    "How many US-invested companies are registered in Azerbaijan?",
 ]
 EXAMPLES_FILE = "examples.txt"  # optional, in the corpus folder: one question per line
 
@@ -61,7 +61,7 @@ ARTICLE_JS = """
 const go = () => {
   const box = element.querySelector('.cb-article');
   const m = box && box.querySelector('mark');
-  if (m) { box.scrollTop = Math.max(0, m.offsetTop - 24); }
+  if (m) { box.scrollTop = Math.max(0, m.offsetTop - box.clientHeight / 3); }
 };
 watch('value', go);
 go();
@@ -212,6 +212,7 @@ def build_ui(bot: Any, settings: Settings, feedback: FeedbackStore, examples: li
                             new = gr.Button("New chat", variant="secondary", size="sm", elem_id="cb-new")
                         gr.Examples(examples=[[e] for e in examples], inputs=[box], label="Example questions", elem_id="cb-examples")
                     with gr.Column(scale=2, min_width=320):
+                        gr.Markdown("**Article** — the passages cited by the last answer are highlighted.", elem_id="cb-article-label")
                         panel = gr.HTML(article([]), label="Article", elem_id="cb-article-panel", js_on_load=ARTICLE_JS)
             with gr.Tab("Facts", id="facts"):
                 gr.Markdown("Structured facts extracted from the document, each with the quote it comes from.")
