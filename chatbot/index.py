@@ -30,6 +30,8 @@ from typing import Any
 import bm25s
 import numpy as np
 
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
+
 from chatbot.corpus import corpus_hash, load_corpus, parse_document
 from chatbot.embeddings import SentenceTransformerEmbedder
 from chatbot.errors import ChatbotError, IndexBuildError

@@ -14,6 +14,7 @@ from chatbot.errors import CuratedFactError
 from chatbot.facts.extract import TableData, check_totals, mention_facts, table_data, table_facts
 from chatbot.types import Document, Fact, Passage
 
+CURATED_KINDS = ("curated", "rank", "count", "event", "mention")
 SCHEMA = """
 CREATE TABLE facts (
     id TEXT PRIMARY KEY, subject TEXT NOT NULL, attribute TEXT NOT NULL, value REAL, unit TEXT,
@@ -102,7 +103,8 @@ def curated_facts(path: Path, docs: list[Document]) -> list[Fact]:
                 value=float(item["value"]) if item.get("value") is not None else None,
                 unit=str(item.get("unit", "")), period=str(item.get("period", "")), quote=quote,
                 doc_id=doc.doc_id, start=start, end=start + len(quote),
-                text_value=str(item.get("text_value", item.get("value", ""))), kind="curated",
+                text_value=str(item.get("text_value", item.get("value", ""))),
+                kind=str(item.get("kind", "curated")) if item.get("kind") in CURATED_KINDS else "curated",
                 source_note=str(item.get("note", "")),
             )
         )
