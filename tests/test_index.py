@@ -148,9 +148,14 @@ def test_status_notices_every_input_change(site: Path, embedder) -> None:  # typ
     assert mgr.status() == (False, "corpus, model or backend changed")
     sidecar.write_text(original, encoding="utf-8")
     assert mgr.status()[0]
-    (corpus / CURATED_FACTS_FILE).write_text("facts: []\n", encoding="utf-8")
+    curated = corpus / CURATED_FACTS_FILE
+    before = curated.read_text(encoding="utf-8") if curated.exists() else None
+    curated.write_text((before or "") + "\n# edited\n", encoding="utf-8")
     assert not mgr.status()[0]
-    (corpus / CURATED_FACTS_FILE).unlink()
+    if before is None:
+        curated.unlink()
+    else:
+        curated.write_text(before, encoding="utf-8")
     server = IndexManager(site_settings(site).replace(chroma_url="http://127.0.0.1:9"), embedder)
     assert not server.status()[0]
     assert mgr.status()[0]
