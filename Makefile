@@ -34,6 +34,7 @@ browser-deps:
 	fi
 
 test: install browser-deps
+	$(BIN)/ruff check chatbot tests eval app.py
 	$(BIN)/python -m pytest -q
 
 test-fast: install
@@ -45,6 +46,7 @@ eval: install
 bench: install
 	$(BIN)/python eval/bench_retrieval.py
 	$(BIN)/python eval/bench_answer.py
+	$(BIN)/python eval/bench_load.py --out eval/reports/load.json
 
 lint: install
 	$(BIN)/ruff check chatbot tests eval app.py

@@ -30,8 +30,6 @@ from typing import Any
 import bm25s
 import numpy as np
 
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
-
 from chatbot.corpus import corpus_hash, load_corpus, parse_document
 from chatbot.embeddings import SentenceTransformerEmbedder
 from chatbot.errors import ChatbotError, IndexBuildError
@@ -46,6 +44,7 @@ from chatbot.vectorstore import (
 )
 
 log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 FORMAT_VERSION = 4
 CURATED_FACTS_FILE = "facts.yaml"

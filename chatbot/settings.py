@@ -53,7 +53,10 @@ class Settings:
     host: str = _desc("Web server bind address.", "127.0.0.1")
     port: int = _desc("Web server port.", 7860)
     root_path: str = _desc("URL prefix when served behind a reverse proxy (e.g. /chat).", "")
-    cors_origins: str = _desc("Comma-separated origins allowed to call the JSON API. Empty: same origin only.", "")
+    cors_origins: str = _desc(
+        "Comma-separated origins allowed to call the server from a browser (JSON API, widget, <gradio-app>). Empty: same origin only.",
+        "",
+    )
     api_token_env: str = _desc("Name of the env var holding an optional bearer token required by /api/*.", "CHATBOT_API_TOKEN")
     ui_auth: str = _desc("Optional 'user:password' login for the Gradio UI. Empty: no login.", "")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _desc("Logging level.", "INFO")

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port, make_settings
 
 from chatbot import vectorstore
 from chatbot.bot import Chatbot
 from chatbot.errors import ChatbotError
 from chatbot.index import IndexManager
 from chatbot.vectorstore import VectorStoreUnavailable
+from conftest import free_port, make_settings
 
 pytestmark = pytest.mark.server
 

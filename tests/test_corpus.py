@@ -10,11 +10,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, DATA
 
 from chatbot.corpus import load_corpus, parse_document, read_document
 from chatbot.errors import CorpusError
 from chatbot.types import Document, Passage
+from conftest import CORPUS, DATA
 
 ARTICLE = CORPUS / "us-azerbaijan-trade.txt"
 HARBOR = DATA / "harbor-report.md"

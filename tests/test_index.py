@@ -18,12 +18,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, make_settings
 
 from chatbot.bot import Chatbot
 from chatbot.corpus import corpus_hash, load_corpus
 from chatbot.index import CURATED_FACTS_FILE, FORMAT_VERSION, IndexManager
 from chatbot.settings import Settings
+from conftest import CORPUS, make_settings
 
 ARTICLE = "us-azerbaijan-trade.txt"
 NEW_SENTENCE = "Quillfeather sprockets became a new export line in 2025."

@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import make_settings
 from llm_server import ScriptedLLM, dead_url, serve, split_tokens
 
 from chatbot.answering.llm import OpenAICompatibleModel, build_messages, to_draft
@@ -23,6 +22,7 @@ from chatbot.bot import Chatbot
 from chatbot.prompts import NOT_IN_DOCUMENT, SYSTEM_PROMPT
 from chatbot.settings import Settings
 from chatbot.types import Answer
+from conftest import make_settings
 
 pytestmark = pytest.mark.llm
 

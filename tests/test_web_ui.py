@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from conftest import free_port
 
 browser = pytest.mark.browser

@@ -434,7 +434,6 @@ class NumericQA:
         for mm in metrics:
             if mm.kind != "column":
                 continue
-            col = t.columns[mm.cols[0]].lower()
             for i in rows:
                 tv = t.values[i][mm.cols[0]]
                 if tv is None:
