@@ -312,7 +312,7 @@ def test_manifest_records_model_and_corpus(site: Path, embedder) -> None:  # typ
     docs = load_corpus(settings.corpus_dir)
     assert m["model_id"] == embedder.model_id
     name, _, fingerprint = m["model_id"].partition("@")
-    assert name and len(fingerprint) == 16
+    assert name and len(fingerprint.removesuffix("+int8")) == 16
     assert m["corpus_hash"] == corpus_hash(docs, [settings.corpus_dir / CURATED_FACTS_FILE])
     assert m["format"] == FORMAT_VERSION
     assert m["vector_backend"] == "embedded"
