@@ -19,7 +19,7 @@ from chatbot.answering.condense import condense_history, strip_injection
 from chatbot.answering.evidence import EvidenceScorer
 from chatbot.answering.llm import ChatModel, build_messages, to_draft
 from chatbot.answering.normalize import QueryNormalizer
-from chatbot.answering.offline import Draft, abstain, answer_from_text, from_numeric
+from chatbot.answering.offline import WHY, Draft, abstain, answer_from_text, from_numeric
 from chatbot.answering.verify import check_citations, check_numbers
 from chatbot.errors import LLMError
 from chatbot.facts.qa import NumericAnswer, NumericQA
@@ -100,9 +100,10 @@ class AnswerChain:
         passages = [h.passage for h in s.hits]
         if not s.standalone:
             s.draft = abstain(self.scorer, [], passages, "The question holds only instructions to the assistant, which are not followed.")
-        elif s.numeric is not None:
+        elif s.numeric is not None and not (WHY.search(s.standalone) and "false premise corrected" not in s.numeric.notes):
             s.draft = from_numeric(s.numeric)
         else:
+            # a why-question about figures wants the article's explanation; the figures are the fallback
             qvec = self.index.embedder.embed_query(s.standalone) if self.settings.dense_weight > 0 else None
             scored = self.scorer.score(s.standalone, qvec, passages)
             s.draft = answer_from_text(
@@ -110,6 +111,8 @@ class AnswerChain:
             )
             if self.llm is not None and passages:
                 s.draft = self._llm_answer(s, passages, s.draft)
+            if s.draft.abstained and s.numeric is not None:
+                s.draft = from_numeric(s.numeric)
         s.timings["answer_ms"] = (time.perf_counter() - t0) * 1000
         return s
 

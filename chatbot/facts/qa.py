@@ -25,13 +25,13 @@ METRIC_SYNONYMS: dict[str, tuple[str, ...]] = {
     "profit": ("profit", "profits", "earnings", "net income"),
     "cost": ("cost", "costs", "expenses", "spending", "expenditure"),
 }
-BALANCE_WORDS = ("deficit", "surplus", "balance", "imbalance", "gap between")
+BALANCE_WORDS = ("deficit", "surplus", "balance", "imbalance", "gap between", "trade gap")
 OPS: list[tuple[str, re.Pattern[str]]] = [
     ("ratio", re.compile(r"how many times|\bratio\b|\btimes (?:larger|bigger|higher|greater|more|smaller|lower)\b|\bmultiple\b|\bfold\b")),
     ("growth", re.compile(r"\bhow much (?:larger|bigger|smaller|greater)\b|\bgrowth\b|\bgr[eo]w|\bincrease|\bincreas|\brise\b|\brose\b|\brisen\b|\bjump|\bfall\b|\bfell\b|\bfallen\b|\bdeclin|\bdecreas|\bdrop|\bchange|\bhow much (?:more|less|higher|lower)\b|\bby how much\b|\bpercent(?:age)? change\b|\bshr[iu]nk|\bcontract")),
     ("share", re.compile(r"\bshare\b|\bwhat percent(?:age)?\b|\bproportion\b|\bpercentage of\b|% of\b|\bportion\b|\bfraction\b")),
     ("average", re.compile(r"\baverage\b|\bmean\b|\bper year on average\b")),
-    ("difference", re.compile(r"\b(?:bigger|larger|higher|greater|smaller|lower)\b.*\bor\b|\bdifference\b|\bgap\b|\bmore than\b|\bless than\b|\bcompared?\b|\bversus\b|\bvs\.?\b|\bexceed")),
+    ("difference", re.compile(r"\bhow far apart\b|\bdiffer(?:ence)? between\b|\b(?:bigger|larger|higher|greater|smaller|lower)\b.*\bor\b|\bdifference\b|\bgap\b|\bmore than\b|\bless than\b|\bcompared?\b|\bversus\b|\bvs\.?\b|\bexceed")),
     ("max", re.compile(r"\bhighest\b|\bpeak(?:ed)?\b|\blargest\b|\bmaximum\b|\bbiggest\b|\brecord\b|\bmost\b|\bstrongest\b|\btop\b")),
     ("min", re.compile(r"\blowest\b|\bsmallest\b|\bminimum\b|\bleast\b|\bweakest\b|\bbottom\b")),
     ("trend", re.compile(r"\btrend|\bover the years\b|\bevolv|\bover time\b|\beach year\b|\bevery (?:single )?year\b|\bgo(?:ne)? up\b|\bwent up\b|\bgo(?:ne)? down\b|\bwent down\b|\ball (?:the )?years\b|\bby year\b|\byear by year\b|\bdevelop")),
@@ -289,7 +289,10 @@ class NumericQA:
         if not metrics:
             return None
         title = self.titles.get(t.doc_id, "")
-        if self._off_topic(q, " ".join((title, t.caption, " ".join(t.columns), " ".join(t.labels))), rare_only=True):
+        # other sentences giving the same quantity (e.g. the same figure from another source) are in scope too
+        alt = " ".join(self._sentence_around(f) for f in self.db.facts
+                       if f.kind in ("mention", "curated") and any(self._same_metric(t, m, f) for m in metrics if m.kind == "column"))
+        if self._off_topic(q, " ".join((title, t.caption, " ".join(t.columns), " ".join(t.labels), alt)), rare_only=True):
             return None
         rows, missing = self.rows(t, q)
         op = self.operation(q)
@@ -454,6 +457,13 @@ class NumericQA:
                         f"so the two sources disagree ({t.cells[i][mm.cols[0]]} in the table vs {f.text_value})."
                     )
                     ans.notes.append("conflicting sources")
+                    if self.operation(q) == "difference":
+                        sc = t.scales[mm.cols[0]]
+                        gap = abs(tv - f.value)
+                        ans.arithmetic.append(
+                            f"{fmt_scaled(max(tv, f.value), sc)} − {fmt_scaled(min(tv, f.value), sc)} = {fmt_scaled(gap, sc)} ({unit_label(t.units[mm.cols[0]], sc)})"
+                        )
+                        ans.text += f" The two figures are {fmt_money(gap, t.units[mm.cols[0]], sc)} apart."
 
     def _change(self, t: TableData, m: Metric, a: int, b: int, q: str) -> NumericAnswer | None:
         va, vb = self.value(t, m, a), self.value(t, m, b)
