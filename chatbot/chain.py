@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from chatbot.answering.condense import condense_history, strip_injection
+from chatbot.answering.condense import condense_history, dangling_follow_up, strip_injection
 from chatbot.answering.evidence import EvidenceScorer
 from chatbot.answering.llm import ChatModel, build_messages, to_draft
 from chatbot.answering.normalize import QueryNormalizer
@@ -99,7 +99,9 @@ class AnswerChain:
         t0 = time.perf_counter()
         passages = [h.passage for h in s.hits]
         if not s.standalone:
-            s.draft = abstain(self.scorer, [], passages, "The question holds only instructions to the assistant, which are not followed.")
+            s.draft = abstain(self.scorer, [], passages, lead="The question holds only instructions to the assistant, which are not followed; ask about the article.")
+        elif not s.history and dangling_follow_up(s.standalone):
+            s.draft = abstain(self.scorer, [], passages, lead="This reads as a follow-up, but there is no earlier question: please ask it in full.")
         elif s.numeric is not None and not (WHY.search(s.standalone) and "false premise corrected" not in s.numeric.notes):
             s.draft = from_numeric(s.numeric)
         else:

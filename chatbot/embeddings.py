@@ -26,32 +26,6 @@ class Embedder(Protocol):
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
 
-    def _encode_one(self, text: str) -> list[float]:
-        """One text through tokenizer → transformer → mean pooling → L2 norm, without the batching
-        machinery of ``encode`` (≈2 ms less per query; equal to ``encode`` to 1e-6, tested)."""
-        import torch
-
-        model = self._model
-        if not self._lean_ok:
-            return model.encode([text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)[0].tolist()
-        first = model[0]
-        with torch.inference_mode():
-            batch = first.tokenizer([text], return_tensors="pt", truncation=True, max_length=first.max_seq_length)
-            out = first.auto_model(**batch).last_hidden_state
-            mask = batch["attention_mask"].unsqueeze(-1).to(out.dtype)
-            vec = (out * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            vec = torch.nn.functional.normalize(vec, dim=-1)[0]
-        return vec.tolist()
-
-    @cached_property
-    def _lean_ok(self) -> bool:
-        """The lean path applies to a plain transformer + mean pooling (+ normalize) model."""
-        names = [type(m).__name__ for m in self._model]
-        pooling = self._model[1] if len(names) > 1 else None
-        mode = getattr(pooling, "pooling_mode", None) or getattr(getattr(pooling, "config", None), "pooling_mode", None)
-        mean = mode == "mean" or bool(getattr(pooling, "pooling_mode_mean_tokens", False))
-        return names[:1] == ["Transformer"] and mean and all(n in ("Transformer", "Pooling", "Normalize") for n in names)
-
     def embed_query(self, text: str) -> list[float]: ...
 
 

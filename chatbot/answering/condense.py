@@ -101,6 +101,14 @@ def first_name(text: str) -> str:
     return ""
 
 
+def dangling_follow_up(question: str) -> bool:
+    """"And in 2024?" with nothing before it: an ellipsis with no subject of its own."""
+    if not ELLIPSIS_START.match(question):
+        return False
+    core = ELLIPSIS_START.sub("", question)
+    return not [t for t in content_terms(core) if not YEAR.fullmatch(t)]
+
+
 def condense(question: str, previous: list[str], last_answer: str = "") -> str:
     """Standalone form of ``question`` given earlier standalone user questions (oldest first) and
     the last answer (whose first proper name is what "he", "it" or "there" most likely points at)."""

@@ -112,12 +112,17 @@ def from_numeric(ans: NumericAnswer) -> Draft:
     )
 
 
-def abstain(scorer: EvidenceScorer, uncovered: list[str], passages: list[Passage], reason: str = "") -> Draft:
+NOT_IN_ARTICLE = "The article does not contain the answer to this question."
+
+
+def abstain(
+    scorer: EvidenceScorer, uncovered: list[str], passages: list[Passage], reason: str = "", lead: str = NOT_IN_ARTICLE
+) -> Draft:
     sections = []
     for p in scorer.index.passages:
         if p.section not in sections:
             sections.append(p.section)
-    text = "The article does not contain the answer to this question."
+    text = lead
     if reason:
         text += f" {reason}"
     text += " It covers: " + "; ".join(sections) + "."

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chatbot.errors import ChatbotError, QuestionError
+from chatbot.types import Citation
 
 log = logging.getLogger(__name__)
 
@@ -61,20 +62,10 @@ class AskRequest(BaseModel):
     )
 
 
-class CitationOut(BaseModel):
-    n: int
-    quote: str
-    doc_id: str
-    passage_id: str
-    start: int
-    end: int
-    section: str = ""
-
-
 class AnswerOut(BaseModel):
     model_config = ConfigDict(extra="allow")
     text: str = Field(description="The answer with [n] citation markers.")
-    citations: list[CitationOut]
+    citations: list[Citation]  # the core dataclass: quote == document[start:end]
     abstained: bool
     route: str
     notes: list[str]
