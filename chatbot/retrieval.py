@@ -7,6 +7,7 @@ more weight and dense ranks break ties and catch paraphrases.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -59,7 +60,11 @@ class HybridSearcher:
         self.depth = depth
         self.by_id = index.by_id
         self.position = {p.id: i for i, p in enumerate(index.passages)}
-        self.last_timings: dict[str, float] = {}
+        self._local = threading.local()  # timings of this thread's last search (the web server is threaded)
+
+    @property
+    def last_timings(self) -> dict[str, float]:
+        return getattr(self._local, "timings", {})
 
     def search(self, query: str, k: int = 4, query_vector: list[float] | None = None) -> list[Hit]:
         t0 = time.perf_counter()
@@ -91,7 +96,7 @@ class HybridSearcher:
             for pid, score in ranked
             if pid in self.by_id
         ]
-        self.last_timings = {
+        self._local.timings = {
             "bm25_ms": (t1 - t0) * 1000,
             "embed_ms": (t_embed - t1) * 1000,
             "dense_ms": (t2 - t_embed) * 1000,
