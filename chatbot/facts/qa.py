@@ -592,16 +592,20 @@ class NumericQA:
             line = self.derive(t, m, i)
             if line:
                 arith.append(line)
+        steps = []
         for a, b in zip(rows, rows[1:], strict=False):
             va, vb = self.value(t, m, a), self.value(t, m, b)
             if va is None or vb is None:
                 continue
             pct = f" ({'+' if vb >= va else ''}{fmt_number((vb - va) / abs(va) * 100, 1)}%)" if va else ""
             arith.append(f"{t.labels[a]}→{t.labels[b]}: {fmt_scaled(vb, s)} − {fmt_scaled(va, s)} = {fmt_scaled(vb - va, s)}{pct}")
+            steps.append(f"{'rose' if vb > va else 'fell' if vb < va else 'held steady'} from {t.labels[a]} to {t.labels[b]}{pct}")
         first, last = self.value(t, m, rows[0]), self.value(t, m, rows[-1])
         overall = ""
-        if first is not None and last is not None:
-            overall = f" Overall it {'rose' if last > first else 'fell' if last < first else 'held steady'} from {t.labels[rows[0]]} to {t.labels[rows[-1]]}."
+        if steps:
+            overall = " It " + ", then ".join(steps) + "."
+        if first is not None and last is not None and len(steps) > 1:
+            overall += f" Overall it {'rose' if last > first else 'fell' if last < first else 'held steady'} from {t.labels[rows[0]]} to {t.labels[rows[-1]]}."
         text = f"{m.name} by year — " + "; ".join(pieces) + "." + overall
         return NumericAnswer(text, [_ev_row(t, i) for i in rows], arith, operation="trend")
 
