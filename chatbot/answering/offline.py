@@ -34,6 +34,19 @@ MODIFIERS = {"bigger", "biggest", "larger", "largest", "smaller", "smallest", "m
              "five", "several", "many", "few", "high", "low", "big", "small", "recent", "current", "first", "last"}
 
 
+CAPITALISED = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+)*")
+
+
+def unknown_names(question: str, scorer: EvidenceScorer) -> list[str]:
+    """Proper names in the question (not its first word) that the document never uses."""
+    out = []
+    for m in CAPITALISED.finditer(question.strip()):
+        name = m.group(0)
+        if all(not scorer.knows(w) for w in name.split()) and name.lower() not in NOT_FOCUS:
+            out.append(name)
+    return out
+
+
 def focus_word(question: str) -> str:
     """The thing a what/which/how-much question asks for ("What tariff …" → "tariff")."""
     m = FOCUS.match(question)
@@ -167,6 +180,25 @@ def answer_from_text(
                 break
     max_dense = max(c.dense for c in scored)
     # Answer on lexical support, or on a close paraphrase (high sentence similarity) with some overlap.
+    unknown = unknown_names(question, scorer)
+    if unknown:
+        # "What part did Lockheed Martin play in building the Azerspace satellites?": the article never
+        # names them; say so, and show what it does say on the rest of the question when it says something.
+        rest = question
+        for name in unknown:
+            rest = rest.replace(name, " ")
+        rest_support, rest_missing = scorer.support(rest, [best.span])
+        covered = [t for t in scorer.key_terms(rest) if t not in rest_missing]
+        if best.lexical > 0 and rest_support >= min_support and len(covered) >= 2 and best.dense >= 0.45:
+            span = trim(best.span)
+            return Draft(
+                f"The article does not mention {' or '.join(unknown)}. What it says on the rest of the question: {span.text} {{0}}",
+                [(best.passage.doc_id, span.start, span.end, span.text)],
+                abstained=True,
+                notes=[f"not in the article: {', '.join(unknown)}"],
+                support=rest_support,
+            )
+        return abstain(scorer, uncovered, passages, f"It never mentions {' or '.join(unknown)}.")
     if best.lexical == 0 or (support < min_support and not (max_dense >= dense_paraphrase and support >= 0.15)):
         return abstain(scorer, uncovered, passages)
     focus = focus_word(question)
