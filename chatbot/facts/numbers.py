@@ -112,9 +112,9 @@ def fmt_number(x: float, decimals: int | None = None) -> str:
 def fmt_scaled(value: float, scale: float, decimals: int = 2) -> str:
     """1_617_930_000, 1e6 → '1,617.93'."""
     x = value / scale
-    d = decimals if abs(x - round(x, 0)) > 1e-9 else 0
-    d = max(d, _decimals_needed(x))
-    return fmt_number(x, min(d, 4))
+    if scale == 1.0 and abs(x - round(x)) < 1e-9:
+        return fmt_number(x, 0)  # plain counts stay whole: 412,000
+    return fmt_number(x, min(max(decimals, _decimals_needed(x)), 4))
 
 
 def _decimals_needed(x: float) -> int:
