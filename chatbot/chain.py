@@ -109,7 +109,8 @@ class AnswerChain:
             qvec = self.index.embedder.embed_query(s.standalone) if self.settings.dense_weight > 0 else None
             scored = self.scorer.score(s.standalone, qvec, passages)
             s.draft = answer_from_text(
-                s.standalone, self.scorer, scored, passages, self.settings.min_support, self.settings.dense_paraphrase
+                s.standalone, self.scorer, scored, passages, self.settings.min_support, self.settings.dense_paraphrase,
+                wants_figure=s.numeric is None and self.facts.asks_for_figure(s.standalone),
             )
             if self.llm is not None and passages:
                 s.draft = self._llm_answer(s, passages, s.draft)

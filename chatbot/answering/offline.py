@@ -47,8 +47,18 @@ def unknown_names(question: str, scorer: EvidenceScorer) -> list[str]:
     return out
 
 
+POSSESSIVE_FOCUS = re.compile(
+    r"^\s*(?i:and\s+)?(?i:what|how much|how big|how large)\s+(?i:is|was|are|were|will be)\s+"
+    r"(?:[A-Z][\w\-]*(?:'s|’s)\s+([A-Za-z][A-Za-z\-]*)|the\s+([a-z][a-z\-]*)\s+of\b)",
+)
+
+
 def focus_word(question: str) -> str:
-    """The thing a what/which/how-much question asks for ("What tariff …" → "tariff")."""
+    """The thing a question asks for ("What tariff …" → "tariff", "What was Azerbaijan's GDP …" → "gdp")."""
+    p = POSSESSIVE_FOCUS.match(question)  # "What was Azerbaijan's GDP …", "What is the population of …"
+    word = (p.group(1) or p.group(2)).lower() if p else ""
+    if word and word not in NOT_FOCUS and word not in MODIFIERS:
+        return word
     m = FOCUS.match(question)
     if not m or m.group(1).lower() in NOT_FOCUS:
         return ""
@@ -159,6 +169,7 @@ def answer_from_text(
     passages: list[Passage],
     min_support: float,
     dense_paraphrase: float = 0.55,
+    wants_figure: bool = False,
 ) -> Draft:
     if not scored:
         return abstain(scorer, scorer.key_terms(question), passages)
@@ -205,12 +216,17 @@ def answer_from_text(
     if focus and not scorer.knows(focus):
         return abstain(scorer, uncovered, passages, f"It never mentions “{focus}”.")
     ok, wanted = answer_type_ok(question, " ".join(c.span.text for c in chosen))
+    if wants_figure and not wanted:  # "What were imports in the first half of 2024?"
+        ok, wanted = answer_type_ok("how much " + question, " ".join(c.span.text for c in chosen))
+        question_for_type = "how much " + question
+    else:
+        question_for_type = question
     keys = scorer.key_terms(question)
 
     def holds_answer(c: ScoredSentence) -> bool:
         """The asked-for value stands in a sentence that is itself about the question — and, for a
         figure, one that leaves out nothing the document speaks of elsewhere ("how many … in oil")."""
-        if not answer_type_ok(question, c.span.text)[0]:
+        if not answer_type_ok(question_for_type, c.span.text)[0]:
             return False
         sup, missing = scorer.support(question, [c.span])
         if sup < min_support * 0.75:

@@ -114,7 +114,7 @@ def fmt_scaled(value: float, scale: float, decimals: int = 2) -> str:
     x = value / scale
     if scale == 1.0 and abs(x - round(x)) < 1e-9:
         return fmt_number(x, 0)  # plain counts stay whole: 412,000
-    return fmt_number(x, min(max(decimals, _decimals_needed(x)), 4))
+    return fmt_number(x, min(max(decimals, _decimals_needed(x)), decimals if abs(x) >= 1 else 4))
 
 
 def _decimals_needed(x: float) -> int:

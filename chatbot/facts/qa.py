@@ -50,6 +50,12 @@ US_ALIASES = re.compile(r"\b(united states|u\.s\.a?\.?|usa|america|americans?)\b
 # Questions asking for an entity, a place or a source rather than a number.
 ENTITY_Q = re.compile(r"^\s*(?:who|whom|whose|where|which\s+(?!year)\w+|what\s+(?:kind|type|sort|products?|goods|items?|sectors?|companies|organi[sz]ations?)\b)|\b(?:source|organi[sz]ation|agency|institution)\b")
 YEARS_APART = re.compile(r"\bhow many years\b|\bhow long (?:after|before|ago|between)\b|\byears (?:later|after|before|apart|between)\b")
+NAME_WORD = re.compile(r"(?<![.?!]\s)\b[A-Z][a-z][\w\-]*")
+QUALIFIERS = {
+    "half", "quarter", "quarterly", "month", "monthly", "weekly", "daily", "q1", "q2", "q3", "q4", "h1", "h2",
+    "capita", "real", "nominal", "adjusted", "forecast", "forecasts", "projected", "projection", "expected",
+    "target", "targets", "planned", "estimate", "estimated", "manat", "euro", "euros", "rubles", "lira", "yuan",
+}
 LIST_Q = re.compile(r"^\s*(?:which|what|name|list)\b|\blist\b")
 PART_WORDS = re.compile(r"\b(products?|items?|goods|commodit(?:y|ies)|categor(?:y|ies)|components?)\b")
 SCOPE_FILLER = {stem(w) for w in (
@@ -174,12 +180,13 @@ class NumericQA:
                 idx.append(len(labels) - 1)
             elif FIRST_WORDS.search(q):
                 idx.append(0)
-        rng = re.search(r"\b(?:(?:from|between)\s+)?(\d{4})\s*(?:to|and|through|until|-|–)\s*(\d{4})\b", q)
-        if rng and rng.group(1) in labels and rng.group(2) in labels and len(set(YEAR_RE.findall(q))) == 2:
-            a, b = labels.index(rng.group(1)), labels.index(rng.group(2))
-            idx = list(range(min(a, b), max(a, b) + 1))
-            if not re.search(r"\beach\b|\bevery\b|\btrend|\bover\b|\bsum\b|\bcombined\b|\btotal\b|\baltogether|\bcumulative", q):
-                idx = [min(a, b), max(a, b)]
+        # "from 2022 to 2024", "between 2022 and 2024", "2022-2024" name every year in between ("2022 and 2024" does not)
+        rng = re.search(r"\b(?:(?:from\s+)?(\d{4})\s*(?:to|through|until|-|–)|between\s+(\d{4})\s*(?:and|-|–)|(\d{4})\s*(?:-|–|through))\s*(\d{4})\b", q)
+        if rng:
+            first = rng.group(1) or rng.group(2) or rng.group(3)
+            if first in labels and rng.group(4) in labels and len(set(YEAR_RE.findall(q))) == 2:
+                a, b = labels.index(first), labels.index(rng.group(4))
+                idx = list(range(min(a, b), max(a, b) + 1))
         return idx, missing
 
     @staticmethod
@@ -226,6 +233,10 @@ class NumericQA:
     def answer(self, question: str) -> NumericAnswer | None:
         q = _q(question)
         op = self.operation(q)
+        names = {w.lower() for w in NAME_WORD.findall(question.strip()[1:])}
+        if any(not self._doc_knows(n) for n in names):
+            return None  # "imports from China": the document never names it, so no figure here is about it
+        self._names = names
         if op in ("max", "min") and PART_WORDS.search(q):
             extreme = self._extreme_part(q, op)
             if extreme is not None:
@@ -238,6 +249,8 @@ class NumericQA:
             special = self._answer_mentions(q, kinds=("event", "count", "rank"))
             if special is not None:
                 return special
+            if RANK_INTENT.search(q) and not (op in ("max", "min") and not PART_WORDS.search(q)):
+                return None  # a ranking question is not answered with an amount
         parts = self._answer_parts(q)
         if parts is not None:
             return parts
@@ -256,6 +269,19 @@ class NumericQA:
             if share is not None:
                 return share
         return self._answer_mentions(q)
+
+    def asks_for_figure(self, question: str) -> bool:
+        """A question about a table's metric in one of its years wants a figure."""
+        q = _q(question)
+        return any(self.metrics(t, q) and any(y in t.labels for y in YEAR_RE.findall(q)) for t in self.db.tables)
+
+    def _doc_knows(self, word: str) -> bool:
+        """Does the document use this word (any case, or as a spelling of a name it uses)?"""
+        if stem(word) in self.doc_df or " ".join(content_terms(_q(word))) in self.doc_df:
+            return True
+        if not hasattr(self, "_doc_lower"):
+            self._doc_lower = " ".join(self.documents.values()).lower()
+        return re.search(rf"\b{re.escape(word.lower())}", self._doc_lower) is not None
 
     def _share_of_mentions(self, q: str) -> NumericAnswer | None:
         """"What share of Azerbaijan's total exports went to the US?" → the smaller of the two
@@ -288,6 +314,14 @@ class NumericQA:
         metrics = self.metrics(t, q)
         if not metrics:
             return None
+        qualifier = next((w for w in words(q) if w in QUALIFIERS and stem(w) not in set(content_terms(t.caption + " " + " ".join(t.columns)))), "")
+        if qualifier:
+            span = f"{t.labels[0]}–{t.labels[-1]}"
+            return NumericAnswer(
+                f"The article's table gives {', '.join(c.lower() for c in t.columns[1:])} per {t.columns[0].lower()} for {span} {{0}}; "
+                f"it has nothing matching “{qualifier}”.",
+                [_ev_row(t, 0)], operation="out_of_scope", abstain=True,
+            )
         title = self.titles.get(t.doc_id, "")
         # other sentences giving the same quantity (e.g. the same figure from another source) are in scope too
         alt = " ".join(self._sentence_around(f) for f in self.db.facts
@@ -311,14 +345,17 @@ class NumericQA:
                 [_ev_row(t, rows[0])], operation="out_of_range", abstain=True,
             )
         m = metrics[0]
+        if op in ("growth", "difference") and len(metrics) >= 2 and len(rows) <= 1:
+            # "By how much did imports exceed exports in 2023?" compares two metrics, not two years
+            return self._diff_metrics(t, metrics[0], metrics[1], rows[0] if rows else len(t.labels) - 1)
         if op == "ratio" and len(metrics) >= 2 and len(rows) <= 1:
-            return self._ratio_metrics(t, metrics[0], metrics[1], rows[0] if rows else len(t.labels) - 1)
+            return self._ratio_metrics(t, metrics[0], metrics[1], rows[0] if rows else len(t.labels) - 1, q)
         if op == "share":
             if len(metrics) < 2:
                 return None
             return self._share(t, metrics, rows[0] if rows else len(t.labels) - 1)
         if op in ("max", "min"):
-            return self._extreme(t, m, op)
+            return self._extreme(t, m, op, rows if len(rows) >= 2 else None)
         if op in ("sum", "average") and re.search(r"\ball (?:the |\w+ )?years\b|\bacross all\b|\bevery year\b", q):
             rows = list(range(len(t.labels)))
         if op == "sum" and (len(rows) != 1):
@@ -380,10 +417,13 @@ class NumericQA:
         """Does the question name something the document mentions elsewhere but this source does not?
         ("How much oil …" must not be answered with a total that says nothing of oil.)"""
         ctx = set(content_terms(_q(context)))
+        names = getattr(self, "_names", set())
         for word in words(q):
-            if word in STOPWORDS or (rare_only and re.search(r"(?:ed|ing|ly)$", word)):
-                continue  # verbs and adverbs ("handled", "shipping") say how, not what
+            if word in STOPWORDS or (rare_only and re.search(r"(?:ed|ing|ly)$", word) and word not in names):
+                continue  # verbs and adverbs ("handled", "shipping") say how, not what; names ("Boeing") count
             term = stem(word)
+            if rare_only and word in QUALIFIERS and term not in ctx:
+                return True  # "first half of 2024", "in manat", "per capita": not what the table measures
             if term in GENERIC or term in SCOPE_FILLER or term in METRIC_TERMS:
                 continue
             if term in ctx or YEAR_RE.fullmatch(term) or term not in self.doc_df:
@@ -391,6 +431,14 @@ class NumericQA:
             if not rare_only or self.doc_df[term] <= max(2, self.n_paragraphs // 5):
                 return True
         return False
+
+    @staticmethod
+    def _position(q: str, column: str) -> int:
+        """Where the question first names a column (directly or by a synonym)."""
+        col = column.lower()
+        words = [w for k, syns in METRIC_SYNONYMS.items() if k in col for w in syns] + re.findall(r"[a-z]+", col)
+        hits = [m.start() for w in words for m in [re.search(rf"\b{re.escape(w)}", q)] if m]
+        return min(hits) if hits else len(q)
 
     def _coverage(self, q_terms: set[str], context: str) -> float:
         ctx = set(content_terms(_q(context)))
@@ -469,6 +517,14 @@ class NumericQA:
         va, vb = self.value(t, m, a), self.value(t, m, b)
         if va is None or vb is None:
             return None
+        years = int(t.labels[b]) - int(t.labels[a]) if t.labels[a].isdigit() and t.labels[b].isdigit() else b - a
+        if re.search(r"\baverage\b|\bannual(?:ly)?\b|\bper year\b|\ba year\b|\bcagr\b|\bcompound", q) and va > 0 and vb > 0 and years > 1:
+            rate = ((vb / va) ** (1 / years) - 1) * 100
+            s = t.scales[m.cols[0]]
+            arith = [f"({fmt_scaled(vb, s)} / {fmt_scaled(va, s)})^(1/{years}) − 1 = {fmt_number(rate, 1)}% a year"]
+            text = (f"{m.name} went from {self.show(t, m, a)} in {t.labels[a]} {{0}} to {self.show(t, m, b)} in {t.labels[b]} {{1}}: "
+                    f"an average (compound) growth of {fmt_number(rate, 1)}% a year over {years} years.")
+            return NumericAnswer(text, [_ev_row(t, a), _ev_row(t, b)], arith, operation="cagr")
         s = t.scales[m.cols[0]]
         lab = unit_label(t.units[m.cols[0]], s)
         diff = vb - va
@@ -510,11 +566,21 @@ class NumericQA:
                 f"its {t.labels[a]} level ({self.show(t, m, a)} {{0}}).")
         return NumericAnswer(text, [_ev_row(t, a), _ev_row(t, b)], arith, operation="ratio")
 
-    def _ratio_metrics(self, t: TableData, m1: Metric, m2: Metric, i: int) -> NumericAnswer | None:
+    def _ratio_metrics(self, t: TableData, m1: Metric, m2: Metric, i: int, q: str = "") -> NumericAnswer | None:
         v1, v2 = self.value(t, m1, i), self.value(t, m2, i)
         if not v1 or not v2:
             return None
         big, small = (m1, m2) if v1 >= v2 else (m2, m1)
+        if re.search(r"\bratio\b|-to-|\bto\b", q) and not re.search(r"\btimes\b", q):
+            # "the export-to-import ratio" / "ratio of exports to imports": the first named over the second
+            first, second = sorted((m1, m2), key=lambda m: self._position(q, t.columns[m.cols[0]]))
+            vf, vsn = self.value(t, first, i) or 0.0, self.value(t, second, i) or 1.0
+            r = vf / vsn
+            s = t.scales[m1.cols[0]]
+            arith = [f"{t.labels[i]}: {first.name} / {second.name} = {fmt_scaled(vf, s)} / {fmt_scaled(vsn, s)} = {fmt_number(r, 3 if r < 1 else 2)}"]
+            text = (f"In {t.labels[i]}, the ratio of {first.name.lower()} ({self.show(t, first, i)}) to {second.name.lower()} "
+                    f"({self.show(t, second, i)}) was {fmt_number(r, 3 if r < 1 else 2)} {{0}}.")
+            return NumericAnswer(text, [_ev_row(t, i)], arith, operation="ratio")
         vb, vs = max(v1, v2), min(v1, v2)
         s = t.scales[m1.cols[0]]
         r = vb / vs
@@ -552,8 +618,8 @@ class NumericQA:
                 f"{tot.name.lower()} ({self.show(t, tot, i)}) {{0}}.")
         return NumericAnswer(text, [_ev_row(t, i)], arith, operation="share")
 
-    def _extreme(self, t: TableData, m: Metric, op: str) -> NumericAnswer | None:
-        vals = [(self.value(t, m, i), i) for i in range(len(t.labels))]
+    def _extreme(self, t: TableData, m: Metric, op: str, rows: list[int] | None = None) -> NumericAnswer | None:
+        vals = [(self.value(t, m, i), i) for i in (rows if rows else range(len(t.labels)))]
         vals = [(v, i) for v, i in vals if v is not None]
         if not vals:
             return None
@@ -573,7 +639,8 @@ class NumericQA:
         lab = unit_label(t.units[m.cols[0]], s)
         arith = [" + ".join(fmt_scaled(v or 0, s) for v in vals) + f" = {fmt_scaled(total, s)} ({lab})"]
         cites = "".join(f"{{{k}}}" for k in range(len(rows)))
-        span = f"{t.labels[rows[0]]}–{t.labels[rows[-1]]}"
+        contiguous = rows == list(range(rows[0], rows[-1] + 1))
+        span = f"{t.labels[rows[0]]}–{t.labels[rows[-1]]}" if contiguous else " and ".join(t.labels[i] for i in rows)
         if average:
             mean = total / len(vals)
             arith.append(f"{fmt_scaled(total, s)} / {len(vals)} = {fmt_scaled(mean, s)} ({lab})")
