@@ -166,3 +166,36 @@ def test_second_document_same_chain(other_bot) -> None:  # type: ignore[no-untyp
     assert other_bot.ask("Who is the mayor of Velmora?").abstained
     date = re.search(r"on (\w+ \d+, \d{4})", text).group(1)
     assert date in other_bot.ask("When was the concession agreement signed?").text
+
+
+def _m(year: str, col: int) -> float:
+    return float(ROWS[year][col].replace(",", ""))
+
+
+def test_adversarial_figures(bot) -> None:  # type: ignore[no-untyped-def]
+    """Phrasings that once gave confident wrong numbers (found in review)."""
+    y0, y1, y2 = YEARS
+    mean = (_m(y0, 0) + _m(y1, 0) + _m(y2, 0)) / 3
+    assert f"{mean:,.2f}" in bot.ask(f"Average imports {y0} to {y2}?").text
+    assert f"{_m(y0, 1) + _m(y2, 1):,.2f}" in bot.ask(f"What was the sum of exports in {y0} and {y2}?").text
+    assert f"{_m(y1, 0) - _m(y1, 1):,.2f}" in bot.ask(f"By how much did imports exceed exports in {y1}?").text
+    best = max((y0, y1), key=lambda y: _m(y, 1))
+    assert bot.ask(f"What was the highest export between {y0} and {y1}?").text.startswith(f"Export was highest in {best}")
+    assert f"{_m(y2, 1) / _m(y2, 0):.3f}" in bot.ask(f"What was the export-to-import ratio in {y2}?").text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [f"What were imports from China in {YEARS[1]}?", f"What was the turnover of Boeing in {YEARS[2]}?",
+     f"What were imports in the first half of {YEARS[2]}?", f"What was Azerbaijan's GDP in {YEARS[2]}?",
+     f"What was the population of Azerbaijan in {YEARS[2]}?"],
+)
+def test_no_table_figure_for_what_the_table_does_not_measure(bot, question: str) -> None:  # type: ignore[no-untyped-def]
+    ans = bot.ask(question)
+    assert ans.abstained, ans.text
+    assert not any(v in ans.text for row in ROWS.values() for v in row[:2]) or "has nothing matching" in ans.text
+
+
+def test_rank_question_gets_no_amount(bot) -> None:  # type: ignore[no-untyped-def]
+    ans = bot.ask(f"What was Azerbaijan's global export rank in {YEARS[1]}?")
+    assert ROWS[YEARS[1]][1] not in ans.text
