@@ -58,6 +58,8 @@ class Chatbot:
         if not isinstance(question, str):
             raise QuestionError("The question must be text.")
         q = question.strip()
+        if not _encodable(q):
+            raise QuestionError("The question contains characters that are not valid text (unpaired surrogates).")
         if not q:
             raise QuestionError("The question is empty: type a question about the article.")
         if len(q) > self.settings.max_question_chars:
@@ -76,6 +78,8 @@ class Chatbot:
         for i, m in enumerate(history):
             if not isinstance(m, dict) or m.get("role") not in ("user", "assistant") or not isinstance(m.get("content"), str):
                 raise QuestionError(f"history[{i}] must be {{'role': 'user'|'assistant', 'content': str}}.")
+            if not _encodable(m["content"]):
+                raise QuestionError(f"history[{i}] contains characters that are not valid text (unpaired surrogates).")
             out.append({"role": m["role"], "content": m["content"][: self.settings.max_question_chars * 4]})
         return out[-self.settings.max_history_turns :]
 
@@ -106,6 +110,14 @@ class Chatbot:
             "llm": bool(self.settings.llm_base_url),
             "version": _version(),
         }
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _version() -> str:

@@ -65,6 +65,8 @@ class ItemResult:
 
 
 def load_items(path: Path) -> list[Item]:
+    if not path.is_file():
+        raise ChatbotError(f"Question set {path} does not exist. Give a JSONL file with --set (see eval/README.md).")
     items = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -319,6 +321,8 @@ def run_cli(args: Any) -> int:
     from chatbot.bot import Chatbot
 
     items = load_items(Path(args.set))
+    if args.compare and not Path(args.compare).is_file():
+        raise ChatbotError(f"--compare {args.compare}: no such report.json (run chatbot eval --out DIR first).")
     bot = Chatbot.load()
     for item in items[:3]:  # warm caches outside the measurement
         bot.ask(item.turns[0])

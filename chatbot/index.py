@@ -243,12 +243,13 @@ class IndexManager:
         os.symlink(Path("builds") / final.name, link_tmp)
         previous = self.current.resolve() if self.current.is_symlink() else None
         os.replace(link_tmp, self.current)
+        # Keep the build just replaced: processes that loaded it (other web workers sharing this folder
+        # or a Chroma server collection) keep answering until they reload. Older ones go.
+        keep = {final.resolve(), previous}
         for old in self.builds.iterdir():
-            if old.name.startswith(".") or old == final or old.resolve() == final.resolve():
+            if old.name.startswith(".") or old.resolve() in keep:
                 continue
             self._drop_build(old)
-        if previous is not None and previous.exists() and previous != final.resolve():
-            self._drop_build(previous)
 
     def _drop_build(self, folder: Path) -> None:
         if self.settings.chroma_url:

@@ -262,3 +262,8 @@ def test_gradio_ui_mounted_with_login(bot, settings, tmp_path) -> None:  # type:
         assert c.post("/login", data={"username": "admin", "password": "pw-123"}).status_code == 200
         config = c.get("/config")
         assert config.status_code == 200 and config.json()["version"].startswith("6.")
+
+
+def test_unpaired_surrogate_is_422_not_500(client: TestClient) -> None:
+    r = client.post("/api/ask", content='{"question": "\\ud800 imports"}', headers={"Content-Type": "application/json"})
+    assert r.status_code == 422 and "not valid text" in r.json()["error"]

@@ -199,3 +199,10 @@ def test_no_table_figure_for_what_the_table_does_not_measure(bot, question: str)
 def test_rank_question_gets_no_amount(bot) -> None:  # type: ignore[no-untyped-def]
     ans = bot.ask(f"What was Azerbaijan's global export rank in {YEARS[1]}?")
     assert ROWS[YEARS[1]][1] not in ans.text
+
+
+def test_unpaired_surrogates_are_a_question_error(bot) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(QuestionError, match="not valid text"):
+        bot.ask("\ud800 imports")
+    with pytest.raises(QuestionError, match="history"):
+        bot.ask("And in 2024?", [{"role": "user", "content": "\udfff"}])

@@ -65,3 +65,12 @@ def test_settings_lists_every_variable(capsys: pytest.CaptureFixture[str]) -> No
     assert main(["settings"]) == 0
     out = capsys.readouterr().out
     assert "CHATBOT_CHROMA_URL" in out and "CHATBOT_LLM_BASE_URL" in out
+
+
+def test_bad_log_level_and_missing_files_are_one_line(cli_env, monkeypatch, tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("CHATBOT_LOG_LEVEL", "LOUD")
+    assert main(["settings"]) == 2
+    assert "CHATBOT_LOG_LEVEL" in capsys.readouterr().err
+    monkeypatch.delenv("CHATBOT_LOG_LEVEL")
+    assert main(["eval", "--set", str(tmp_path / "missing.jsonl")]) == 2
+    assert "does not exist" in capsys.readouterr().err

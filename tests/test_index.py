@@ -76,12 +76,12 @@ def embed_calls(embedder, monkeypatch: pytest.MonkeyPatch) -> list[int]:  # type
     return calls
 
 
-def edit_corpus(folder: Path) -> None:
+def edit_corpus(folder: Path, sentence: str = NEW_SENTENCE) -> None:
     path = folder / ARTICLE
     text = path.read_text(encoding="utf-8")
     anchor = "ranking 71st globally."
     assert anchor in text
-    path.write_text(text.replace(anchor, f"{anchor} {NEW_SENTENCE}"), encoding="utf-8")
+    path.write_text(text.replace(anchor, f"{anchor} {sentence}", 1), encoding="utf-8")
 
 
 def chatbot_cmd() -> list[str]:
@@ -172,12 +172,16 @@ def test_corpus_edit_triggers_rebuild(site: Path, embedder, embed_calls: list[in
     assert len(embed_calls) == 1
     after = build_id(settings)
     assert after != before
-    assert [p.name for p in (settings.index_dir / "builds").iterdir()] == [after]  # old build removed
+    # the replaced build stays one generation (processes that loaded it keep working); older ones go
+    assert sorted(p.name for p in (settings.index_dir / "builds").iterdir()) == sorted([after, before])
     assert manifest_json(settings)["corpus_hash"] != old_hash
     idx = mgr.load()
     assert any(NEW_SENTENCE in p.text for p in idx.passages)
     assert mgr.ensure() == (False, "up to date")
     assert len(embed_calls) == 1
+    edit_corpus(site / "corpus", "A second edit.")
+    assert IndexManager(settings, embedder).ensure()[0]
+    assert sorted(p.name for p in (settings.index_dir / "builds").iterdir()) == sorted([build_id(settings), after])
 
 
 # ---- (c) a build killed half-way ---------------------------------------------------------------
@@ -228,7 +232,8 @@ def test_killed_build_leaves_old_index_usable(site: Path, embedder, embed_calls:
     assert len(embed_calls) == 1
     after = build_id(mgr.settings)
     assert after != before
-    assert [p.name for p in builds.iterdir()] == [after]
+    assert not list(builds.glob(".tmp-*"))  # the killed build's folder is gone
+    assert after in [p.name for p in builds.iterdir()]
     assert any(NEW_SENTENCE in p.text for p in mgr.load().passages)
 
 

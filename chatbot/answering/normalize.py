@@ -63,8 +63,10 @@ class QueryNormalizer:
     @lru_cache(maxsize=4096)  # noqa: B019 - one normaliser per loaded index
     def correct(self, word: str) -> str:
         low = word.lower()
-        if low in self.vocab or low in STOPWORDS or len(low) < 5 or not low.isalpha() or stem(low) in self.stems:
+        if low in self.vocab or low in STOPWORDS or len(low) < 6 or not low.isalpha() or stem(low) in self.stems:
             return word
+        if re.search(r"(?:s|ed|ing|er|ers|est|ly)$", low) and len(low) >= 7:
+            return word  # an inflected form of a real word ("ministers", "builders"), not a typo
         limit = 1 if len(low) < 9 else 2
         for n in range(len(low) - limit, len(low) + limit + 1):
             for cand in sorted(self.by_length.get(n, ())):

@@ -261,6 +261,9 @@ def answer_from_text(
             span = _with_following(c.passage, trim(c.span), 2)
         else:
             span = trim(c.span)
-        spans.append((c.passage.doc_id, span.start, span.end, span.text))
-        parts.append(f"{span.text} {{{i}}}")
+        key = (c.passage.doc_id, span.start, span.end, span.text)
+        if key in spans:  # two rows of one table are one citation
+            continue
+        spans.append(key)
+        parts.append(f"{span.text} {{{len(spans) - 1}}}")
     return Draft(prefix + " ".join(parts), spans, route="text", notes=notes, support=support)

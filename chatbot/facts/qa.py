@@ -728,27 +728,26 @@ class NumericQA:
             if subj:
                 cover = sum(idf.get(x, 1.0) for x in subj & q_terms) / sum(idf.get(x, 1.0) for x in subj)
                 scored.append((cover, f))
-        named = sorted((x for x in scored if x[0] >= 0.6), key=lambda x: -x[0])
         years = YEAR_RE.findall(q)
+        # the event the question names (not one it dates by a year it gives), best match first
+        named = sorted((x for x in scored if x[0] >= 0.2 and x[1].period not in years), key=lambda x: -x[0])
         if not named:
             return None
         first = named[0][1]
         other: Fact | None = None
-        other_year = ""
-        for y in years:
-            if y != first.period:
-                other_year = y
-                other = next((f for _, f in named[1:] if f.period == y), None) or next((f for f in events if f.period == y), None)
+        for y in years:  # a year the question gives must be a date the article has
+            other = next((f for f in events if f.period == y and f is not first), None)
+            if other is not None:
                 break
-        if not other_year and len(named) > 1:
+        if other is None and not years and len(named) > 1:
             other = named[1][1]
-            other_year = other.period
-        if not other_year:
+        if other is None:
             return None
+        other_year = other.period
         a, b = sorted((int(first.period), int(other_year)))
-        evidence = [_ev_fact(first)] + ([_ev_fact(other)] if other is not None else [])
-        cite_other = " {1}" if other is not None else ""
-        text = (f"{first.subject} dates from {first.period} {{0}}; the other date is {other_year}{cite_other}: "
+        evidence = [_ev_fact(first), _ev_fact(other)]
+        other_name = other.subject if other.subject.lower().startswith(("the ", "since ")) else f"the {other.subject}"
+        text = (f"{first.subject} dates from {first.period} {{0}}, and {other_name} from {other_year} {{1}}: "
                 f"{b - a} years apart.")
         return NumericAnswer(text, evidence, [f"{b} − {a} = {b - a} years"], operation="years_apart")
 
@@ -831,7 +830,14 @@ class NumericQA:
             text = f"Together they come to {fmt_money(total, unit, scale)} ({listing})."
             return NumericAnswer(text, [_ev_fact(f) for f in facts], arith, operation="sum")
         if len(found) == 1 or dict(OPS)["share"].search(q):
-            return self._answer_mentions(q, kinds=("part",), only=found[0][1] if len(found) == 1 else max(found, key=lambda x: x[0])[1])
+            pick = found[0][1] if len(found) == 1 else max(found, key=lambda x: x[0])[1]
+            years = YEAR_RE.findall(q)
+            if years and pick.period and pick.period not in years:
+                return NumericAnswer(
+                    f"The article gives {pick.subject} only for {pick.period}: {pick.text_value} {{0}}; nothing for {', '.join(years)}.",
+                    [_ev_fact(pick)], operation="out_of_range", abstain=True,
+                )
+            return self._answer_mentions(q, kinds=("part",), only=pick)
         facts = [f for _, f in sorted(found, key=lambda x: x[1].start)]
         text = "; ".join(f"{f.subject[0].upper() + f.subject[1:]}: {f.text_value} {{{k}}}" for k, f in enumerate(facts)) + "."
         return NumericAnswer(text, [_ev_fact(f) for f in facts], operation="parts")
