@@ -57,11 +57,13 @@ def tutorial_baseline(bot: Chatbot, qs: list[tuple[str, set[str], list[tuple[int
     from chromadb.config import Settings as CS
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+    from chatbot.embeddings import SentenceTransformerEmbedder
+
     doc = next(iter(bot.index.documents.values()))
     splitter = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50, add_start_index=True)
     chunks = splitter.create_documents([doc.text])
     spans = [(c.metadata["start_index"], c.metadata["start_index"] + len(c.page_content)) for c in chunks]
-    emb = bot.index.embedder
+    emb = SentenceTransformerEmbedder("packaged", threads=1, quantize=False)  # the tutorial's plain MiniLM
     client = chromadb.EphemeralClient(settings=CS(anonymized_telemetry=False))
     col = client.create_collection("tutorial", embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
     col.add(ids=[str(i) for i in range(len(chunks))], embeddings=emb.embed_documents([c.page_content for c in chunks]), documents=[c.page_content for c in chunks])
