@@ -112,7 +112,7 @@ def matches_alternative(answer: str, alt: str) -> bool:
                 return True
         elif abs(mantissa - num) <= tol:
             return True
-    # "$1.62 billion" in the answer for "1,617.93 million"
+    # "$2.45 billion" in the answer for "2,450.75 million"
     if scale != 1.0:
         for _, value in amounts(answer):
             if value >= 1e3 and abs(value - num * scale) <= max(tol * scale, 0.005 * num * scale):

@@ -33,7 +33,7 @@ def normalise(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased word tokens (numbers keep their separators: 1,617.93)."""
+    """Lower-cased word tokens (numbers keep their separators: 2,450.75)."""
     return WORD.findall(normalise(text))
 
 

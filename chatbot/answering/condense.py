@@ -89,7 +89,7 @@ def is_follow_up(question: str) -> bool:
 
 
 def first_name(text: str) -> str:
-    """The first multi-word proper name of a text ("Kush Choksi"), skipping a sentence-initial article."""
+    """The first multi-word proper name of a text ("Jane Doe"), skipping a sentence-initial article."""
     for m in NAME.finditer(text):
         words = m.group(0).split()
         if words[0] in ("The", "A", "An", "In", "On", "Within", "While", "Since", "According"):

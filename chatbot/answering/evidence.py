@@ -114,7 +114,7 @@ class EvidenceScorer:
                 continue
             if sa not in covered:
                 if sa not in self.corpus_terms and sb in names and a == head:
-                    covered.discard(sb)  # "What is the population of Baku?": the document never speaks of it
+                    covered.discard(sb)  # "What is the population of Paris?": the document never speaks of it
                 continue
             if sb not in covered or not any(_near(s.text, sa, sb) for s in spans):
                 covered.discard(sa)

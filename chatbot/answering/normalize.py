@@ -1,5 +1,5 @@
 """Query normalising against the corpus itself: spelling fixed to the document's own words, and
-acronyms the document spells out ("MoU" → "Memorandum of Understanding") expanded.
+acronyms the document spells out ("WTO" → "World Trade Organization") expanded.
 
 Both maps are built from the loaded corpus, so they fit whatever document is indexed.
 """

@@ -54,8 +54,8 @@ POSSESSIVE_FOCUS = re.compile(
 
 
 def focus_word(question: str) -> str:
-    """The thing a question asks for ("What tariff …" → "tariff", "What was Azerbaijan's GDP …" → "gdp")."""
-    p = POSSESSIVE_FOCUS.match(question)  # "What was Azerbaijan's GDP …", "What is the population of …"
+    """The thing a question asks for ("What tariff …" → "tariff", "What was France's GDP …" → "gdp")."""
+    p = POSSESSIVE_FOCUS.match(question)  # "What was France's GDP …", "What is the population of …"
     word = (p.group(1) or p.group(2)).lower() if p else ""
     if word and word not in NOT_FOCUS and word not in MODIFIERS:
         return word
@@ -193,7 +193,7 @@ def answer_from_text(
     # Answer on lexical support, or on a close paraphrase (high sentence similarity) with some overlap.
     unknown = unknown_names(question, scorer)
     if unknown:
-        # "What part did Lockheed Martin play in building the Azerspace satellites?": the article never
+        # "What part did Acme Corp play in building the satellites?": the article never
         # names them; say so, and show what it does say on the rest of the question when it says something.
         rest = question
         for name in unknown:

@@ -3,12 +3,12 @@
 Kinds:
 - ``table``: one fact per numeric cell; quote = the row line, period = the row label;
 - ``mention``: an amount with a currency in a sentence; subject = the words it qualifies
-  ("aluminum plating ($31.7 million)" → "aluminum plating"), period = a year in the clause or,
+  ("steel pipes ($12.4 million)" → "steel pipes"), period = a year in the clause or,
   failing that, the sentence or the sentence before; bracketed amounts listed after a total
   are its parts (``parent``);
 - ``rank`` / ``count``: "ranking 71st globally", "over 250 US-invested companies";
-- ``event``: a full date or a year tied to a named thing ("the 1993 Agreement on …",
-  "…Commission, established in 2007").
+- ``event``: a full date or a year tied to a named thing ("the 1990 Treaty on …",
+  "…Council, established in 1998").
 """
 
 from __future__ import annotations
@@ -273,9 +273,9 @@ def event_facts(doc: Document, sent: Span, money: list) -> list[Fact]:  # type: 
             continue
         after = NAME.match(s, m.end() + 1) if s[m.end() : m.end() + 1] == " " else None
         before_text = s[: m.start()]
-        if after and len(after.group(0).split()) >= 2:  # "the 1993 Agreement on Commercial Relations"
+        if after and len(after.group(0).split()) >= 2:  # "the 1990 Treaty on Fisheries"
             out.append(_event(doc, sent, m.start(), after.end(), after.group(0), m.group(0), m.group(0)))
-        elif EVENT_VERB.search(before_text):  # "... Commission, established in 2007"
+        elif EVENT_VERB.search(before_text):  # "... Council, established in 1998"
             cs, _ = _clause_bounds(s, m.start())
             name_start = _name_before(s, cs - 2) if cs >= 2 else None
             q_start = name_start if name_start is not None else cs

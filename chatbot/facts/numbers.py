@@ -1,4 +1,4 @@
-"""Parsing and formatting amounts: ``$1,617.93M`` → 1,617,930,000 USD, and back for display."""
+"""Parsing and formatting amounts: ``$2,450.75M`` → 2,450,750,000 USD, and back for display."""
 
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ def fmt_number(x: float, decimals: int | None = None) -> str:
 
 
 def fmt_scaled(value: float, scale: float, decimals: int = 2) -> str:
-    """1_617_930_000, 1e6 → '1,617.93'."""
+    """2_450_750_000, 1e6 → '2,450.75'."""
     x = value / scale
     if scale == 1.0 and abs(x - round(x)) < 1e-9:
         return fmt_number(x, 0)  # plain counts stay whole: 412,000
@@ -125,7 +125,7 @@ def _decimals_needed(x: float) -> int:
 
 
 def fmt_money(value: float, unit: str, scale: float) -> str:
-    """'$1,617.93 million'."""
+    """'$2,450.75 million'."""
     sym = SYMBOLS.get(unit, "")
     scale_name = SCALE_NAMES.get(scale, "")
     body = fmt_scaled(value, scale)

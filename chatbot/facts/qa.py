@@ -284,7 +284,7 @@ class NumericQA:
         return re.search(rf"\b{re.escape(word.lower())}", self._doc_lower) is not None
 
     def _share_of_mentions(self, q: str) -> NumericAnswer | None:
-        """"What share of Azerbaijan's total exports went to the US?" → the smaller of the two
+        """"What share of the country's total exports went to X?" → the smaller of the two
         best-matching amounts (same unit and period) over the larger, when both are in the text."""
         q_terms = set(content_terms(q)) - GENERIC
         years = YEAR_RE.findall(q)
@@ -420,7 +420,7 @@ class NumericQA:
         names = getattr(self, "_names", set())
         for word in words(q):
             if word in STOPWORDS or (rare_only and re.search(r"(?:ed|ing|ly)$", word) and word not in names):
-                continue  # verbs and adverbs ("handled", "shipping") say how, not what; names ("Boeing") count
+                continue  # verbs and adverbs ("handled", "shipping") say how, not what; names ("Airbus") count
             term = stem(word)
             if rare_only and word in QUALIFIERS and term not in ctx:
                 return True  # "first half of 2024", "in manat", "per capita": not what the table measures
@@ -718,7 +718,7 @@ class NumericQA:
         return text[start:end]
 
     def _years_apart(self, q: str) -> NumericAnswer | None:
-        """"How many years after 1997 was the Commission established?" → 2007 − 1997 = 10."""
+        """"How many years after the 1990 treaty was the Council set up?" → 1998 − 1990 = 8."""
         q_terms = set(content_terms(q)) - GENERIC
         events = [f for f in self.db.facts if f.kind == "event" and f.period]
         idf = self._idf()
@@ -797,7 +797,7 @@ class NumericQA:
         return NumericAnswer(text, [_ev_fact(pick), _ev_fact(parent)], operation=op)
 
     def _answer_parts(self, q: str) -> NumericAnswer | None:
-        """Amounts of named components ("diamonds ($2.51 million)"), one or several."""
+        """Amounts of named components ("steel pipes ($12.4 million)"), one or several."""
         if not (AMOUNT_INTENT.search(q) or dict(OPS)["share"].search(q) or re.search(r"\beach\b|\bvalue", q)):
             return None
         q_terms = set(content_terms(q)) - GENERIC

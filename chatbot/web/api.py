@@ -42,10 +42,10 @@ class AskRequest(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "question": "And in 2024?",
+                    "question": "And the year after?",
                     "history": [
-                        {"role": "user", "content": "What were imports in 2023?"},
-                        {"role": "assistant", "content": "Import in 2023: $888.1M [1]."},
+                        {"role": "user", "content": "What was the total in 2020?"},
+                        {"role": "assistant", "content": "Total in 2020: $12.5M [1]."},
                     ],
                 }
             ]

@@ -23,14 +23,8 @@ from chatbot.web.feedback import FeedbackStore
 
 log = logging.getLogger(__name__)
 
-DEFAULT_EXAMPLES = [
-    "What were imports in 2024?",
-    "Who led the US Chamber of Commerce delegation?",
-    "How much did trade turnover grow from 2022 to 2024?",
-    "When was the Memorandum of Understanding signed?",
-    "How many US-invested companies are registered in Azerbaijan?",
-]
-EXAMPLES_FILE = "examples.txt"  # optional, in the corpus folder: one question per line
+DEFAULT_EXAMPLES: list[str] = []  # questions about a document live with it: corpus/examples.list
+EXAMPLES_FILE = "examples.list"  # optional, in the corpus folder: one question per line (not a .txt: that would be indexed)
 
 # Offline answers are ready at once; they are shown in ~this many steps so the UI shows progress.
 STREAM_STEPS = 12
@@ -210,7 +204,8 @@ def build_ui(bot: Any, settings: Settings, feedback: FeedbackStore, examples: li
                             send = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="cb-send")
                         with gr.Row():
                             new = gr.Button("New chat", variant="secondary", size="sm", elem_id="cb-new")
-                        gr.Examples(examples=[[e] for e in examples], inputs=[box], label="Example questions", elem_id="cb-examples")
+                        if examples:
+                            gr.Examples(examples=[[e] for e in examples], inputs=[box], label="Example questions", elem_id="cb-examples")
                     with gr.Column(scale=2, min_width=320):
                         gr.Markdown("**Article** — the passages cited by the last answer are highlighted.", elem_id="cb-article-label")
                         panel = gr.HTML(article([]), label="Article", elem_id="cb-article-panel", js_on_load=ARTICLE_JS)
