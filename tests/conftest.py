@@ -39,6 +39,20 @@ def embedder():
     return SentenceTransformerEmbedder("packaged", threads=1, quantize=Settings().embedding_int8)
 
 
+@pytest.fixture
+def embed_calls(embedder, monkeypatch: pytest.MonkeyPatch) -> list[int]:  # type: ignore[no-untyped-def]
+    """Counts the real embedder's document-embedding calls (number of texts per call)."""
+    calls: list[int] = []
+    real = embedder.embed_documents
+
+    def counting(texts, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(len(texts))
+        return real(texts, *args, **kwargs)
+
+    monkeypatch.setattr(embedder, "embed_documents", counting)
+    return calls
+
+
 @pytest.fixture(scope="session")
 def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("session")

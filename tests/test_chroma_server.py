@@ -83,19 +83,6 @@ def http_client(url: str):  # type: ignore[no-untyped-def]
     return chromadb.HttpClient(host=HOST, port=port, settings=ChromaSettings(anonymized_telemetry=False))
 
 
-@pytest.fixture
-def embed_calls(embedder, monkeypatch: pytest.MonkeyPatch) -> list[int]:  # type: ignore[no-untyped-def]
-    calls: list[int] = []
-    real = embedder.embed_documents
-
-    def counting(texts, *args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(len(texts))
-        return real(texts, *args, **kwargs)
-
-    monkeypatch.setattr(embedder, "embed_documents", counting)
-    return calls
-
-
 def test_index_search_and_ask_through_a_chroma_server(  # type: ignore[no-untyped-def]
     tmp_path: Path, embedder, embed_calls: list[int]
 ) -> None:

@@ -62,20 +62,6 @@ def manifest_json(settings: Settings) -> dict:  # type: ignore[type-arg]
     return json.loads((settings.index_dir / "current" / "manifest.json").read_text(encoding="utf-8"))
 
 
-@pytest.fixture
-def embed_calls(embedder, monkeypatch: pytest.MonkeyPatch) -> list[int]:  # type: ignore[no-untyped-def]
-    """Counts the real embedder's document-embedding calls (number of texts per call)."""
-    calls: list[int] = []
-    real = embedder.embed_documents
-
-    def counting(texts, *args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(len(texts))
-        return real(texts, *args, **kwargs)
-
-    monkeypatch.setattr(embedder, "embed_documents", counting)
-    return calls
-
-
 def edit_corpus(folder: Path, sentence: str = NEW_SENTENCE) -> None:
     path = folder / ARTICLE
     text = path.read_text(encoding="utf-8")
