@@ -206,3 +206,19 @@ def test_unpaired_surrogates_are_a_question_error(bot) -> None:  # type: ignore[
         bot.ask("\ud800 imports")
     with pytest.raises(QuestionError, match="history"):
         bot.ask("And in 2024?", [{"role": "user", "content": "\udfff"}])
+
+
+def test_unknown_name_is_said_and_rest_shown(bot) -> None:  # type: ignore[no-untyped-def]
+    sats = re.search(r"such as (Orbital Sciences Corporation) and (Space Systems/Loral)", ARTICLE)
+    ans = bot.ask("What part did Acme Aerospace play in building the Azerspace satellites?")
+    assert ans.abstained and "does not mention Acme Aerospace" in ans.text
+    assert sats.group(1) in ans.text and ans.citations
+    assert bot.ask("What did Acme Aerospace sign during the business mission?").abstained
+
+
+def test_years_apart_between_dated_events(bot) -> None:  # type: ignore[no-untyped-def]
+    est = re.search(r"Commission, established in (\d{4})", ARTICLE).group(1)
+    inv = re.search(r"the (\d{4}) Agreement on the Protection", ARTICLE).group(1)
+    ans = bot.ask(f"How many years after {inv} was the Economic Partnership Commission established?")
+    assert f"{int(est) - int(inv)} years" in ans.text and len(ans.citations) == 2
+    assert bot.ask("How many years after 1950 was the Economic Partnership Commission established?").abstained
