@@ -67,7 +67,7 @@ class QueryNormalizer:
             return word
         if re.search(r"(?:s|ed|ing|er|ers|est|ly)$", low) and len(low) >= 7:
             return word  # an inflected form of a real word ("ministers", "builders"), not a typo
-        limit = 1 if len(low) < 9 else 2
+        limit = 1 if len(low) < 9 or word[:1].isupper() else 2  # a name gets one typo at most
         for n in range(len(low) - limit, len(low) + limit + 1):
             for cand in sorted(self.by_length.get(n, ())):
                 if cand[0] == low[0] and cand not in STOPWORDS and _edit_distance_le(low, cand, limit):
