@@ -19,7 +19,15 @@ from chatbot.answering.condense import condense_history, dangling_follow_up, str
 from chatbot.answering.evidence import EvidenceScorer
 from chatbot.answering.llm import ChatModel, build_messages, to_draft
 from chatbot.answering.normalize import QueryNormalizer
-from chatbot.answering.offline import WHY, Draft, abstain, answer_from_text, from_numeric
+from chatbot.answering.offline import (
+    SUMMARY,
+    WHY,
+    Draft,
+    abstain,
+    answer_from_text,
+    from_numeric,
+    summarize,
+)
 from chatbot.answering.verify import check_citations, check_numbers
 from chatbot.errors import LLMError
 from chatbot.facts.qa import NumericAnswer, NumericQA
@@ -102,6 +110,8 @@ class AnswerChain:
             s.draft = abstain(self.scorer, [], passages, lead="The question holds only instructions to the assistant, which are not followed; ask about the article.")
         elif not s.history and dangling_follow_up(s.standalone):
             s.draft = abstain(self.scorer, [], passages, lead="This reads as a follow-up, but there is no earlier question: please ask it in full.")
+        elif SUMMARY.search(s.standalone) and s.numeric is None:
+            s.draft = summarize(self.index.passages)
         elif s.numeric is not None and not (WHY.search(s.standalone) and "false premise corrected" not in s.numeric.notes):
             s.draft = from_numeric(s.numeric)
         else:

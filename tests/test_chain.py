@@ -222,3 +222,15 @@ def test_years_apart_between_dated_events(bot) -> None:  # type: ignore[no-untyp
     ans = bot.ask(f"How many years after {inv} was the Economic Partnership Commission established?")
     assert f"{int(est) - int(inv)} years" in ans.text and len(ans.citations) == 2
     assert bot.ask("How many years after 1950 was the Economic Partnership Commission established?").abstained
+
+
+def test_overview_questions_get_an_extractive_summary(bot) -> None:  # type: ignore[no-untyped-def]
+    ans = bot.ask("What is the article about? Give me a summary.")
+    assert not ans.abstained and ans.route == "summary" and len(ans.citations) >= 3
+    assert ans.citations[0].quote == bot.index.passages[0].sentences[0].text
+    assert_cited(bot, ans)
+
+
+def test_lower_case_acronyms_are_spelled_out(bot) -> None:  # type: ignore[no-untyped-def]
+    ans = bot.ask("What does the article say about AI?")
+    assert "artificial intelligence" in ans.text and not ans.abstained

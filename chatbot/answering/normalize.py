@@ -36,6 +36,7 @@ class QueryNormalizer:
     def __init__(self, documents: list[Document]) -> None:
         self.vocab: set[str] = set()
         self.acronyms: dict[str, str] = {}
+        self.lower_acronyms: dict[str, str] = {}
         explicit: dict[str, str] = {}
         for d in documents:
             self.vocab |= {normalise(w).strip("'’-") for w in WORD.findall(d.text)}
@@ -54,7 +55,24 @@ class QueryNormalizer:
                 paren = re.match(r"\s*\(([A-Z][A-Za-z]{1,9})\)", after)
                 if paren:
                     explicit[paren.group(1).lower()] = name
+            # lower-case terms of two or three words ("artificial intelligence" for "AI"), most frequent first
+            counts: dict[str, dict[str, int]] = {}
+            toks = [w for w in re.findall(r"[a-z][a-z\-]+", d.text)]
+            for n in (2, 3):
+                for i in range(len(toks) - n + 1):
+                    phrase = toks[i : i + n]
+                    if any(w in STOPWORDS for w in phrase):
+                        continue
+                    initials = "".join(w[0] for w in phrase)
+                    counts.setdefault(initials, {})
+                    key = " ".join(phrase)
+                    counts[initials][key] = counts[initials].get(key, 0) + 1
+            for initials, phrases in counts.items():
+                if initials not in self.acronyms:
+                    self.lower_acronyms[initials] = max(phrases.items(), key=lambda kv: kv[1])[0]
         self.acronyms.update(explicit)
+        for k, v in self.lower_acronyms.items():
+            self.acronyms.setdefault(k, v)
         self.stems = {stem(w) for w in self.vocab}
         self.by_length: dict[int, list[str]] = {}
         for w in self.vocab:

@@ -40,8 +40,11 @@ CAPITALISED = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][\w’'\-]+(?:\s+[A-Z][\w’
 def unknown_names(question: str, scorer: EvidenceScorer) -> list[str]:
     """Proper names in the question (not its first word) that the document never uses."""
     out = []
-    for m in CAPITALISED.finditer(question.strip()):
+    q = question.strip()
+    for m in CAPITALISED.finditer(q):
         name = m.group(0)
+        if q[m.end() : m.end() + 2] == " (":
+            continue  # an acronym the normaliser spelled out: "AI (artificial intelligence)"
         if all(not scorer.knows(w) for w in name.split()) and name.lower() not in NOT_FOCUS:
             out.append(name)
     return out
@@ -69,7 +72,28 @@ def focus_word(question: str) -> str:
         if word in NOT_FOCUS or word in MODIFIERS:
             return ""
     return word
-WANTS_PERSON = re.compile(r"^\s*(?:and\s+)?who\b(?!se)", re.I)
+WANTS_PERSON = re.compile(r"^\s*(?:and\s+)?who\b(?!se)(?!\s+(?:is|was|are|were)\s+(?-i:[A-Z]))", re.I)  # not "Who is <Name>?"
+SUMMARY = re.compile(
+    r"\bsummar(?:y|ise|ize)\b|\b(?:main|key|central)\s+(?:topic|point|points|idea|ideas|message|argument|takeaways?)\b"
+    r"|\bwhat(?:'s| is)\s+(?:the|this)\s+(?:article|document|text|piece)\s+about\b|\boverview\b|\bgist\b|\btl;?dr\b",
+    re.I,
+)
+
+
+def summarize(passages: list[Passage], max_sentences: int = 5) -> Draft:
+    """An extractive overview: the opening sentence of the document and of each section, quoted."""
+    spans: list[tuple[str, int, int, str]] = []
+    seen: set[str] = set()
+    for p in passages:
+        if p.kind != "text" or not p.sentences or (p.doc_id, p.section) in seen:
+            continue
+        seen.add((p.doc_id, p.section))
+        first = trim(p.sentences[0])
+        spans.append((p.doc_id, first.start, first.end, first.text))
+        if len(spans) >= max_sentences:
+            break
+    text = "In short, the article says: " + " ".join(f"{sp[3]} {{{i}}}" for i, sp in enumerate(spans))
+    return Draft(text, spans, route="summary", support=1.0)
 HAS_DATE = re.compile(rf"\b(?:1[89]\d{{2}}|20\d{{2}})\b|\b(?:{MONTHS})\b|\b(?:last|next|this|previous) (?:month|year|week)\b|\b(?:end|beginning|start) of\b", re.I)
 NAME = re.compile(r"\b[A-Z][a-z’'\-]+(?:\s+[A-Z][a-z’'\-]+)+")
 
