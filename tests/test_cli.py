@@ -74,3 +74,12 @@ def test_bad_log_level_and_missing_files_are_one_line(cli_env, monkeypatch, tmp_
     monkeypatch.delenv("CHATBOT_LOG_LEVEL")
     assert main(["eval", "--set", str(tmp_path / "missing.jsonl")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_chat_keeps_history_and_resets(cli_env, monkeypatch, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    lines = iter(["What were imports in 2023?", "And in 2024?", "/new", "And in 2024?", "   ", ""])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
+    assert main(["chat"]) == 0
+    out = capsys.readouterr().out
+    assert "888.1" in out and "1,617.93" in out
+    assert "no earlier question" in out  # after /new the follow-up has nothing to follow
