@@ -61,19 +61,19 @@ class MentionOps:
                 groups.setdefault(f.source_note.rsplit("|", 1)[1], []).append(f)
         return groups
 
-    def _group_for(self, q: str) -> list[Fact]:
-        """The listed components of the total that the question names best."""
+    def _group_for(self, q: str) -> tuple[Fact, list[Fact]] | None:
+        """The total (and its listed components) that the question names best."""
         q_terms = set(content_terms(q)) - GENERIC
         by_id = {f.id: f for f in self.db.facts}
-        best: tuple[float, list[Fact]] | None = None
+        best: tuple[float, Fact, list[Fact]] | None = None
         for parent_id, parts in self._part_groups().items():
             parent = by_id.get(parent_id)
             if parent is None:
                 continue
             cov = self._coverage(q_terms, f"{parent.quote} {parent.period}")
             if cov > 0 and (best is None or cov > best[0]):
-                best = (cov, parts)
-        return best[1] if best else []
+                best = (cov, parent, parts)
+        return (best[1], best[2]) if best else None
 
     def _sentence_around(self, f: Fact) -> str:
         text = self.documents.get(f.doc_id, "")
@@ -143,20 +143,10 @@ class MentionOps:
 
     def _extreme_part(self, q: str, op: str) -> NumericAnswer | None:
         """The largest / smallest component of a total listed in the text."""
-        q_terms = set(content_terms(q)) - GENERIC
-        by_id = {f.id: f for f in self.db.facts}
-        best: tuple[float, str] | None = None
-        for parent_id in self._part_groups():
-            parent = by_id.get(parent_id)
-            if parent is None:
-                continue
-            cov = self._coverage(q_terms, f"{parent.quote} {parent.period}")
-            if cov > 0 and (best is None or cov > best[0]):
-                best = (cov, parent_id)
-        if best is None:
+        group = self._group_for(q)
+        if group is None:
             return None
-        parts = [f for f in self._part_groups()[best[1]] if f.value is not None]
-        parent = by_id[best[1]]
+        parent, parts = group[0], [f for f in group[1] if f.value is not None]
         pick = (max if op == "max" else min)(parts, key=lambda f: f.value or 0.0)
         listing = ", ".join(f"{f.subject} {f.text_value}" for f in parts)
         text = (f"The {'largest' if op == 'max' else 'smallest'} item listed is {pick.subject} ({pick.text_value}) {{0}}, "
@@ -184,7 +174,7 @@ class MentionOps:
         if wants_sum and PART_WORDS.search(q) and len(found) < 2:
             group = self._group_for(q)
             if group:
-                found = [(1.0, f) for f in group]
+                found = [(1.0, f) for f in group[1]]
         if not found:
             return None
         if wants_sum and len(found) >= 2:
