@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from chatbot.facts.qa import METRIC_SYNONYMS, OPS
+from chatbot.facts.question import YEAR_RE as YEAR
 from chatbot.text import content_terms
 
 INJECTION = re.compile(
@@ -31,7 +32,6 @@ LEAD_QUESTION = re.compile(
 )
 ELLIPSIS_START = re.compile(r"^\s*(?:and|what about|how about|and what about|same for|also|then|or)\b", re.I)
 PRONOUN = re.compile(r"\b(he|she|his|her|him|it|its|they|their|them|that|this|those|these|there|the same|such)\b", re.I)
-YEAR = re.compile(r"\b(1[89]\d{2}|20\d{2})\b")
 DEMONSTRATIVE = re.compile(
     r"\b(?:that|this|those|these|the same)\s+(?:column|row|figure|figures|number|numbers|value|values|year|period|table|"
     r"one|ones|amount|item|items|agreement|company|companies|product|products|project|projects|sector|body|group|person|man|woman)\b",
