@@ -42,6 +42,7 @@ test-fast: install
 
 eval: install
 	$(BIN)/chatbot eval --out eval/reports/latest
+	$(BIN)/chatbot eval --suite eval/docs --out eval/reports/suite
 
 bench: install
 	$(BIN)/python eval/bench_retrieval.py

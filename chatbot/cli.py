@@ -132,6 +132,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    if args.suite:
+        from chatbot.suite import run_cli as run_suite_cli
+
+        return run_suite_cli(args)
     from chatbot.evaluation import run_cli
 
     return run_cli(args)
@@ -175,7 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--set", default=str(Path("eval") / "questions.jsonl"), help="question set (JSONL)")
     s.add_argument("--out", default=str(Path("eval") / "reports" / "latest"), help="report folder")
     s.add_argument("--compare", help="an earlier report.json to diff against")
-    s.add_argument("--gate", action="store_true", help="exit 1 when below eval/thresholds.json")
+    s.add_argument("--gate", action="store_true", help="exit 1 below eval/thresholds.json (with --suite: eval/suite_thresholds.json)")
+    s.add_argument("--suite", help="a suite folder (eval/docs): index each document on its own and score its questions")
+    s.add_argument("--doc", action="append", help="with --suite: only this document folder (repeatable)")
+    s.add_argument("--split", choices=("all", "dev", "held-out"), default="all", help="with --suite: which documents")
+    s.add_argument("--reveal-held-out", action="store_true", help="with --suite: write held-out items too (they become dev)")
     s.set_defaults(func=cmd_eval)
     s = sub.add_parser("settings", help="list every setting with its default")
     s.set_defaults(func=cmd_settings)

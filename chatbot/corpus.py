@@ -21,7 +21,7 @@ from pathlib import Path
 from chatbot.errors import CorpusError
 from chatbot.types import Document, Passage, Span
 
-SUFFIXES = (".txt", ".md")
+SUFFIXES = (".txt", ".md", ".rst")
 BOILERPLATE_LINE = re.compile(r"^[\s|\-_=*•·.]*$")
 BOILERPLATE_TEXT = re.compile(
     r"^(print version|print|share( this)?( article)?|back to top|advertisement|subscribe.*|read more)$",
@@ -92,7 +92,7 @@ def load_corpus(corpus_dir: Path) -> list[Document]:
         raise CorpusError(f"Corpus folder {corpus_dir} does not exist. Set CHATBOT_CORPUS_DIR or create it.")
     paths = sorted(p for p in corpus_dir.iterdir() if p.suffix.lower() in SUFFIXES and p.is_file())
     if not paths:
-        raise CorpusError(f"No .txt or .md documents in {corpus_dir}.")
+        raise CorpusError(f"No {'/'.join(SUFFIXES)} documents in {corpus_dir}.")
     return [read_document(p) for p in paths]
 
 

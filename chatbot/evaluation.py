@@ -24,6 +24,7 @@ from chatbot.errors import ChatbotError
 from chatbot.types import Answer
 
 SCALE_WORDS = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "m": 1e6, "bn": 1e9, "b": 1e9, "k": 1e3}
+SHORT_ALTERNATIVE = 4
 AMOUNT = re.compile(
     r"(?<![\w.])[-−]?\$?\s?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s?(thousand|million|billion|trillion|bn|[mbk](?![a-z]))?",
     re.IGNORECASE,
@@ -39,6 +40,18 @@ class Item:
     required: list[list[str]]
     evidence: list[str]
     must_abstain: bool
+    abstain_ok: bool = False  # a false premise: "the document does not say that" is also right
+
+
+class Verdict:
+    """How an answer to one item is classed (strings, so reports stay plain JSON)."""
+
+    RIGHT = "right"
+    PARTIAL = "partial"
+    CONFIDENTLY_WRONG = "confidently_wrong"
+    WRONG_ABSTENTION = "wrong_abstention"
+    RIGHT_ABSTENTION = "right_abstention"
+    ALL = (RIGHT, PARTIAL, CONFIDENTLY_WRONG, WRONG_ABSTENTION, RIGHT_ABSTENTION)
 
 
 @dataclass
@@ -62,6 +75,12 @@ class ItemResult:
     error: str = ""
     contexts: list[str] = field(default_factory=list)
     reference: str = ""
+    verdict: str = ""
+    unsure: str = ""  # why the automatic verdict deserves a human look ("" when it is clear)
+    doc: str = ""
+
+
+OPTIONAL_KEYS = {"abstain_ok"}
 
 
 def load_items(path: Path) -> list[Item]:
@@ -73,7 +92,7 @@ def load_items(path: Path) -> list[Item]:
             continue
         try:
             d = json.loads(line)
-            items.append(Item(**{k: d[k] for k in Item.__dataclass_fields__}))
+            items.append(Item(**{k: d[k] for k in Item.__dataclass_fields__ if k in d or k not in OPTIONAL_KEYS}))
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise ChatbotError(f"{path}:{n} is not a valid question item ({exc}).") from exc
     return items
@@ -96,8 +115,12 @@ def _tolerance(alt_number: str) -> float:
 
 
 def matches_alternative(answer: str, alt: str) -> bool:
-    """Substring match, or — when ``alt`` is a number — numeric match within its stated rounding."""
-    if alt.lower() in answer.lower():
+    """Substring match (whole words for alternatives of four characters or fewer: "no" is not in
+    "Norland"), or — when ``alt`` is a number — numeric match within its stated rounding."""
+    if len(alt.strip()) <= SHORT_ALTERNATIVE:
+        if re.search(rf"(?<!\w){re.escape(alt.strip())}(?!\w)", answer, re.IGNORECASE):
+            return True
+    elif alt.lower() in answer.lower():
         return True
     m = AMOUNT.fullmatch(alt.strip().replace("US$", "$").replace("%", "").strip())
     if not m:
@@ -125,6 +148,8 @@ def required_missing(answer: str, required: list[list[str]]) -> list[str]:
 
 
 def is_correct(item: Item, ans: Answer) -> tuple[bool, list[str]]:
+    if item.abstain_ok and ans.abstained:
+        return True, []
     if item.must_abstain:
         return ans.abstained, ([] if ans.abstained else ["should have abstained"])
     missing = required_missing(ans.text, item.required)
@@ -133,6 +158,33 @@ def is_correct(item: Item, ans: Answer) -> tuple[bool, list[str]]:
     if ans.abstained:
         return False, missing or ["abstained"]
     return not missing, missing
+
+
+def verdict(item: Item, ans: Answer, missing: list[str]) -> str:
+    """Right, partial, confidently wrong (answered, gold not in it), wrong or right abstention."""
+    if ans.abstained:
+        if item.must_abstain or item.abstain_ok:
+            return Verdict.RIGHT_ABSTENTION
+        return Verdict.RIGHT if item.required and not missing else Verdict.WRONG_ABSTENTION
+    if item.must_abstain:
+        return Verdict.CONFIDENTLY_WRONG
+    if not missing:
+        return Verdict.RIGHT
+    return Verdict.PARTIAL if len(missing) < len(item.required) else Verdict.CONFIDENTLY_WRONG
+
+
+def unsure_reason(item: Item, ans: Answer, verdict_: str, citations: tuple[int, int, int, int]) -> str:
+    """Why a human should look at this automatic verdict, or "" when it is clear-cut."""
+    n_cites, cite_hits, n_gold, _ = citations
+    if verdict_ == Verdict.PARTIAL:
+        return "some required parts matched, others not"
+    if verdict_ == Verdict.RIGHT and not ans.abstained and n_gold and n_cites and not cite_hits:
+        return "the required words are there, but no citation overlaps the evidence"
+    if verdict_ == Verdict.CONFIDENTLY_WRONG and cite_hits:
+        return "cites the gold evidence, yet the required wording is missing"
+    if verdict_ == Verdict.WRONG_ABSTENTION and item.required and len(required_missing(ans.text, item.required)) < len(item.required):
+        return "abstained, but the text holds part of the answer"
+    return ""
 
 
 def gold_spans(item: Item, documents: dict[str, str]) -> list[tuple[str, int, int]]:
@@ -156,6 +208,12 @@ def citation_scores(ans: Answer, gold: list[tuple[str, int, int]]) -> tuple[int,
     hits = sum(any(overlap(c, g) for g in gold) for c in cites)
     covered = sum(any(overlap(g, c) for c in cites) for g in gold)
     return len(cites), hits, len(gold), covered
+
+
+def citation_scores_total(results: list[ItemResult]) -> tuple[int, int]:
+    """(citations, citations overlapping gold evidence) over answered, answerable items with evidence."""
+    scored = [r for r in results if not r.must_abstain and not r.abstained and r.evidence_total]
+    return sum(r.citations for r in scored), sum(r.citation_hits for r in scored)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -218,7 +276,9 @@ def evaluate(bot: Any, items: list[Item]) -> list[ItemResult]:
             ans, latency, error = Answer(text=f"error: {exc}", abstained=True), 0.0, str(exc)
         correct, missing = is_correct(item, ans)
         gold = gold_spans(item, documents)
-        n_c, c_hits, n_g, g_cov = citation_scores(ans, gold)
+        scores = citation_scores(ans, gold)
+        n_c, c_hits, n_g, g_cov = scores
+        verdict_ = verdict(item, ans, required_missing(ans.text, item.required))
         gold_pids = {p.id for p in passages for g in gold if p.doc_id == g[0] and p.start < g[2] and g[1] < p.end}
         hit1 = hit3 = None
         if gold_pids and ans.retrieved:
@@ -230,6 +290,7 @@ def evaluate(bot: Any, items: list[Item]) -> list[ItemResult]:
                 must_abstain=item.must_abstain, correct=correct, missing=missing, citations=n_c, citation_hits=c_hits,
                 evidence_total=n_g, evidence_covered=g_cov, hit_at_1=hit1, hit_at_3=hit3, latency_ms=round(latency, 2),
                 route=ans.route, error=error, contexts=list(ans.contexts), reference=item.reference,
+                verdict=verdict_, unsure=unsure_reason(item, ans, verdict_, scores),
             )
         )
     return results

@@ -230,7 +230,7 @@ def test_non_utf8_file_raises_corpus_error_naming_it(tmp_path: Path) -> None:
 def test_empty_corpus_folder_raises(tmp_path: Path) -> None:
     folder = tmp_path / "empty"
     folder.mkdir()
-    with pytest.raises(CorpusError, match="No .txt or .md"):
+    with pytest.raises(CorpusError, match="No .txt/.md/.rst documents"):
         load_corpus(folder)
     # Files of other kinds do not count as documents.
     (folder / "notes.pdf").write_bytes(b"%PDF-1.4")
