@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from chatbot.answering.condense import condense_history, dangling_follow_up, strip_injection
+from chatbot.answering.elaborate import elaborate
 from chatbot.answering.evidence import EvidenceScorer
 from chatbot.answering.llm import ChatModel, build_messages, to_draft
 from chatbot.answering.normalize import QueryNormalizer
 from chatbot.answering.offline import (
+    NOT_IN_ARTICLE,
     SUMMARY,
     WHY,
     Draft,
@@ -28,6 +30,7 @@ from chatbot.answering.offline import (
     from_numeric,
     summarize,
 )
+from chatbot.answering.polarity import verdict as yes_no_verdict
 from chatbot.answering.verify import check_citations, check_numbers
 from chatbot.errors import LLMError
 from chatbot.facts.qa import NumericAnswer, NumericQA
@@ -35,9 +38,11 @@ from chatbot.index import LoadedIndex
 from chatbot.retrieval import Hit, HybridRetriever, HybridSearcher, hit_from_document
 from chatbot.settings import Settings
 from chatbot.types import Answer, Citation
+from chatbot.understanding import Query, analyse, split_parts
 
 log = logging.getLogger(__name__)
 PLACEHOLDER = re.compile(r"\{(\d+)\}")
+MAX_SPLIT_CHARS = 400  # longer questions are not split into parts (and not parsed twice)
 
 
 @dataclass
@@ -46,6 +51,8 @@ class State:
     history: list[dict[str, str]]
     standalone: str = ""
     injection: bool = False
+    query: Query | None = None
+    last_answer: str = ""
     numeric: NumericAnswer | None = None
     route: str = "text"
     hits: list[Hit] = field(default_factory=list)
@@ -85,13 +92,19 @@ class AnswerChain:
         users = [m["content"] for m in s.history if m.get("role") == "user"]
         answers = [m["content"] for m in s.history if m.get("role") == "assistant"]
         last = answers[-1] if answers and s.history[-1].get("role") == "assistant" else ""
-        s.standalone = self.normalizer(condense_history(users, cleaned, last)[0]) if cleaned else ""
+        s.last_answer = last
+        s.query = analyse(cleaned) if cleaned else None
+        if s.query is not None and s.query.is_elaboration:
+            s.standalone = users[-1] if users else cleaned  # "tell me more" is about the last question
+        else:
+            s.standalone = self.normalizer(condense_history(users, cleaned, last)[0]) if cleaned else ""
         s.timings["condense_ms"] = (time.perf_counter() - t0) * 1000
         return s
 
     def route(self, s: State) -> State:
         t0 = time.perf_counter()
-        s.numeric = self.facts.answer(s.standalone) if s.standalone else None
+        elaborating = s.query is not None and s.query.is_elaboration
+        s.numeric = self.facts.answer(s.standalone) if s.standalone and not elaborating else None
         s.route = "facts" if s.numeric is not None else "text"
         s.timings["route_ms"] = (time.perf_counter() - t0) * 1000
         return s
@@ -108,6 +121,11 @@ class AnswerChain:
         passages = [h.passage for h in s.hits]
         if not s.standalone:
             s.draft = abstain(self.scorer, [], passages, lead="The question holds only instructions to the assistant, which are not followed; ask about the article.")
+        elif s.query is not None and s.query.is_elaboration:
+            continued = None if s.last_answer.startswith(NOT_IN_ARTICLE) else elaborate(s.last_answer, self.index.passages)
+            s.draft = continued or abstain(
+                self.scorer, [], passages, lead="There is no earlier answer to continue from: ask a question about the document."
+            )
         elif not s.history and dangling_follow_up(s.standalone):
             s.draft = abstain(self.scorer, [], passages, lead="This reads as a follow-up, but there is no earlier question: please ask it in full.")
         elif SUMMARY.search(s.standalone) and s.numeric is None:
@@ -126,8 +144,24 @@ class AnswerChain:
                 s.draft = self._llm_answer(s, passages, s.draft)
             if s.draft.abstained and s.numeric is not None:
                 s.draft = from_numeric(s.numeric)
+            elif not s.draft.abstained and s.draft.route == "text" and self._is_yes_no(s):
+                s.draft = self._with_yes_no(s, s.draft, scored)
         s.timings["answer_ms"] = (time.perf_counter() - t0) * 1000
         return s
+
+    def _is_yes_no(self, s: State) -> bool:
+        return s.query is not None and s.query.is_yes_no and analyse(s.standalone).is_yes_no
+
+    def _with_yes_no(self, s: State, draft: Draft, scored) -> Draft:  # type: ignore[no-untyped-def]
+        """Lead a yes/no answer with Yes or No when its evidence settles it (else the quote alone)."""
+        quoted = {(sp[1], sp[2]) for sp in draft.spans}
+        dense = max((c.dense for c in scored if (c.span.start, c.span.end) in quoted or any(a <= c.span.start < b for a, b in quoted)), default=0.0)
+        evidence = " ".join(sp[3] for sp in draft.spans)
+        q = analyse(s.standalone)
+        word = yes_no_verdict(s.standalone, q.negated, evidence, draft.support, dense, set(q.content_lemmas))
+        if not word:
+            return draft
+        return Draft(f"{word}. {draft.text}", draft.spans, draft.abstained, draft.route, draft.notes + [f"yes/no decided: {word}"], draft.support, draft.arithmetic)
 
     def _llm_answer(self, s: State, passages, offline: Draft) -> Draft:  # type: ignore[no-untyped-def]
         t0 = time.perf_counter()
@@ -215,10 +249,43 @@ class AnswerChain:
     # ---- entry points --------------------------------------------------------------------------
     def run(self, question: str, history: list[dict[str, str]], on_token=None) -> Answer:  # type: ignore[no-untyped-def]
         t0 = time.perf_counter()
-        state = self.runnable.invoke(State(question=question, history=history, on_token=on_token))
-        answer = state.answer
+        parts = split_parts(question) if len(question) <= MAX_SPLIT_CHARS else [question]
+        if len(parts) > 1:
+            answer = self._run_parts(question, parts, history, on_token)
+        else:
+            answer = self.runnable.invoke(State(question=question, history=history, on_token=on_token)).answer
         answer.timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return answer
+
+    def _run_parts(self, question: str, parts: list[str], history: list[dict[str, str]], on_token=None) -> Answer:  # type: ignore[no-untyped-def]
+        """A question asking several things: each part answered in turn (earlier parts are its history)."""
+        answers: list[Answer] = []
+        turns = list(history)
+        for part in parts:
+            ans = self.runnable.invoke(State(question=part, history=turns, on_token=on_token)).answer
+            answers.append(ans)
+            turns = turns + [{"role": "user", "content": part}, {"role": "assistant", "content": ans.text}]
+        if all(a.abstained for a in answers):
+            return answers[0]
+        texts, citations, notes = [], [], []
+        for part, ans in zip(parts, answers, strict=True):
+            offset = len(citations)
+            if ans.abstained and not ans.citations:
+                texts.append(f"On “{part.rstrip('?')}”, the document does not say.")
+            else:
+                texts.append(re.sub(r"\[(\d+)\]", lambda m, o=offset: f"[{int(m.group(1)) + o}]", ans.text))
+                citations += [Citation(c.n + offset, c.quote, c.doc_id, c.passage_id, c.start, c.end, c.section) for c in ans.citations]
+            notes += list(ans.notes)
+        timings: dict[str, float] = {}
+        for a in answers:
+            for k, v in a.timings.items():
+                timings[k] = timings.get(k, 0.0) + v
+        return Answer(
+            text="\n\n".join(texts), citations=tuple(citations), abstained=False, route="parts",
+            notes=tuple(notes + [f"answered in {len(parts)} parts"]), timings=timings, question=question,
+            standalone_question=" | ".join(a.standalone_question for a in answers),
+            contexts=tuple(c for a in answers for c in a.contexts), retrieved=tuple(r for a in answers for r in a.retrieved),
+        )
 
     def stream(self, question: str, history: list[dict[str, str]]) -> Iterator[str | Answer]:
         """Yields LLM tokens as they come (LLM mode), then the final verified ``Answer``."""

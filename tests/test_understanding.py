@@ -1,0 +1,79 @@
+"""Question understanding (spaCy): answer types, multi-part questions, follow-up requests — and the
+answers they lead to, on a document written for the tests (not the article)."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatbot.understanding import AnswerType, analyse, split_parts
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Who signed the agreement?", AnswerType.PERSON),
+        ("When was the council established?", AnswerType.DATE),
+        ("In what year did the port open?", AnswerType.YEAR),
+        ("Where is the plant?", AnswerType.PLACE),
+        ("Why did traffic dip?", AnswerType.REASON),
+        ("How many people does the port employ?", AnswerType.COUNT),
+        ("How much did the dredging cost?", AnswerType.AMOUNT),
+        ("Which tools do I need?", AnswerType.LIST),
+        ("Did the port handle more containers in 2021?", AnswerType.YES_NO),
+        ("Is the council elected?", AnswerType.YES_NO),
+        ("tell me more", AnswerType.ELABORATION),
+        ("Can you elaborate, please?", AnswerType.ELABORATION),
+        ("What is this report about?", AnswerType.SUMMARY),
+    ],
+)
+def test_answer_types(question: str, expected: AnswerType) -> None:
+    assert analyse(question).answer_type is expected
+
+
+def test_query_fields() -> None:
+    q = analyse("Did the port not sign a concession agreement in 2021?")
+    assert q.years == ("2021",) and q.negated and "agreement" in q.content_lemmas
+    assert AnswerType.from_str("yes_no") is AnswerType.YES_NO
+    with pytest.raises(ValueError, match="choose one of"):
+        AnswerType.from_str("colour")
+
+
+def test_multi_part_questions_split_only_between_questions() -> None:
+    assert split_parts("When did the strike happen, and what pay rise did staff get?") == [
+        "When did the strike happen?", "what pay rise did staff get?"]
+    assert split_parts("How many rows are there, and are any values missing?") == [
+        "How many rows are there?", "are any values missing?"]
+    for whole in ("According to the report, what backed the rise?", "Which census is it from? what year",
+                  "What were imports and exports in 2023?", "Who led the delegation?"):
+        assert split_parts(whole) == [whole]
+
+
+def _history(*turns: str) -> list[dict[str, str]]:
+    roles = ("user", "assistant")
+    return [{"role": roles[i % 2], "content": t} for i, t in enumerate(turns)]
+
+
+def test_tell_me_more_continues_from_the_last_answer(other_bot) -> None:  # type: ignore[no-untyped-def]
+    first = other_bot.ask("What agreement did the authority sign with Nordline Terminals?")
+    assert "Concession Agreement" in first.text
+    more = other_bot.ask("tell me more", _history("What agreement did the authority sign with Nordline Terminals?", first.text))
+    assert not more.abstained and "dredging programme" in more.text
+    assert all(c.quote not in first.text for c in more.citations)  # new sentences, not the same quote again
+
+
+def test_tell_me_more_with_nothing_before_asks_for_a_question(other_bot) -> None:  # type: ignore[no-untyped-def]
+    ans = other_bot.ask("Tell me more")
+    assert ans.abstained and "no earlier answer" in ans.text
+
+
+def test_two_part_question_answers_both_parts(other_bot) -> None:  # type: ignore[no-untyped-def]
+    ans = other_bot.ask("How many people does the port employ, and when was the Velmora Port Council established?")
+    assert "640" in ans.text and "1998" in ans.text and ans.route == "parts"
+    assert [c.n for c in ans.citations] == list(range(1, len(ans.citations) + 1))
+
+
+def test_yes_no_question_starts_with_the_verdict(other_bot) -> None:  # type: ignore[no-untyped-def]
+    ans = other_bot.ask("Was the Velmora Port Council established in 1998?")
+    assert ans.text.startswith("Yes.") and ans.citations
+    unsure = other_bot.ask("Was the Velmora Port Council established in 1995?")
+    assert not unsure.text.startswith("Yes")  # a number the evidence does not hold never gets a yes
