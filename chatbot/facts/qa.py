@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from chatbot.facts.flows import find_flow_table
+from chatbot.facts.keyed import answer_keyed
 from chatbot.facts.mention_ops import MentionOps
 from chatbot.facts.question import (
     COUNT_INTENT,
@@ -35,6 +37,8 @@ from chatbot.facts.store import FactsDB
 from chatbot.facts.table_ops import TableOps
 from chatbot.text import STOPWORDS, content_terms, stem, words
 
+REASON_Q = re.compile(r"^\s*(?:why|how (?:did|does|do|come|could|can|has|have|was|were|is|are)\b)")
+
 __all__ = ["METRIC_SYNONYMS", "OPS", "Evidence", "Metric", "NumericAnswer", "NumericQA"]
 
 
@@ -43,6 +47,7 @@ class NumericQA(TableOps, MentionOps):
         self.db = db
         self.titles: dict[str, str] = {}
         self.documents = documents or {}
+        self.flow_tables = {t.id: ft for t in db.tables if (ft := find_flow_table(t, self.documents.get(t.doc_id, "")))}
         self.doc_df: dict[str, int] = {}  # in how many paragraphs each term occurs
         paragraphs = [p for text in (documents or {}).values() for p in re.split(r"\n\s*\n|\n", text) if p.strip()]
         self.n_paragraphs = len(paragraphs)
@@ -55,10 +60,17 @@ class NumericQA(TableOps, MentionOps):
     def answer(self, question: str) -> NumericAnswer | None:
         q = fold_question(question)
         op = self.operation(q)
+        if REASON_Q.match(q) and op is None:
+            return None  # "how did X end up with a surplus?" asks for the reason, which the text gives
         names = {w.lower() for w in NAME_WORD.findall(question.strip()[1:])}
         if any(not self._doc_knows(n) for n in names):
             return None  # "imports from China": the document never names it, so no figure here is about it
         self._names = names
+        for t in self.db.tables:
+            if not t.year_keyed:
+                keyed = answer_keyed(t, q, self.flow_metrics(t, q))
+                if keyed is not None:
+                    return keyed
         if op in ("max", "min") and PART_WORDS.search(q):
             extreme = self._extreme_part(q, op)
             if extreme is not None:
@@ -83,7 +95,7 @@ class NumericQA(TableOps, MentionOps):
         if op is None and ENTITY_Q.search(q):
             return None
         for t in self.db.tables:
-            ans = self._answer_table(t, q)
+            ans = self._answer_table(t, q) if t.year_keyed else None
             if ans is not None:
                 return ans
         if op == "share":

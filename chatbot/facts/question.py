@@ -91,7 +91,8 @@ class NumericAnswer:
 class Metric:
     name: str
     cols: tuple[int, ...]  # one column, or (export, import) for a balance
-    kind: str = "column"  # "column" | "balance" | "deficit"
+    kind: str = "column"  # "column" | "surplus" | "balance" | "deficit"
+    partner_side: bool = False  # a balance held by the partner: the reporter's balance negated
 
 
 def fold_question(question: str) -> str:

@@ -49,6 +49,8 @@ class FactsDB:
                 for key in ("cells", "values", "row_spans"):
                     d[key] = tuple(tuple(x) for x in d[key])
                 d["row_quotes"] = tuple(d["row_quotes"])
+                d["exact"] = tuple(tuple(x) for x in d.get("exact", ()))
+                d["cell_spans"] = tuple(tuple(tuple(c) for c in row) for row in d.get("cell_spans", ()))
                 tables.append(TableData(**d))
         finally:
             con.close()
