@@ -134,8 +134,10 @@ def find_flow_table(t: TableData, document: str) -> FlowTable | None:
         reporters[m.group(1)] += 1
     for m in re.finditer(rf"\b(?:{flow})\s+(?:to|from|with)\s+{NAME}", document):
         partners[m.group(1)] += 1
-    for m in re.finditer(r"\b([A-Z][a-z]+)(?:n|ns|ian|ese|i)\s+(?:customs|statistics|data|figures)\b", document):
-        reporters[m.group(1)] += 2  # "Kestavian customs data"
+    for m in re.finditer(r"\b([A-Z][a-z]+)\s+(?:customs|statistics|data|figures)\b", document):
+        name = _name_of_adjective(m.group(1), document)
+        if name:
+            reporters[name] += 2  # "Kestavian customs data"
     if not partner:
         partner = partners.most_common(1)[0][0] if partners else ""
     if not partner:
@@ -146,6 +148,17 @@ def find_flow_table(t: TableData, document: str) -> FlowTable | None:
     return FlowTable(_party(reporter), _party(partner), kinds.index("imports"), kinds.index("exports"),
                      kinds.index("balance") if "balance" in kinds else None,
                      kinds.index("total") if "total" in kinds else None)
+
+
+def _name_of_adjective(word: str, document: str) -> str:
+    """"Kestavian" → "Kestavia", "Marrowan" → "Marrow": the shortest-suffix stripping that leaves a
+    word the document also uses on its own."""
+    for suffix in ("n", "an", "ian", "ns", "i", "ese"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: -len(suffix)]
+            if re.search(rf"\b{re.escape(base)}\b", document):
+                return base
+    return ""
 
 
 def ask_flows(ft: FlowTable, q: str) -> list[FlowAsk]:

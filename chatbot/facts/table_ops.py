@@ -186,7 +186,9 @@ class TableOps:
         # other sentences giving the same quantity (e.g. the same figure from another source) are in scope too
         alt = " ".join(self._sentence_around(f) for f in self.db.facts
                        if f.kind in ("mention", "curated") and any(self._same_metric(t, m, f) for m in metrics if m.kind == "column"))
-        if self._off_topic(q, " ".join((title, t.caption, " ".join(t.columns), " ".join(t.labels), alt)), rare_only=True):
+        ft = self.flow_tables.get(t.id)
+        parties = f"{ft.reporter.name} {ft.partner.name}" if ft else ""
+        if self._off_topic(q, " ".join((title, t.caption, " ".join(t.columns), " ".join(t.labels), alt, parties)), rare_only=True):
             return None
         rows, missing = self.rows(t, q)
         op = self.operation(q)
