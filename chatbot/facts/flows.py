@@ -165,14 +165,14 @@ def ask_flows(ft: FlowTable, q: str) -> list[FlowAsk]:
     """The flow columns or the balance a question asks for, in the order it names them, when it
     names a party (``q`` lower-case). A later verb with no party ("… than it imported") keeps the
     previous actor."""
-    if ft.reporter.position(q) < 0 and ft.partner.position(q) < 0:
-        return []
+    if ft.partner.position(q) < 0:
+        return []  # only the reporter named ("Azerbaijan's exports in total"): not necessarily this flow
     tokens = [(m.start(), m.group(0)) for m in re.finditer(r"[a-z]+", q)]
     balance = next(((p, w) for p, w in tokens if w in BALANCE_KINDS), None)
     if balance is not None:
         holder = _actor(ft, q, balance[0]) or ft.reporter
         other = ft.partner if holder is ft.reporter else ft.reporter
-        return [FlowAsk(None, holder, balance[1], f"{_possessive(holder.name)} trade {balance[1]} with {other.name}")]
+        return [FlowAsk(None, holder, balance[1], f"{_possessive(holder.name)} trade {balance[1]} with {display(other.name)}")]
     asks: list[FlowAsk] = []
     actor: Party | None = None
     for at, word in tokens:
@@ -189,8 +189,8 @@ def ask_flows(ft: FlowTable, q: str) -> list[FlowAsk]:
         seller = actor if outward else (ft.partner if actor is ft.reporter else ft.reporter)
         buyer = ft.partner if seller is ft.reporter else ft.reporter
         col = ft.exports if seller is ft.reporter else ft.imports
-        name = (f"{_possessive(seller.name)} exports to {buyer.name}" if outward
-                else f"{_possessive(buyer.name)} imports from {seller.name}")
+        name = (f"{_possessive(seller.name)} exports to {display(buyer.name)}" if outward
+                else f"{_possessive(buyer.name)} imports from {display(seller.name)}")
         if all(a.column != col for a in asks):
             asks.append(FlowAsk(col, None, "flow", name))
     return asks
@@ -221,4 +221,10 @@ def _first_after(party: Party, q: str, at: int) -> int:
 
 
 def _possessive(name: str) -> str:
+    name = display(name)
     return f"{name}'" if name.endswith("s") else f"{name}'s"
+
+
+def display(name: str) -> str:
+    """"US" → "the US" (an initialism takes the article); other names as written."""
+    return f"the {name}" if re.fullmatch(r"[A-Z]{2,4}", name) else name

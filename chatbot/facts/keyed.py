@@ -72,6 +72,8 @@ def value(t: TableData, m: Metric, i: int) -> Decimal | None:
     e, imp = (ex[c] if ex else None for c in m.cols)
     if e is None or imp is None:
         return None
+    if m.kind == "total":
+        return Decimal(e) + Decimal(imp)
     surplus = Decimal(e) - Decimal(imp)
     surplus = -surplus if m.partner_side else surplus
     return -surplus if m.kind == "deficit" else surplus
@@ -275,8 +277,9 @@ def lookup(ask: TableAsk) -> NumericAnswer | None:
                     continue
                 e, imp = m.cols
                 first, second = (imp, e) if (m.kind == "deficit") != m.partner_side else (e, imp)
-                arith.append(f"{_label(t, i)}: {t.columns[first]} − {t.columns[second]} = "
-                             f"{plain(value(t, Metric('', (first,)), i) or Decimal(0), t, m, [i])} − "
+                sign = "+" if m.kind == "total" else "−"
+                arith.append(f"{_label(t, i)}: {t.columns[first]} {sign} {t.columns[second]} = "
+                             f"{plain(value(t, Metric('', (first,)), i) or Decimal(0), t, m, [i])} {sign} "
                              f"{plain(value(t, Metric('', (second,)), i) or Decimal(0), t, m, [i])} = {plain(v, t, m, [i])}")
                 shown = show(t, m, v, [i])
             if i not in cited:

@@ -155,7 +155,8 @@ class MentionOps:
 
     def _answer_parts(self, q: str) -> NumericAnswer | None:
         """Amounts of named components ("steel pipes ($12.4 million)"), one or several."""
-        if not (AMOUNT_INTENT.search(q) or dict(OPS)["share"].search(q) or re.search(r"\beach\b|\bvalue", q)):
+        compares = any(dict(OPS)[k].search(q) for k in ("ratio", "difference"))
+        if not (AMOUNT_INTENT.search(q) or compares or dict(OPS)["share"].search(q) or re.search(r"\beach\b|\bvalue", q)):
             return None
         q_terms = set(content_terms(q)) - GENERIC
         idf = self._idf()
@@ -177,6 +178,9 @@ class MentionOps:
                 found = [(1.0, f) for f in group[1]]
         if not found:
             return None
+        op = next((name for name, pat in OPS if pat.search(q)), None)
+        if op in ("growth", "difference", "ratio") and len(found) >= 2:
+            return _compare_parts([f for _, f in sorted(found, key=lambda x: -x[0])[:2]], op)
         if wants_sum and len(found) >= 2:
             facts = [f for _, f in sorted(found, key=lambda x: x[1].start) if f.value is not None]
             scale = 1e6 if all(f.value >= 1e5 for f in facts) else 1.0
@@ -274,3 +278,17 @@ class MentionOps:
             if f.kind == "part" and "|" in f.source_note:
                 text = text[:-1] + f", part of {f.source_note.split('|')[0].removeprefix('part of: ')}."
         return NumericAnswer(text, [fact_evidence(f)], operation=f.kind)
+
+
+def _compare_parts(facts: list[Fact], op: str) -> NumericAnswer | None:
+    """Two named components: which is larger, by how much and how many times."""
+    a, b = sorted(facts, key=lambda f: -(f.value or 0.0))
+    if a.value is None or b.value is None or a.unit != b.unit or not b.value:
+        return None
+    scale = 1e6 if min(a.value, b.value) >= 1e5 else 1.0
+    diff, times = a.value - b.value, a.value / b.value
+    arith = [f"{fmt_scaled(a.value, scale)} − {fmt_scaled(b.value, scale)} = {fmt_scaled(diff, scale)} ({unit_label(a.unit, scale)})",
+             f"{fmt_scaled(a.value, scale)} / {fmt_scaled(b.value, scale)} = {fmt_number(times, 2)}"]
+    text = (f"{a.subject[0].upper() + a.subject[1:]} ({a.text_value}) {{0}} is larger than {b.subject} ({b.text_value}) {{1}}: "
+            f"by {fmt_money(diff, a.unit, scale)}, or {fmt_number(times, 2)} times.")
+    return NumericAnswer(text, [fact_evidence(a), fact_evidence(b)], arith, operation="ratio" if op == "ratio" else "difference")

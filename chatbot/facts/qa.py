@@ -49,11 +49,16 @@ class NumericQA(TableOps, MentionOps):
         self.documents = documents or {}
         self.flow_tables = {t.id: ft for t in db.tables if (ft := find_flow_table(t, self.documents.get(t.doc_id, "")))}
         self.doc_df: dict[str, int] = {}  # in how many paragraphs each term occurs
+        self.verb_only: dict[str, set[str]] | set[str] = {}
         paragraphs = [p for text in (documents or {}).values() for p in re.split(r"\n\s*\n|\n", text) if p.strip()]
         self.n_paragraphs = len(paragraphs)
         for para in paragraphs:
             for term in set(content_terms(fold_question(para))):
                 self.doc_df[term] = self.doc_df.get(term, 0) + 1
+            for w in re.findall(r"[A-Za-z][\w\-]*", para):
+                self.verb_only.setdefault(stem(w.lower()), set()).add(w)
+        # stems the document uses only in lower-case verb forms ("handled"): they say how, not what
+        self.verb_only = {t for t, forms in self.verb_only.items() if all(re.fullmatch(r"[a-z][\w\-]*(?:ed|ing)", f) for f in forms)}
 
     # ---- parsing -------------------------------------------------------------------------------
 
@@ -122,6 +127,9 @@ class NumericQA(TableOps, MentionOps):
         ("How much oil …" must not be answered with a total that says nothing of oil.)"""
         ctx = set(content_terms(fold_question(context)))
         names = getattr(self, "_names", set())
+        op = self.operation(q)
+        if op is not None:  # the words that name the operation ("add up", "compared with") are not the topic
+            q = dict(OPS)[op].sub(" ", q)
         for word in words(q):
             if word in STOPWORDS or (rare_only and re.search(r"(?:ed|ing|ly)$", word) and word not in names):
                 continue  # verbs and adverbs ("handled", "shipping") say how, not what; names ("Airbus") count
@@ -130,7 +138,7 @@ class NumericQA(TableOps, MentionOps):
                 return True  # "first half of 2024", "in manat", "per capita": not what the table measures
             if term in GENERIC or term in SCOPE_FILLER or term in METRIC_TERMS:
                 continue
-            if term in ctx or YEAR_RE.fullmatch(term) or term not in self.doc_df:
+            if term in ctx or YEAR_RE.fullmatch(term) or term not in self.doc_df or (rare_only and term in self.verb_only):
                 continue
             if not rare_only or self.doc_df[term] <= max(2, self.n_paragraphs // 5):
                 return True

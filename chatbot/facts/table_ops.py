@@ -30,6 +30,8 @@ from chatbot.facts.question import (
 from chatbot.text import content_terms, stem, words
 from chatbot.types import Fact
 
+TWO_WAY = re.compile(r"\b(?:two-way|turnover|bilateral|combined|overall|total)\b")
+
 
 class TableOps:
     """Answers from parsed tables: values, differences, growth, ratios, shares, sums, averages,"""
@@ -46,6 +48,9 @@ class TableOps:
         if ft is None:
             return []
         asks = ask_flows(ft, q)
+        if not asks and ft.total is None and TWO_WAY.search(q) and re.search(r"\btrade\b|\bturnover\b", q):
+            # "total two-way trade" where the table has no total column: exports + imports
+            return [Metric(f"Total trade between {ft.reporter.name} and {ft.partner.name}", (ft.exports, ft.imports), "total")]
         if not asks:
             return []
         if asks[0].column is None:
@@ -136,6 +141,8 @@ class TableOps:
         e, imp = (t.values[i][c] for c in m.cols)
         if e is None or imp is None:
             return None
+        if m.kind == "total":
+            return float(Decimal(repr(e)) + Decimal(repr(imp)))
         surplus = float(Decimal(repr(e)) - Decimal(repr(imp)))  # the reporter's, exactly
         if m.partner_side:
             surplus = -surplus
@@ -164,6 +171,8 @@ class TableOps:
         if ev is None or iv is None:
             return None
         lab = unit_label(t.units[e], s)
+        if m.kind == "total":
+            return f"{t.labels[i]}: {t.columns[e]} + {t.columns[imp]} = {fmt_scaled(ev, s)} + {fmt_scaled(iv, s)} = {fmt_scaled(ev + iv, s)} ({lab})"
         if (m.kind == "deficit") != m.partner_side:
             return f"{t.labels[i]}: {t.columns[imp]} − {t.columns[e]} = {fmt_scaled(iv, s)} − {fmt_scaled(ev, s)} = {fmt_scaled(iv - ev, s)} ({lab})"
         return f"{t.labels[i]}: {t.columns[e]} − {t.columns[imp]} = {fmt_scaled(ev, s)} − {fmt_scaled(iv, s)} = {fmt_scaled(ev - iv, s)} ({lab})"
@@ -218,6 +227,8 @@ class TableOps:
             return self._share(t, metrics, rows[0] if rows else len(t.labels) - 1)
         if op in ("max", "min"):
             return self._extreme(t, m, op, rows if len(rows) >= 2 else None)
+        if op is None and len(rows) >= 2 and re.search(r"\btotal\b", q) and len(metrics) == 1:
+            op = "sum"  # "total US exports over 2022-2024"
         if op in ("sum", "average") and re.search(r"\ball (?:the |\w+ )?years\b|\bacross all\b|\bevery year\b", q):
             rows = list(range(len(t.labels)))
         if op == "sum" and (len(rows) != 1):
@@ -267,7 +278,7 @@ class TableOps:
         text = "; ".join(parts) + f" {cites}."
         if premise:
             return NumericAnswer(text, evidence, arith, operation="value", notes=["false premise corrected"])
-        if len(rows) == 1 and len(metrics) == 1 and m.kind == "column":
+        if len(rows) == 1 and len(metrics) == 1 and m.kind == "column" and not self.flow_metrics(t, q):
             better = self._better_mention(t, m, rows[0], q)
             if better is not None:
                 return better
