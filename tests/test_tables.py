@@ -19,6 +19,7 @@ from chatbot.types import Document
 RST = """Sensor readings
 ===============
 
+:Number of Stations: 1,204
 :Summary:
 
 ================ ===== ====== ======
@@ -92,6 +93,8 @@ def test_rst_simple_table_with_unnamed_label_column() -> None:
     assert ans is not None and "162.5" in ans.text
     ans = qa.answer("Which reading has the highest mean?")
     assert ans is not None and ans.text.startswith("Leaf temperature")
+    ans = qa.answer("How many stations are there?")
+    assert ans is not None and "1,204" in ans.text and doc.text[ans.evidence[0].start : ans.evidence[0].end] == ans.evidence[0].quote
     ans = qa.answer("What's the range of wind speed, high minus low?")
     assert ans is not None and "9.4" in ans.text and any("9.8 − 0.4 = 9.4" in a for a in ans.arithmetic)
 
@@ -154,3 +157,11 @@ def test_a_table_that_cannot_be_typed_is_still_one_passage() -> None:
     passages, _ = parse_document(doc)
     (table,) = [p for p in passages if p.kind == "table"]
     assert "| Osprey  | Linux   | Clang     |" in table.text
+
+
+def test_answering_keeps_no_state_on_the_shared_object() -> None:
+    _, qa = _qa("marrow", FLOWS, ".txt")
+    before = {k: id(v) for k, v in vars(qa).items()}
+    for q in ("What was Tessaly's trade surplus with Marrow in 2022?", "How much grain did Marrow buy from Tessaly?"):
+        qa.answer(q)
+    assert {k: id(v) for k, v in vars(qa).items()} == before

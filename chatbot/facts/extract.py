@@ -164,6 +164,24 @@ def check_totals(t: TableData) -> list[str]:
     return results
 
 
+FIELD_NOTE = "field list"
+FIELD = re.compile(r"(?m)^:([A-Za-z][^:\n]{0,60}):[ \t]+(\d{1,3}(?:,\d{3})+|\d+)(?![\d.,]\d)[^\n]*$")
+
+
+def field_facts(doc: Document) -> list[Fact]:
+    """Counts in reStructuredText field lists (":Number of Instances: 178")."""
+    out = []
+    for m in FIELD.finditer(doc.text):
+        subject = re.sub(r"^(?:number|count|no\.?) of\s+", "", m.group(1).strip(), flags=re.I)
+        start, end = m.start(), m.end()
+        out.append(Fact(
+            id=_fact_id(doc.doc_id, start, end, subject, "count"), subject=subject, attribute="count",
+            value=float(m.group(2).replace(",", "")), unit="count", period="", quote=doc.text[start:end],
+            doc_id=doc.doc_id, start=start, end=end, text_value=m.group(2), kind="count", source_note=FIELD_NOTE,
+        ))
+    return out
+
+
 def _clause_bounds(sentence: str, pos: int) -> tuple[int, int]:
     start = 0
     for m in CLAUSE_BREAK.finditer(sentence, 0, pos):

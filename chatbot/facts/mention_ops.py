@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from chatbot.facts.extract import FIELD_NOTE
 from chatbot.facts.numbers import fmt_money, fmt_number, fmt_scaled, unit_label
 from chatbot.facts.question import (
     AMOUNT_INTENT,
@@ -74,6 +75,10 @@ class MentionOps:
             if cov > 0 and (best is None or cov > best[0]):
                 best = (cov, parent, parts)
         return (best[1], best[2]) if best else None
+
+    def _scope_title(self, f: Fact) -> str:
+        """A document's field list describes the document itself, so its title is in scope there."""
+        return self.titles.get(f.doc_id, "") if f.source_note == FIELD_NOTE else ""
 
     def _sentence_around(self, f: Fact) -> str:
         text = self.documents.get(f.doc_id, "")
@@ -206,7 +211,7 @@ class MentionOps:
     # ---- facts from sentences ------------------------------------------------------------------
 
     def _idf(self) -> dict[str, float]:
-        if not hasattr(self, "_idf_cache"):
+        if getattr(self, "_idf_cache", None) is None:  # built once from the facts; never per request
             import math
 
             df: dict[str, int] = {}
@@ -256,7 +261,7 @@ class MentionOps:
         if best is None:
             return None
         f = best[1]
-        if only is None and self._off_topic(q, f"{f.subject} {self._sentence_around(f)} {f.period}"):
+        if only is None and self._off_topic(q, f"{f.subject} {self._sentence_around(f)} {f.period} {self._scope_title(f)}"):
             return None
         if share and f.kind == "part" and "|" in f.source_note:
             parent_id = f.source_note.rsplit("|", 1)[1]

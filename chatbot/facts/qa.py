@@ -50,6 +50,9 @@ class NumericQA(TableOps, MentionOps):
         self.flow_tables = {t.id: ft for t in db.tables if (ft := find_flow_table(t, self.documents.get(t.doc_id, "")))}
         self.doc_df: dict[str, int] = {}  # in how many paragraphs each term occurs
         self.verb_only: dict[str, set[str]] | set[str] = {}
+        self._doc_lower = " ".join(self.documents.values()).lower()
+        # words the document writes capitalised (names such as "Boeing"): never mere verbs
+        self.capitalised = {w.lower() for text in self.documents.values() for w in re.findall(r"\b[A-Z][a-z][\w\-]*", text)}
         paragraphs = [p for text in (documents or {}).values() for p in re.split(r"\n\s*\n|\n", text) if p.strip()]
         self.n_paragraphs = len(paragraphs)
         for para in paragraphs:
@@ -58,6 +61,8 @@ class NumericQA(TableOps, MentionOps):
             for w in re.findall(r"[A-Za-z][\w\-]*", para):
                 self.verb_only.setdefault(stem(w.lower()), set()).add(w)
         # stems the document uses only in lower-case verb forms ("handled"): they say how, not what
+        self._idf_cache: dict[str, float] | None = None
+        self._idf()
         self.verb_only = {t for t, forms in self.verb_only.items() if all(re.fullmatch(r"[a-z][\w\-]*(?:ed|ing)", f) for f in forms)}
 
     # ---- parsing -------------------------------------------------------------------------------
@@ -70,7 +75,6 @@ class NumericQA(TableOps, MentionOps):
         names = {w.lower() for w in NAME_WORD.findall(question.strip()[1:])}
         if any(not self._doc_knows(n) for n in names):
             return None  # "imports from China": the document never names it, so no figure here is about it
-        self._names = names
         for t in self.db.tables:
             if not t.year_keyed:
                 keyed = answer_keyed(t, q, self.flow_metrics(t, q))
@@ -118,20 +122,17 @@ class NumericQA(TableOps, MentionOps):
         """Does the document use this word (any case, or as a spelling of a name it uses)?"""
         if stem(word) in self.doc_df or " ".join(content_terms(fold_question(word))) in self.doc_df:
             return True
-        if not hasattr(self, "_doc_lower"):
-            self._doc_lower = " ".join(self.documents.values()).lower()
         return re.search(rf"\b{re.escape(word.lower())}", self._doc_lower) is not None
 
     def _off_topic(self, q: str, context: str, rare_only: bool = False) -> bool:
         """Does the question name something the document mentions elsewhere but this source does not?
         ("How much oil …" must not be answered with a total that says nothing of oil.)"""
         ctx = set(content_terms(fold_question(context)))
-        names = getattr(self, "_names", set())
         op = self.operation(q)
         if op is not None:  # the words that name the operation ("add up", "compared with") are not the topic
             q = dict(OPS)[op].sub(" ", q)
         for word in words(q):
-            if word in STOPWORDS or (rare_only and re.search(r"(?:ed|ing|ly)$", word) and word not in names):
+            if word in STOPWORDS or (rare_only and re.search(r"(?:ed|ing|ly)$", word) and word not in self.capitalised):
                 continue  # verbs and adverbs ("handled", "shipping") say how, not what; names ("Airbus") count
             term = stem(word)
             if rare_only and word in QUALIFIERS and term not in ctx:
