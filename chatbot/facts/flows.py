@@ -2,13 +2,13 @@
 
 A table of flows is reported by one party (the reporter) about another (the partner): its columns
 are the reporter's imports from and exports to the partner, maybe a balance and a total. Both
-parties come from the document's own wording: a column header such as "Imports from Norland"
-names the partner, sentences such as "Kestavia's exports to Norland" or "Azerbaijan exported …"
+parties come from the document's own wording: a column header such as "Imports from B"
+names the partner, sentences such as "A's exports to B" or "A exported …"
 name the reporter. A question is then resolved from the asker's side: "what did B sell to A" is
 A's imports from B, "B's surplus with A" is A's deficit with B.
 
 Only general language is used here: flow verbs, prepositions and possessives; country aliases
-come from ``pycountry`` plus the name's own words and adjectival forms ("Kestavian", "American").
+come from ``pycountry`` plus the name's own words and adjectival forms ("Xian" for "Xia").
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def find_flow_table(t: TableData, document: str) -> FlowTable | None:
     for m in re.finditer(r"\b([A-Z][a-z]+)\s+(?:customs|statistics|data|figures)\b", document):
         name = _name_of_adjective(m.group(1), document)
         if name:
-            reporters[name] += 2  # "Kestavian customs data"
+            reporters[name] += 2  # "<adjective> customs data"
     if not partner:
         partner = partners.most_common(1)[0][0] if partners else ""
     if not partner:
@@ -151,7 +151,7 @@ def find_flow_table(t: TableData, document: str) -> FlowTable | None:
 
 
 def _name_of_adjective(word: str, document: str) -> str:
-    """"Kestavian" → "Kestavia", "Marrowan" → "Marrow": the shortest-suffix stripping that leaves a
+    """An adjective back to the name: the shortest-suffix stripping that leaves a
     word the document also uses on its own."""
     for suffix in ("n", "an", "ian", "ns", "i", "ese"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
@@ -166,7 +166,7 @@ def ask_flows(ft: FlowTable, q: str) -> list[FlowAsk]:
     names a party (``q`` lower-case). A later verb with no party ("… than it imported") keeps the
     previous actor."""
     if ft.partner.position(q) < 0:
-        return []  # only the reporter named ("Azerbaijan's exports in total"): not necessarily this flow
+        return []  # only the reporter named ("A's exports in total"): not necessarily this flow
     tokens = [(m.start(), m.group(0)) for m in re.finditer(r"[a-z]+", q)]
     balance = next(((p, w) for p, w in tokens if w in BALANCE_KINDS), None)
     if balance is not None:
@@ -180,7 +180,7 @@ def ask_flows(ft: FlowTable, q: str) -> list[FlowAsk]:
             continue
         actor = _actor(ft, q, at) or actor
         if actor is None:
-            # only a counterpart is named ("exports to Norland"): the actor is the other party
+            # only a counterpart is named ("exports to B"): the actor is the other party
             after = _named_after(ft, q, at)
             if after is None:
                 continue
@@ -226,5 +226,5 @@ def _possessive(name: str) -> str:
 
 
 def display(name: str) -> str:
-    """"US" → "the US" (an initialism takes the article); other names as written."""
+    """An initialism takes the article ("the XY"); other names as written."""
     return f"the {name}" if re.fullmatch(r"[A-Z]{2,4}", name) else name

@@ -55,7 +55,7 @@ def read_ask(t: TableData, q: str, flow: list[Metric]) -> TableAsk:
     if direct and not rows:
         cols = direct  # "which attribute has the highest mean": "highest" is the operation
     elif any(h.strength < 1.0 for h in cols):
-        extreme = ""  # "the max magnesium", "from lowest to highest": the extreme words name columns
+        extreme = ""  # "the max <row>", "from lowest to highest": the extreme words name columns
     label_spans = [(h.start, h.end) for h in rows]
     cols = [h for h in cols if not any(a <= h.start and h.end <= b for a, b in label_spans)]
     return TableAsk(t, q, rows, tuple(cols), tuple(flow), extreme, bool(COUNT_INTENT.search(q)))
@@ -179,7 +179,7 @@ def _cell_filters(ask: TableAsk) -> dict[int, list[tuple[int, int]]]:
 
 
 def column_difference(ask: TableAsk) -> NumericAnswer | None:
-    """One row, two columns: "range of proline, max minus min"."""
+    """One row, two columns: "range of <row>, max minus min"."""
     t, (i,) = ask.table, _row_indexes(ask)[:1]
     a, b = ask.measures[:2]
     va, vb = value(t, a, i), value(t, b, i)
@@ -225,7 +225,7 @@ def ratio_extreme(ask: TableAsk) -> NumericAnswer | None:
 
 
 def extreme_rows(ask: TableAsk) -> NumericAnswer | None:
-    """Which row has the highest / lowest value of a column ("which van has the longest range")."""
+    """Which row has the highest / lowest value of a column ("which model has the longest range")."""
     t, m = ask.table, ask.measures[0]
     candidates = _row_indexes(ask) if len(ask.rows) >= 3 else list(range(len(t.labels)))
     vals = [(v, i) for i in candidates if (v := value(t, m, i)) is not None]

@@ -65,7 +65,7 @@ def match_rows(t: TableData, q: str) -> list[Hit]:
             hits.append(Hit(i, min(a for a, _ in found), max(b for _, b in found), 1.5))
             continue
         unique = [qstems[stem(w)] for w in ws if counts[w] == 1 and len(w) >= 4 and stem(w) in qstems]
-        if unique and len(unique) * 2 >= len(ws):  # "timber" → "Sawn timber", not "wines" → "OD280/OD315 of diluted wines"
+        if unique and len(unique) * 2 >= len(ws):  # a head word names a short label, not one word of a long one
             hits.append(Hit(i, unique[0][0], unique[0][1], 1.0))
     hits.sort(key=lambda h: (-h.strength, -(h.end - h.start)))
     kept: list[Hit] = []
@@ -147,5 +147,5 @@ def matching_cells(t: TableData, q: str, columns: list[int] | None = None) -> li
             span = seen[key]
             if span:
                 out.append((i, j, *span))
-    # a longer cell text wins over one inside it ("Oracle Solaris Studio C" over "Solaris")
+    # a longer cell text wins over one inside it ("Big Studio C" over "Studio")
     return [x for x in out if not any(y[2] <= x[2] and x[3] <= y[3] and (y[3] - y[2]) > (x[3] - x[2]) for y in out)]

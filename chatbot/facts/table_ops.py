@@ -228,7 +228,7 @@ class TableOps:
         if op in ("max", "min"):
             return self._extreme(t, m, op, rows if len(rows) >= 2 else None)
         if op is None and len(rows) >= 2 and re.search(r"\btotal\b", q) and len(metrics) == 1:
-            op = "sum"  # "total US exports over 2022-2024"
+            op = "sum"  # "total exports to B over 2022-2024"
         if op in ("sum", "average") and re.search(r"\ball (?:the |\w+ )?years\b|\bacross all\b|\bevery year\b", q):
             rows = list(range(len(t.labels)))
         if op == "sum" and (len(rows) != 1):
