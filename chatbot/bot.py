@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from chatbot.chain import AnswerChain
-from chatbot.embeddings import SentenceTransformerEmbedder as Embedder
+from chatbot.embeddings import Embedder
 from chatbot.errors import QuestionError
 from chatbot.facts.qa import NumericQA
 from chatbot.facts.store import FactsDB

@@ -303,7 +303,8 @@ def test_manifest_records_model_and_corpus(site: Path, embedder) -> None:  # typ
     docs = load_corpus(settings.corpus_dir)
     assert m["model_id"] == embedder.model_id
     name, _, fingerprint = m["model_id"].partition("@")
-    assert name and len(fingerprint.removesuffix("+int8")) == 16
+    fingerprint, _, variant = fingerprint.partition("+")
+    assert name and len(fingerprint) == 16 and variant in ("onnx-int8", "onnx", "int8", "")
     assert m["corpus_hash"] == corpus_hash(docs, [settings.corpus_dir / CURATED_FACTS_FILE])
     assert m["format"] == FORMAT_VERSION
     assert m["vector_backend"] == "embedded"
@@ -311,5 +312,5 @@ def test_manifest_records_model_and_corpus(site: Path, embedder) -> None:  # typ
     passages = json.loads((settings.index_dir / "current" / "passages.json").read_text(encoding="utf-8"))
     assert m["passages"] == len(passages["passages"]) > 10
     assert m["collection"].startswith(settings.chroma_collection_prefix)
-    assert {"chromadb", "sentence-transformers", "bm25s"} <= set(m["versions"])
+    assert {"chromadb", "sentence-transformers", "onnxruntime", "bm25s"} <= set(m["versions"])
     assert (settings.index_dir / "current" / "chroma" / "chroma.sqlite3").is_file()
