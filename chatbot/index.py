@@ -343,6 +343,8 @@ class IndexManager:
             raise IndexBuildError("sentences.npy does not match the passages")
         if not (root / "facts.sqlite").is_file():
             raise IndexBuildError("facts.sqlite is missing")
+        if manifest.model_id.endswith(("+onnx", "+onnx-int8")) and not (root / EMBEDDER_DIR / "model.onnx").is_file():
+            raise IndexBuildError(f"the ONNX export {root / EMBEDDER_DIR / 'model.onnx'} is missing")
         embedder = self._query_embedder(root)
         if embedder.model_id != manifest.model_id:
             raise IndexBuildError(f"the index was embedded with {manifest.model_id}, the query embedder is {embedder.model_id}")
