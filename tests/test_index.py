@@ -22,7 +22,7 @@ import pytest
 from chatbot.bot import Chatbot
 from chatbot.corpus import corpus_hash, load_corpus
 from chatbot.index import CURATED_FACTS_FILE, FORMAT_VERSION, IndexManager
-from chatbot.settings import Settings
+from chatbot.settings import PROJECT_ROOT, Settings
 from conftest import CORPUS, make_settings
 
 ARTICLE = "us-azerbaijan-trade.txt"
@@ -71,8 +71,7 @@ def edit_corpus(folder: Path, sentence: str = NEW_SENTENCE) -> None:
 
 
 def chatbot_cmd() -> list[str]:
-    script = Path(sys.executable).parent / "chatbot"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "chatbot.cli"]
+    return [sys.executable, "-m", "chatbot.cli"]  # with PYTHONPATH (cli_env): this checkout's code
 
 
 def cli_env(root: Path, corpus: Path) -> dict[str, str]:
@@ -84,6 +83,7 @@ def cli_env(root: Path, corpus: Path) -> dict[str, str]:
         CHATBOT_PROGRESS="0",
         HF_HUB_OFFLINE="1",
         TRANSFORMERS_OFFLINE="1",
+        PYTHONPATH=os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p),
     )
     return env
 
