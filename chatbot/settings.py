@@ -46,6 +46,11 @@ class Settings:
     embedding_threads: int = _desc(
         "Threads for one query embedding (1 is fastest under load on 2 cores; 0 lets the runtime choose).", 1
     )
+    ui: bool = _desc(
+        "Serve the Gradio chat UI at /. false: JSON API, embed page and widget only (Gradio is then never "
+        "imported: the server is ready sooner and each worker is smaller).",
+        True,
+    )
     workers: int = _desc(
         "Web server processes (each loads the index read-only and answers on the same port).", 1
     )

@@ -10,7 +10,7 @@
    retrieval step (embed the query + Chroma top 4), interleaved in one process, the query-embedding
    caches cleared before each question.
 3. Server ready time (start → ``/api/health`` answers) and RSS of each process after a few
-   requests, with 1 and 2 workers.
+   requests, with 1 and 2 workers, with the Gradio UI and without it (``--no-ui``).
 
 Not a timed test: numbers depend on the machine and its load (the README quotes a run). Loopback only.
 """
@@ -162,13 +162,13 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
-def server(workers: int, env: dict[str, str], timeout: float = 120) -> dict:
+def server(workers: int, env: dict[str, str], ui: bool = True, timeout: float = 180) -> dict:
     import httpx
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "chatbot.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+    proc = subprocess.Popen([sys.executable, "-m", "chatbot.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)] + ([] if ui else ["--no-ui"]),
                             env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         ready = None
@@ -188,7 +188,7 @@ def server(workers: int, env: dict[str, str], timeout: float = 120) -> dict:
             for i in range(20 * workers):
                 client.post("api/ask", json={"question": [QUESTION, "What did the US import from Azerbaijan in 2023?"][i % 2]}).raise_for_status()
         pids = [proc.pid] + (children(proc.pid) if workers > 1 else [])
-        return {"workers": workers, "ready_s": ready, "all_workers_up_s": all_ready,
+        return {"workers": workers, "ui": ui, "ready_s": ready, "all_workers_up_s": all_ready,
                 "rss_mb": {("supervisor" if workers > 1 and p == proc.pid else f"worker {p}"): rss_mb(p) for p in pids}}
     finally:
         proc.send_signal(signal.SIGINT)
@@ -212,9 +212,9 @@ def main() -> int:
         subprocess.run([sys.executable, "-m", "chatbot.cli", "index"], env=env, cwd=ROOT, check=True, capture_output=True)
         report: dict = {"index_build_s": round(time.perf_counter() - t0, 2), "question": QUESTION}
         report["cold"] = cold(args.rounds, env)
-        report["servers"] = [server(w, env) for w in (1, 2)]
+        report["servers"] = [server(1, env), server(2, env), server(1, env, ui=False), server(2, env, ui=False)]
         for s in report["servers"]:
-            print(f"server, {s['workers']} worker(s): ready in {s['ready_s']} s (all up {s['all_workers_up_s']} s), RSS MB {s['rss_mb']}")
+            print(f"server, {s['workers']} worker(s){'' if s['ui'] else ', no UI'}: ready in {s['ready_s']} s (all up {s['all_workers_up_s']} s), RSS MB {s['rss_mb']}")
         report["warm"] = warm(args.repeats)
         print(f"warm ask() p50 {report['warm']['ask_p50_ms']} ms vs tutorial retrieval p50 {report['warm']['tutorial_retrieval_p50_ms']} ms")
         report["machine"] = {"cpus": os.cpu_count(), "loadavg": [round(x, 2) for x in os.getloadavg()]}

@@ -211,7 +211,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     _configure_logging(settings)
     prepare_environment(settings)
-    return create_app(load_bot(settings), settings)
+    return create_app(load_bot(settings), settings, ui=settings.ui)
 
 
 def public_url(settings: Settings, host: str | None = None, port: int | None = None) -> str:
@@ -279,7 +279,7 @@ def serve(settings: Settings, workers: int | None = None) -> None:
     _configure_logging(settings)
     prepare_environment(settings)
     bot = load_bot(settings)
-    app = create_app(bot, settings)
+    app = create_app(bot, settings, ui=settings.ui)
     config = uvicorn.Config(
         app,
         host=settings.host,
