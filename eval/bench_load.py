@@ -103,6 +103,8 @@ def start_server(index_dir: Path | None, workdir: Path, timeout: float, workers:
         "HF_HUB_DISABLE_TELEMETRY": "1",
     }
     env.pop("CHATBOT_API_TOKEN", None)
+    # build (or check) the index first, so that the ready time below is a server start over a built index
+    subprocess.run([sys.executable, "-m", "chatbot.cli", "index"], cwd=ROOT, env=env, check=True, capture_output=True)
     log_path = workdir / "server.log"
     log = log_path.open("wb")
     proc = subprocess.Popen(

@@ -233,21 +233,40 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return {ENV_PREFIX + f.name.upper(): str(getattr(settings, f.name)) for f in dataclasses.fields(settings)}
 
 
-def serve_workers(settings: Settings, workers: int) -> None:
-    """N worker processes on one port (uvicorn's supervisor). A missing or stale index is built here
-    first, so that workers never race to build it; each worker then loads and checks it read-only."""
-    import uvicorn
+def build_index_apart(settings: Settings) -> None:
+    """Build the index in a child process when it is missing or stale, so that the serving process
+    never imports torch (the ONNX export needs it; answering does not). A corrupt index that looks up
+    to date is still caught, and rebuilt, by the load itself."""
+    import subprocess
+    import sys
 
+    from chatbot.errors import IndexBuildError
     from chatbot.index import IndexManager
+
+    ok, reason = IndexManager(settings).status()  # manifest and corpus hash only
+    if ok:
+        return
+    log.info("Building the index (%s) in a separate process", reason)
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "chatbot.cli", "index"],
+        env={**os.environ, **settings_env(settings)},
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise IndexBuildError(f"Building the index failed: {(proc.stderr or proc.stdout).strip()[-2000:]}")
+    log.info("Index built in %.1f s", time.perf_counter() - t0)
+
+
+def serve_workers(settings: Settings, workers: int) -> None:
+    """N worker processes on one port (uvicorn's supervisor). A missing or stale index is built
+    first, once, so that workers never race to build it; each worker then loads it read-only."""
+    import uvicorn
 
     _configure_logging(settings)
     prepare_environment(settings)
-    t0 = time.perf_counter()
-    mgr = IndexManager(settings)
-    ok, reason = mgr.status()  # manifest and corpus hash only: the supervisor stays small
-    if not ok:
-        mgr.ensure()
-    log.info("Index %s (%s) in %.1f s; starting %d workers", "ready" if ok else "built", reason, time.perf_counter() - t0, workers)
+    build_index_apart(settings)
     os.environ.update(settings_env(settings))
     log.info("Document chat starting on %s with %d workers", public_url(settings), workers)
     uvicorn.run(
@@ -278,6 +297,7 @@ def serve(settings: Settings, workers: int | None = None) -> None:
         return
     _configure_logging(settings)
     prepare_environment(settings)
+    build_index_apart(settings)
     bot = load_bot(settings)
     app = create_app(bot, settings, ui=settings.ui)
     config = uvicorn.Config(
