@@ -90,7 +90,8 @@ def tree_status(pid: int) -> dict[int, dict[str, int]]:
     return {p: proc_status(p) for p in process_tree(pid)}
 
 
-def start_server(index_dir: Path | None, workdir: Path, timeout: float, workers: int = 1) -> tuple[subprocess.Popen, str, Path]:
+def start_server(index_dir: Path | None, workdir: Path, timeout: float, workers: int = 1) -> tuple[subprocess.Popen, str, float]:
+    """Build the index if needed, then start the server: (process, URL, seconds from its start to ready)."""
     port = free_port()
     env = {
         **os.environ,
@@ -107,6 +108,7 @@ def start_server(index_dir: Path | None, workdir: Path, timeout: float, workers:
     subprocess.run([sys.executable, "-m", "chatbot.cli", "index"], cwd=ROOT, env=env, check=True, capture_output=True)
     log_path = workdir / "server.log"
     log = log_path.open("wb")
+    t0 = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
         cwd=ROOT,
@@ -121,10 +123,10 @@ def start_server(index_dir: Path | None, workdir: Path, timeout: float, workers:
             raise SystemExit(f"server exited with code {proc.returncode}; see {log_path}")
         try:
             if httpx.get(url + "api/health", timeout=2).status_code == 200:
-                return proc, url, log_path
+                return proc, url, round(time.monotonic() - t0, 2)
         except httpx.HTTPError:
             pass
-        time.sleep(0.5)
+        time.sleep(0.1)
     proc.terminate()
     raise SystemExit(f"server did not answer /api/health within {timeout:.0f} s; see {log_path}")
 
@@ -193,10 +195,9 @@ def run_once(args: argparse.Namespace, questions: list[str], workers: int) -> di
                 raise SystemExit("refusing a non-loopback --url: this benchmark only targets 127.0.0.1")
         else:
             workdir_obj = tempfile.TemporaryDirectory(prefix="bench-load-")
-            t0 = time.monotonic()
-            proc, url, _ = start_server(args.index_dir, Path(workdir_obj.name), args.startup_timeout, workers)
+            proc, url, ready_s = start_server(args.index_dir, Path(workdir_obj.name), args.startup_timeout, workers)
             pid = proc.pid
-            ready_s = round(time.monotonic() - t0, 2)
+            t0 = time.monotonic()
             if workers > 1:  # /api/health answered by one worker: wait until every worker is up
                 while len(process_tree(pid)) < workers + 1 and time.monotonic() - t0 < args.startup_timeout:
                     time.sleep(0.2)
