@@ -187,8 +187,9 @@ def server(workers: int, env: dict[str, str], ui: bool = True, timeout: float = 
         with httpx.Client(base_url=url, timeout=30) as client:
             for i in range(20 * workers):
                 client.post("api/ask", json={"question": [QUESTION, "What did the US import from Azerbaijan in 2023?"][i % 2]}).raise_for_status()
+        loaded = httpx.get(url + "api/health", timeout=10).json().get("load_ms")
         pids = [proc.pid] + (children(proc.pid) if workers > 1 else [])
-        return {"workers": workers, "ui": ui, "ready_s": ready, "all_workers_up_s": all_ready,
+        return {"workers": workers, "ui": ui, "ready_s": ready, "load_ms": loaded, "all_workers_up_s": all_ready,
                 "rss_mb": {("supervisor" if workers > 1 and p == proc.pid else f"worker {p}"): rss_mb(p) for p in pids}}
     finally:
         proc.send_signal(signal.SIGINT)
