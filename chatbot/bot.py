@@ -54,6 +54,9 @@ class Chatbot:
         if warm:
             with timed("embedder"):
                 index.embedder.embed_query("warm-up")
+            from chatbot.understanding.nlp import pipeline
+
+            pipeline(settings.spacy_model)("Who answers a warm-up question?")  # loads spaCy once (timed by name)
         log.info(
             "Chatbot ready in %.1f s: %d passages, %d facts (load ms: %s)",
             time.perf_counter() - t0, len(index.passages), len(facts.facts), load_timings(),

@@ -25,10 +25,9 @@ os.environ.setdefault("CHATBOT_PROGRESS", "0")
 
 from chatbot.answering.answerability import FEATURES, MODEL_FILE, TARGET_PRECISION, fit  # noqa: E402
 from chatbot.bot import Chatbot  # noqa: E402
-from chatbot.embeddings import SentenceTransformerEmbedder  # noqa: E402
 from chatbot.evaluation import Item, load_items, required_missing  # noqa: E402
 from chatbot.settings import PROJECT_ROOT, Settings  # noqa: E402
-from chatbot.suite import doc_settings, load_suite  # noqa: E402
+from chatbot.suite import doc_settings, load_suite, shared_embedder  # noqa: E402
 
 ROOT = PROJECT_ROOT
 
@@ -53,9 +52,9 @@ def rows_for(bot: Chatbot, items: list[Item], group: str) -> list[dict]:
 
 def collect() -> list[dict]:
     base = Settings.from_env().replace(answer_threshold=0.0)
-    embedder = SentenceTransformerEmbedder(base.embedding_model, base.torch_threads, quantize=base.embedding_int8)
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="chatbot-fit-") as tmp:
+        embedder = shared_embedder(base, Path(tmp) / "embedder")
         for doc in load_suite(ROOT / "eval" / "docs", split="dev"):
             work = Path(tmp) / doc.name
             s = doc_settings(base, work)
