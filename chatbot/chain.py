@@ -41,11 +41,19 @@ from chatbot.index import LoadedIndex
 from chatbot.retrieval import Hit, HybridRetriever, HybridSearcher, hit_from_document
 from chatbot.settings import Settings
 from chatbot.types import Answer, Citation
-from chatbot.understanding import Query, analyse, split_parts
-from chatbot.understanding.entities import LABELS_FOR, SentenceEntities, holds_type
+from chatbot.understanding import AnswerType, Query, analyse, split_parts
+from chatbot.understanding.entities import (
+    LABELS_FOR,
+    REQUIRED_TYPES,
+    SentenceEntities,
+    holds_type,
+    holds_year,
+)
 
 log = logging.getLogger(__name__)
 PLACEHOLDER = re.compile(r"\{(\d+)\}")
+TYPE_WORDS = {AnswerType.PERSON: "a name", AnswerType.DATE: "a date", AnswerType.YEAR: "a year", AnswerType.AMOUNT: "a figure",
+              AnswerType.COUNT: "a number", AnswerType.PERCENT: "a percentage"}
 MAX_SPLIT_CHARS = 400  # longer questions are not split into parts (and not parsed twice)
 
 
@@ -165,16 +173,23 @@ class AnswerChain:
         query = analyse(s.standalone, self.settings.spacy_model)
         checkable = query.answer_type in LABELS_FOR
         ents = self.entities.of([(sp[0], sp[1], sp[3]) for sp in proposal.answer.spans]) if checkable else []
-        held = any(holds_type(e, query.answer_type, query.text) for e in ents)
+        exact = query.focus in ("date", "day")  # "on which date …" wants a date, not "last month"
+        held = any(holds_type(e, query.answer_type, query.text, exact) for e in ents)
+        if query.answer_type is AnswerType.YEAR:
+            held = held or any(holds_year(sp[3], query.text) for sp in proposal.answer.spans)
         features = {**proposal.features, "type_checkable": float(checkable), "type_entity": float(held or not checkable)}
-        return Proposal(proposal.answer, proposal.gated, features)
+        gated = proposal.gated
+        if checkable and not held and query.answer_type in REQUIRED_TYPES:
+            features["type_missing"] = 1.0  # the evidence does not hold what was asked: not an answer
+            gated = gated or abstain(self.scorer, [], [], f"The closest passages do not give {TYPE_WORDS[query.answer_type]} for this.")
+        return Proposal(proposal.answer, gated, features)
 
     def _decide(self, proposal: Proposal, passages: list) -> Draft:  # type: ignore[type-arg]
         """Answer when the calibrated probability that the proposal is right reaches the threshold."""
         if proposal.answer is None:
             return proposal.gated or abstain(self.scorer, [], passages)
         p = self.answerability.probability(proposal.features)
-        if proposal.features.get("unknown_names") and proposal.gated is not None:
+        if (proposal.features.get("unknown_names") or proposal.features.get("type_missing")) and proposal.gated is not None:
             # a name the document never uses: whatever the evidence says, it is not about that
             proposal.gated.confidence = round(p, 4)
             return proposal.gated

@@ -77,3 +77,12 @@ def test_yes_no_question_starts_with_the_verdict(other_bot) -> None:  # type: ig
     assert ans.text.startswith("Yes.") and ans.citations
     unsure = other_bot.ask("Was the Velmora Port Council established in 1995?")
     assert not unsure.text.startswith("Yes")  # a number the evidence does not hold never gets a yes
+
+
+def test_a_question_whose_type_is_not_in_the_evidence_is_not_answered(other_bot) -> None:  # type: ignore[no-untyped-def]
+    """The document names the harbour master but never her age or start date: the sentence naming
+    her is not an answer to "how old" or "since when"."""
+    for q in ("How old is Ingrid Solberg?", "How much does Ingrid Solberg earn?"):
+        ans = other_bot.ask(q)
+        assert ans.abstained, (q, ans.text)
+    assert not other_bot.ask("How long does the concession with Nordline Terminals run?").abstained  # "25 years"

@@ -6,6 +6,7 @@ Only spaCy's token-to-vector and entity components run (no parser): about a mill
 from __future__ import annotations
 
 import calendar
+import re
 import threading
 
 from chatbot.understanding.nlp import DEFAULT_MODEL, NLP_LOCK, pipeline
@@ -18,8 +19,8 @@ LABELS_FOR = {
     AnswerType.PLACE: frozenset({"GPE", "LOC", "FAC"}),
     AnswerType.DATE: frozenset({"DATE"}),
     AnswerType.YEAR: frozenset({"DATE"}),
-    AnswerType.AMOUNT: frozenset({"MONEY", "QUANTITY", "CARDINAL", "PERCENT"}),
-    AnswerType.COUNT: frozenset({"CARDINAL", "QUANTITY"}),
+    AnswerType.AMOUNT: frozenset({"MONEY", "QUANTITY", "CARDINAL", "PERCENT", "DATE", "TIME"}),  # "how long": 25 years
+    AnswerType.COUNT: frozenset({"CARDINAL", "QUANTITY", "DATE", "TIME"}),
     AnswerType.PERCENT: frozenset({"PERCENT"}),
 }
 
@@ -49,17 +50,39 @@ class SentenceEntities:
 MONTHS = {m.lower() for m in (*calendar.month_name[1:], *calendar.month_abbr[1:])}
 
 
-def _specific(label: str, text: str) -> bool:
-    """A date that pins a time ("8 August 2025", "1993", "in March"), not "last month" or "recently"."""
+# Types whose absence from the evidence settles it: the document does not give what was asked. Places
+# and organisations are not among them ("where does the data come from?" is rarely answered by a
+# named place, and the small English model misses many organisation names).
+REQUIRED_TYPES = frozenset({AnswerType.PERSON, AnswerType.DATE, AnswerType.YEAR, AnswerType.AMOUNT, AnswerType.COUNT,
+                            AnswerType.PERCENT})
+YEAR = re.compile(r"(?<![\d.,])(1[5-9]\d\d|20\d\d)(?![\d.,])")
+
+
+DURATION_UNITS = {"year", "years", "month", "months", "week", "weeks", "day", "days", "hour", "hours", "minute", "minutes", "decade", "decades"}
+
+
+def _fits(label: str, text: str, answer_type: AnswerType, exact_date: bool) -> bool:
+    """A DATE entity answers a "how long / how many" question only as a duration ("25 years"), and a
+    "which date" question only when it pins a time ("8 August 2025", "in March"), not "last month"."""
     if label != "DATE":
         return True
-    return any(ch.isdigit() for ch in text) or bool(MONTHS & {w.strip(".,").lower() for w in text.split()})
+    words = {w.strip(".,").lower() for w in text.split()}
+    if answer_type in (AnswerType.AMOUNT, AnswerType.COUNT):
+        return bool(words & DURATION_UNITS)
+    if exact_date:
+        return any(ch.isdigit() for ch in text) or bool(MONTHS & words)
+    return True
 
 
-def holds_type(entities: tuple[tuple[str, str], ...], answer_type: AnswerType, question: str) -> bool:
+def holds_type(entities: tuple[tuple[str, str], ...], answer_type: AnswerType, question: str, exact_date: bool = False) -> bool:
     """Does a sentence hold an entity of the asked type that the question does not already name?"""
     labels = LABELS_FOR.get(answer_type)
     if not labels:
         return False
     q = question.lower()
-    return any(label in labels and text.lower() not in q and _specific(label, text) for label, text in entities)
+    return any(label in labels and text.lower() not in q and _fits(label, text, answer_type, exact_date) for label, text in entities)
+
+
+def holds_year(text: str, question: str) -> bool:
+    """A year the question does not already name stands in the text (tables of years have no entities)."""
+    return any(y not in question for y in YEAR.findall(text))
