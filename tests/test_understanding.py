@@ -86,3 +86,11 @@ def test_a_question_whose_type_is_not_in_the_evidence_is_not_answered(other_bot)
         ans = other_bot.ask(q)
         assert ans.abstained, (q, ans.text)
     assert not other_bot.ask("How long does the concession with Nordline Terminals run?").abstained  # "25 years"
+
+
+def test_summary_sentences_are_prose() -> None:
+    from chatbot.answering.offline import _is_prose
+
+    assert _is_prose("The port handled more containers in 2021 than in any earlier year.")
+    for markup in (".. _harbour_report:", "*Feature — Velmora, 14 April 2025*", "Cargo and revenue"):
+        assert not _is_prose(markup)

@@ -80,6 +80,16 @@ SUMMARY = re.compile(
 )
 
 
+MIN_PROSE_WORDS = 6  # shorter "sentences" are headings, labels, datelines or markup, not a summary
+
+
+def _is_prose(text: str) -> bool:
+    """A sentence of running text: enough words, mostly letters (not ``.. _label:`` or ``*Feature — …*``)."""
+    words = re.findall(r"[A-Za-z][a-z’'\-]+", text)
+    letters = sum(ch.isalpha() for ch in text)
+    return len(words) >= MIN_PROSE_WORDS and letters >= 0.6 * len(text.replace(" ", "")) and text.rstrip()[-1:] in ".!?\"'”"
+
+
 def summarize(passages: list[Passage], max_sentences: int = 5) -> Draft:
     """An extractive overview: the opening sentence of the document and of each section, quoted."""
     spans: list[tuple[str, int, int, str]] = []
@@ -87,8 +97,10 @@ def summarize(passages: list[Passage], max_sentences: int = 5) -> Draft:
     for p in passages:
         if p.kind != "text" or not p.sentences or (p.doc_id, p.section) in seen:
             continue
+        first = next((trim(sp) for sp in p.sentences if _is_prose(sp.text)), None)
+        if first is None:  # a passage of markup, labels or a dateline: the section's prose comes later
+            continue
         seen.add((p.doc_id, p.section))
-        first = trim(p.sentences[0])
         spans.append((p.doc_id, first.start, first.end, first.text))
         if len(spans) >= max_sentences:
             break
