@@ -1,7 +1,7 @@
 """Real-browser tests of the evidence UI (headless system Chromium, the real server and chain):
 citations you can use, both themes, a phone, speed, follow-ups, copy, and an axe-core audit.
 
-``UI_SHOTS=docs`` keeps the three screenshots (desktop light, desktop dark, phone) in that folder.
+``UI_SHOTS=docs`` keeps the screenshots (desktop light and dark, phone chat and article) in that folder.
 """
 
 from __future__ import annotations
@@ -190,6 +190,7 @@ def test_phone_layout_keeps_evidence_one_tap_away(browser, live) -> None:  # typ
         expect(mark).to_be_visible()
         m = mark.bounding_box()
         assert m and 0 <= m["y"] and m["y"] + m["height"] <= PHONE["height"]
+        shot(page, "ui-phone-article.png")
         results = Axe().run(page)
         bad = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
         assert not bad, [(v["id"], [(n["target"], n.get("failureSummary")) for n in v["nodes"]][:5]) for v in bad]

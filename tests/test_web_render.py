@@ -39,6 +39,7 @@ def test_fact_values_read_as_numbers() -> None:
     assert render.number(8130000.000000001) == "8,130,000"
     assert render.number(1617930000.0) == "1,617,930,000"
     assert render.number(3.07) == "3.07"
+    assert render.number(2025.0) == "2025"
     assert render.number(None) == ""
 
 

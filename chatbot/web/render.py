@@ -236,10 +236,10 @@ FACT_WIDTHS = ["8%", "17%", "11%", "11%", "7%", "8%", "10%", "28%"]
 
 
 def number(value: Any) -> str:
-    """A stored float as a person would write it: 8130000.000000001 → "8,130,000"."""
+    """A stored float as a person would write it: 8130000.000000001 → "8,130,000", 2025.0 → "2025"."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return "" if value is None else str(value)
-    return format(value, ",.12g")
+    return format(value, ",.12g" if abs(value) >= 10_000 else ".12g")  # years stay 2025
 
 
 def fact_rows(facts: Iterable[Any]) -> list[list[Any]]:

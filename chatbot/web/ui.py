@@ -120,7 +120,7 @@ def build_ui(bot: Any, settings: Settings, feedback: FeedbackStore, examples: li
         except QuestionError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         turns = [*(turns or []), {"question": q, "answer": None, "user_html": render.user_html(q), "bot_html": render.pending_html()}]
-        return (_messages(turns), turns, "", *([hide] * MAX_SUGGESTIONS), hide)
+        return (_messages(turns), turns, "", hide, *([hide] * MAX_SUGGESTIONS), hide)
 
     # ---- step 2: the answer (LLM tokens stream; an offline answer arrives whole) ---------------
     def respond(turns: list[dict[str, Any]], doc_id: str | None = ALL) -> Iterator[tuple[Any, ...]]:
@@ -164,7 +164,8 @@ def build_ui(bot: Any, settings: Settings, feedback: FeedbackStore, examples: li
                 found = follow_ups(scoped.get(doc_id or ALL), _answer(last), asked=[t["question"] for t in turns])
             except Exception:  # noqa: BLE001 - suggestions are optional
                 log.exception("follow-up suggestions failed")
-        return [gr.update(value=q, visible=True) for q in found] + [hide] * (MAX_SUGGESTIONS - len(found))
+        chips = [gr.update(value=q, visible=True) for q in found] + [hide] * (MAX_SUGGESTIONS - len(found))
+        return [gr.update(visible=bool(found)), *chips]
 
     # ---- feedback -------------------------------------------------------------------------------
     def on_like(turns: list[dict[str, Any]] | None, data: gr.LikeData) -> tuple[Any, ...]:
@@ -190,7 +191,7 @@ def build_ui(bot: Any, settings: Settings, feedback: FeedbackStore, examples: li
         return None, hide, None, ""
 
     def new_chat() -> tuple[Any, ...]:
-        return ([], [], article([]), "", *([hide] * MAX_SUGGESTIONS), hide)
+        return ([], [], article([]), "", hide, *([hide] * MAX_SUGGESTIONS), hide)
 
     # ---- the scriptable endpoint ----------------------------------------------------------------
     def ask(question: str, history: list[dict[str, str]] | None = None) -> dict[str, Any]:
@@ -227,6 +228,7 @@ def build_ui(bot: Any, settings: Settings, feedback: FeedbackStore, examples: li
                             placeholder="Ask a question about the document, or pick an example below.",
                         )
                         with gr.Row(elem_id="cb-follow", elem_classes=["cb-chips"]):
+                            follow_label = gr.HTML('<span class="cb-follow-label">Ask next:</span>', visible=False, js_on_load=None)
                             chips = [
                                 gr.Button(visible=False, size="sm", variant="secondary", elem_classes=["cb-chip", "cb-suggestion"])
                                 for _ in range(MAX_SUGGESTIONS)
@@ -299,13 +301,13 @@ def build_ui(bot: Any, settings: Settings, feedback: FeedbackStore, examples: li
                     )
                 gr.Markdown(render.checks_markdown(bot.facts_db.tables), elem_id="cb-checks")
 
-        shown = [chat, turns, box, *chips, reason_box]
+        shown = [chat, turns, box, follow_label, *chips, reason_box]
         private: dict[str, Any] = {"api_visibility": "private"}
         for trigger, source in [(box.submit, box), (send.click, box)] + [(b.click, b) for b in chips + example_buttons]:
             (
                 trigger(start, [source, turns], shown, queue=False, show_progress="hidden", **private)
                 .success(respond, [turns, scope], [chat, turns, panel], show_progress="hidden", **private)
-                .success(suggest, [turns, scope], chips, show_progress="hidden", **private)
+                .success(suggest, [turns, scope], [follow_label, *chips], show_progress="hidden", **private)
             )
         new.click(new_chat, None, shown[:2] + [panel] + shown[2:], queue=False, **private)
         chat.clear(new_chat, None, shown[:2] + [panel] + shown[2:], queue=False, **private)
