@@ -20,8 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host", help="bind address (default CHATBOT_HOST or 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default CHATBOT_PORT or 7860)")
     p.add_argument("--root-path", help="URL prefix behind a reverse proxy, e.g. /chat (CHATBOT_ROOT_PATH)")
+    p.add_argument("--workers", type=int, help="server processes on the one port (CHATBOT_WORKERS, default 1)")
     args = p.parse_args(argv)
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("root_path", args.root_path)) if v is not None}
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("root_path", args.root_path), ("workers", args.workers)) if v is not None}
     try:
         from chatbot.web.server import serve
 

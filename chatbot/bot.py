@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from chatbot.chain import AnswerChain
-from chatbot.embeddings import SentenceTransformerEmbedder as Embedder
+from chatbot.embeddings import Embedder
 from chatbot.errors import QuestionError
 from chatbot.facts.qa import NumericQA
 from chatbot.facts.store import FactsDB
 from chatbot.index import IndexManager, LoadedIndex
+from chatbot.resources import load_timings, timed
 from chatbot.retrieval import Hit
 from chatbot.settings import Settings
 from chatbot.types import Answer
@@ -45,12 +46,21 @@ class Chatbot:
         """Load the index (building it when missing, stale or corrupt) and warm the model."""
         settings = settings or Settings.from_env()
         t0 = time.perf_counter()
-        index = IndexManager(settings, embedder).load()
-        facts = FactsDB.load(index.root / "facts.sqlite")
-        bot = cls(index, facts, settings)
+        with timed("index"):
+            index = IndexManager(settings, embedder).load()
+        with timed("facts"):
+            facts = FactsDB.load(index.root / "facts.sqlite")
+            bot = cls(index, facts, settings)
         if warm:
-            index.embedder.embed_query("warm-up")
-        log.info("Chatbot ready in %.1f s: %d passages, %d facts", time.perf_counter() - t0, len(index.passages), len(facts.facts))
+            with timed("embedder"):
+                index.embedder.embed_query("warm-up")
+            from chatbot.understanding.nlp import pipeline
+
+            pipeline(settings.spacy_model)("Who answers a warm-up question?")  # loads spaCy once (timed by name)
+        log.info(
+            "Chatbot ready in %.1f s: %d passages, %d facts (load ms: %s)",
+            time.perf_counter() - t0, len(index.passages), len(facts.facts), load_timings(),
+        )
         return bot
 
     # ---- validation ----------------------------------------------------------------------------
@@ -109,6 +119,7 @@ class Chatbot:
             "corpus_hash": m.corpus_hash[:12],
             "llm": bool(self.settings.llm_base_url),
             "version": _version(),
+            "load_ms": load_timings(),  # what this process loaded and how long each took
         }
 
 

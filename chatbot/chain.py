@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
+from chatbot.answering.answerability import AnswerabilityModel
 from chatbot.answering.condense import condense_history, dangling_follow_up, strip_injection
 from chatbot.answering.elaborate import elaborate
 from chatbot.answering.evidence import EvidenceScorer
@@ -25,12 +26,14 @@ from chatbot.answering.offline import (
     SUMMARY,
     WHY,
     Draft,
+    Proposal,
     abstain,
     answer_from_text,
     from_numeric,
     summarize,
 )
 from chatbot.answering.polarity import verdict as yes_no_verdict
+from chatbot.answering.typed import TYPE_BOOST, rerank
 from chatbot.answering.verify import check_citations, check_numbers
 from chatbot.errors import LLMError
 from chatbot.facts.qa import NumericAnswer, NumericQA
@@ -39,6 +42,7 @@ from chatbot.retrieval import Hit, HybridRetriever, HybridSearcher, hit_from_doc
 from chatbot.settings import Settings
 from chatbot.types import Answer, Citation
 from chatbot.understanding import Query, analyse, split_parts
+from chatbot.understanding.entities import LABELS_FOR, SentenceEntities, holds_type
 
 log = logging.getLogger(__name__)
 PLACEHOLDER = re.compile(r"\{(\d+)\}")
@@ -74,6 +78,9 @@ class AnswerChain:
         )
         self.retriever = HybridRetriever(searcher=self.searcher, k=settings.top_k)
         self.scorer = EvidenceScorer(index)
+        self.answerability = AnswerabilityModel.load()
+        self.entities = SentenceEntities(settings.spacy_model)
+        self.type_boost = TYPE_BOOST
         self.normalizer = QueryNormalizer(list(index.documents.values()))
         self.runnable: Runnable = (
             RunnableLambda(self.condense, name="condense")
@@ -93,7 +100,7 @@ class AnswerChain:
         answers = [m["content"] for m in s.history if m.get("role") == "assistant"]
         last = answers[-1] if answers and s.history[-1].get("role") == "assistant" else ""
         s.last_answer = last
-        s.query = analyse(cleaned) if cleaned else None
+        s.query = analyse(cleaned, self.settings.spacy_model) if cleaned else None
         if s.query is not None and s.query.is_elaboration:
             s.standalone = users[-1] if users else cleaned  # "tell me more" is about the last question
         else:
@@ -135,11 +142,13 @@ class AnswerChain:
         else:
             # a why-question about figures wants the article's explanation; the figures are the fallback
             qvec = self.index.embedder.embed_query(s.standalone) if self.settings.dense_weight > 0 else None
-            scored = self.scorer.score(s.standalone, qvec, passages)
-            s.draft = answer_from_text(
+            scored = rerank(self.scorer.score(s.standalone, qvec, passages), analyse(s.standalone, self.settings.spacy_model),
+                            self.entities, self.type_boost)
+            proposal = answer_from_text(
                 s.standalone, self.scorer, scored, passages, self.settings.min_support, self.settings.dense_paraphrase,
                 wants_figure=s.numeric is None and self.facts.asks_for_figure(s.standalone),
             )
+            s.draft = self._decide(self._with_type_features(s, proposal), passages)
             if self.llm is not None and passages:
                 s.draft = self._llm_answer(s, passages, s.draft)
             if s.draft.abstained and s.numeric is not None:
@@ -149,19 +158,49 @@ class AnswerChain:
         s.timings["answer_ms"] = (time.perf_counter() - t0) * 1000
         return s
 
+    def _with_type_features(self, s: State, proposal: Proposal) -> Proposal:
+        """Add whether the proposed evidence holds an entity of the asked type (spaCy entities)."""
+        if proposal.answer is None:
+            return proposal
+        query = analyse(s.standalone, self.settings.spacy_model)
+        checkable = query.answer_type in LABELS_FOR
+        ents = self.entities.of([(sp[0], sp[1], sp[3]) for sp in proposal.answer.spans]) if checkable else []
+        held = any(holds_type(e, query.answer_type, query.text) for e in ents)
+        features = {**proposal.features, "type_checkable": float(checkable), "type_entity": float(held or not checkable)}
+        return Proposal(proposal.answer, proposal.gated, features)
+
+    def _decide(self, proposal: Proposal, passages: list) -> Draft:  # type: ignore[type-arg]
+        """Answer when the calibrated probability that the proposal is right reaches the threshold."""
+        if proposal.answer is None:
+            return proposal.gated or abstain(self.scorer, [], passages)
+        p = self.answerability.probability(proposal.features)
+        if proposal.features.get("unknown_names") and proposal.gated is not None:
+            # a name the document never uses: whatever the evidence says, it is not about that
+            proposal.gated.confidence = round(p, 4)
+            return proposal.gated
+        threshold = self.settings.answer_threshold if self.settings.answer_threshold >= 0 else self.answerability.threshold
+        if p >= threshold:
+            draft = proposal.answer
+        else:
+            draft = proposal.gated or abstain(self.scorer, [], passages)
+        draft.confidence = round(p, 4)
+        draft.features = proposal.features
+        return draft
+
     def _is_yes_no(self, s: State) -> bool:
-        return s.query is not None and s.query.is_yes_no and analyse(s.standalone).is_yes_no
+        return s.query is not None and s.query.is_yes_no and analyse(s.standalone, self.settings.spacy_model).is_yes_no
 
     def _with_yes_no(self, s: State, draft: Draft, scored) -> Draft:  # type: ignore[no-untyped-def]
         """Lead a yes/no answer with Yes or No when its evidence settles it (else the quote alone)."""
         quoted = {(sp[1], sp[2]) for sp in draft.spans}
         dense = max((c.dense for c in scored if (c.span.start, c.span.end) in quoted or any(a <= c.span.start < b for a, b in quoted)), default=0.0)
         evidence = " ".join(sp[3] for sp in draft.spans)
-        q = analyse(s.standalone)
-        word = yes_no_verdict(s.standalone, q.negated, evidence, draft.support, dense, set(q.content_lemmas))
+        q = analyse(s.standalone, self.settings.spacy_model)
+        word = yes_no_verdict(s.standalone, q.negated, evidence, draft.support, dense, set(q.content_lemmas), self.settings.spacy_model)
         if not word:
             return draft
-        return Draft(f"{word}. {draft.text}", draft.spans, draft.abstained, draft.route, draft.notes + [f"yes/no decided: {word}"], draft.support, draft.arithmetic)
+        return Draft(f"{word}. {draft.text}", draft.spans, draft.abstained, draft.route, draft.notes + [f"yes/no decided: {word}"],
+                     draft.support, draft.arithmetic, draft.confidence, draft.features)
 
     def _llm_answer(self, s: State, passages, offline: Draft) -> Draft:  # type: ignore[no-untyped-def]
         t0 = time.perf_counter()
@@ -214,6 +253,8 @@ class AnswerChain:
             standalone_question=s.standalone,
             contexts=tuple(h.passage.text for h in s.hits),
             retrieved=tuple(h.passage.id for h in s.hits),
+            confidence=draft.confidence,
+            features=tuple(sorted(draft.features.items())),
         )
         return s
 
@@ -249,7 +290,7 @@ class AnswerChain:
     # ---- entry points --------------------------------------------------------------------------
     def run(self, question: str, history: list[dict[str, str]], on_token=None) -> Answer:  # type: ignore[no-untyped-def]
         t0 = time.perf_counter()
-        parts = split_parts(question) if len(question) <= MAX_SPLIT_CHARS else [question]
+        parts = split_parts(question, self.settings.spacy_model) if len(question) <= MAX_SPLIT_CHARS else [question]
         if len(parts) > 1:
             answer = self._run_parts(question, parts, history, on_token)
         else:

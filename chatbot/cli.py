@@ -126,7 +126,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from chatbot.web.server import serve
 
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("root_path", args.root_path)) if v is not None}
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("root_path", args.root_path), ("workers", args.workers)) if v is not None}
+    if args.no_ui:
+        overrides["ui"] = False
     serve(_settings().replace(**overrides))
     return 0
 
@@ -174,6 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host")
     s.add_argument("--port", type=int)
     s.add_argument("--root-path")
+    s.add_argument("--workers", type=int, help="server processes, each with the index loaded read-only (CHATBOT_WORKERS)")
+    s.add_argument("--no-ui", action="store_true", help="JSON API, embed page and widget only: no Gradio (CHATBOT_UI=false)")
     s.set_defaults(func=cmd_serve)
     s = sub.add_parser("eval", help="answer-accuracy evaluation over a question set")
     s.add_argument("--set", default=str(Path("eval") / "questions.jsonl"), help="question set (JSONL)")

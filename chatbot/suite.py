@@ -94,6 +94,19 @@ def doc_settings(base: Settings, work: Path) -> Settings:
     return base.replace(corpus_dir=work / "corpus", index_dir=work / "index", data_dir=work / "data")
 
 
+def shared_embedder(settings: Settings, folder: Path) -> Any:
+    """One query embedder for every document of a run (the variant the settings choose): the ONNX
+    export made once into ``folder``, which every document's index build copies, or the torch model."""
+    from chatbot.embeddings import SentenceTransformerEmbedder, plan_embedder
+
+    plan = plan_embedder(settings)
+    if plan.backend == "onnx":
+        from chatbot.onnx_embedder import OnnxEmbedder, export_onnx
+
+        return OnnxEmbedder(export_onnx(plan.model_path, folder, int8=plan.int8, model_id=plan.model_id), threads=settings.embedding_threads)
+    return SentenceTransformerEmbedder(settings.embedding_model, settings.embedding_threads, quantize=plan.int8)
+
+
 def ask_document(doc: SuiteDoc, settings: Settings, work: Path, embedder: Any = None) -> list[ItemResult]:
     """Index one document in ``work`` (a fresh corpus folder of its own) and answer its items."""
     from chatbot.bot import Chatbot
@@ -115,13 +128,11 @@ def run_suite(
 ) -> dict[str, list[ItemResult]]:
     """Results per document name. Indexes live in a temporary folder (or under ``keep``)."""
     settings = settings or Settings.from_env()
-    if embedder is None:  # one model for every document
-        from chatbot.embeddings import SentenceTransformerEmbedder
-
-        embedder = SentenceTransformerEmbedder(settings.embedding_model, settings.torch_threads, quantize=settings.embedding_int8)
     out: dict[str, list[ItemResult]] = {}
     with tempfile.TemporaryDirectory(prefix="chatbot-suite-") as tmp:
         base = keep or Path(tmp)
+        if embedder is None:
+            embedder = shared_embedder(settings, base / "embedder")
         for doc in docs:
             out[doc.name] = ask_document(doc, settings, base / doc.name, embedder)
     return out

@@ -101,6 +101,8 @@ class Answer:
     standalone_question: str = ""
     contexts: tuple[str, ...] = ()
     retrieved: tuple[str, ...] = ()  # passage ids, best first
+    confidence: float | None = None  # calibrated probability that a text answer is right (None: not scored)
+    features: tuple[tuple[str, float], ...] = ()  # the answerability features behind ``confidence``
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -113,4 +115,5 @@ class Answer:
             "question": self.question,
             "standalone_question": self.standalone_question,
             "retrieved": list(self.retrieved),
+            "confidence": self.confidence,
         }

@@ -59,7 +59,8 @@ def main() -> None:
         "ask_ms": {"p50": round(statistics.median(lat), 2), "p95": round(percentile(lat, 95), 2), "max": round(max(lat), 2)},
         "by_route_p50_ms": {r: round(statistics.median(v), 2) for r, v in by_route.items()},
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "torch_threads": bot.settings.torch_threads,
+        "embedding_threads": bot.settings.embedding_threads,
+        "embedding_model": bot.index.manifest.model_id,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2), encoding="utf-8")

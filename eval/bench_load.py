@@ -2,6 +2,7 @@
 throughput, errors and the server's peak memory.
 
     .venv/bin/python eval/bench_load.py --out eval/reports/load.json          # starts app.py itself
+    .venv/bin/python eval/bench_load.py --workers 1 2 --out eval/reports/load.json   # one run per count
     .venv/bin/python eval/bench_load.py --url http://127.0.0.1:7860/ --pid 1234 --out load.json
 
 Without ``--url`` the script starts ``app.py`` on a free 127.0.0.1 port (index and data in a
@@ -71,7 +72,26 @@ def cpu_seconds(pid: int) -> float | None:
         return None
 
 
-def start_server(index_dir: Path | None, workdir: Path, timeout: float) -> tuple[subprocess.Popen, str, Path]:
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (uvicorn's supervisor and its workers)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            try:
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+            except (OSError, ValueError):
+                pass
+    return out
+
+
+def tree_status(pid: int) -> dict[int, dict[str, int]]:
+    return {p: proc_status(p) for p in process_tree(pid)}
+
+
+def start_server(index_dir: Path | None, workdir: Path, timeout: float, workers: int = 1) -> tuple[subprocess.Popen, str, float]:
+    """Build the index if needed, then start the server: (process, URL, seconds from its start to ready)."""
     port = free_port()
     env = {
         **os.environ,
@@ -84,10 +104,13 @@ def start_server(index_dir: Path | None, workdir: Path, timeout: float) -> tuple
         "HF_HUB_DISABLE_TELEMETRY": "1",
     }
     env.pop("CHATBOT_API_TOKEN", None)
+    # build (or check) the index first, so that the ready time below is a server start over a built index
+    subprocess.run([sys.executable, "-m", "chatbot.cli", "index"], cwd=ROOT, env=env, check=True, capture_output=True)
     log_path = workdir / "server.log"
     log = log_path.open("wb")
+    t0 = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -100,10 +123,10 @@ def start_server(index_dir: Path | None, workdir: Path, timeout: float) -> tuple
             raise SystemExit(f"server exited with code {proc.returncode}; see {log_path}")
         try:
             if httpx.get(url + "api/health", timeout=2).status_code == 200:
-                return proc, url, log_path
+                return proc, url, round(time.monotonic() - t0, 2)
         except httpx.HTTPError:
             pass
-        time.sleep(0.5)
+        time.sleep(0.1)
     proc.terminate()
     raise SystemExit(f"server did not answer /api/health within {timeout:.0f} s; see {log_path}")
 
@@ -160,24 +183,11 @@ def pct(values: list[float], p: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--url", help="base URL of a running server (loopback only); default: start app.py")
-    ap.add_argument("--pid", type=int, help="server process id for peak RSS when --url is given")
-    ap.add_argument("--token", default=os.environ.get("CHATBOT_API_TOKEN"), help="bearer token, if the API needs one")
-    ap.add_argument("--requests", type=int, default=2000)
-    ap.add_argument("--clients", type=int, default=16)
-    ap.add_argument("--max-seconds", type=float, default=900, help="stop sending after this long")
-    ap.add_argument("--questions", type=Path, default=ROOT / "eval" / "questions.jsonl")
-    ap.add_argument("--index-dir", type=Path, help="index folder for the started server (default: a temporary one)")
-    ap.add_argument("--startup-timeout", type=float, default=300)
-    ap.add_argument("--out", type=Path, help="write the JSON report here")
-    args = ap.parse_args(argv)
-
-    questions = load_questions(args.questions)
+def run_once(args: argparse.Namespace, questions: list[str], workers: int) -> dict:
     proc = None
     workdir_obj = None
     pid = args.pid
+    ready_s = None
     try:
         if args.url:
             url = args.url if args.url.endswith("/") else args.url + "/"
@@ -185,17 +195,20 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit("refusing a non-loopback --url: this benchmark only targets 127.0.0.1")
         else:
             workdir_obj = tempfile.TemporaryDirectory(prefix="bench-load-")
-            t0 = time.monotonic()
-            proc, url, _ = start_server(args.index_dir, Path(workdir_obj.name), args.startup_timeout)
+            proc, url, ready_s = start_server(args.index_dir, Path(workdir_obj.name), args.startup_timeout, workers)
             pid = proc.pid
-            print(f"server pid {pid} ready at {url} in {time.monotonic() - t0:.1f} s")
+            t0 = time.monotonic()
+            if workers > 1:  # /api/health answered by one worker: wait until every worker is up
+                while len(process_tree(pid)) < workers + 1 and time.monotonic() - t0 < args.startup_timeout:
+                    time.sleep(0.2)
+            print(f"server pid {pid} ({workers} worker{'s' if workers > 1 else ''}) ready at {url} in {ready_s} s")
         health = httpx.get(url + "api/health", timeout=10, headers={"Authorization": f"Bearer {args.token}"} if args.token else {}).json()
-        rss_before = proc_status(pid) if pid else {}
-        cpu_before = cpu_seconds(pid) if pid else None
+        rss_before = tree_status(pid) if pid else {}
+        cpu_before = sum(c for c in (cpu_seconds(p) for p in rss_before) if c is not None) if pid else None
         print(f"{args.requests} requests, {args.clients} concurrent clients, {len(questions)} distinct questions ...")
         res = asyncio.run(run_load(url, questions, args.requests, args.clients, args.max_seconds, args.token))
-        rss_after = proc_status(pid) if pid else {}
-        cpu_after = cpu_seconds(pid) if pid else None
+        rss_after = tree_status(pid) if pid else {}
+        cpu_after = sum(c for c in (cpu_seconds(p) for p in rss_after) if c is not None) if pid else None
     finally:
         if proc is not None:
             stop_server(proc)
@@ -204,9 +217,13 @@ def main(argv: list[str] | None = None) -> int:
 
     lat = res["latencies_ms"]
     done = len(lat)
+    mb = lambda kb: round(kb / 1024, 1)  # noqa: E731
+    procs = [{"pid": p, "peak_rss_mb": mb(st["VmHWM"]), "rss_mb": mb(st["VmRSS"])} for p, st in rss_after.items() if "VmHWM" in st]
     report = {
         "url": url,
         "server_pid": pid,
+        "workers": workers,
+        "ready_s": ready_s,
         "requests_planned": args.requests,
         "requests_done": done,
         "clients": args.clients,
@@ -222,9 +239,11 @@ def main(argv: list[str] | None = None) -> int:
             "p99": round(pct(lat, 99), 1),
             "max": round(max(lat), 1) if lat else None,
         },
-        "server_peak_rss_mb": round(rss_after["VmHWM"] / 1024, 1) if "VmHWM" in rss_after else None,
-        "server_rss_before_mb": round(rss_before["VmRSS"] / 1024, 1) if "VmRSS" in rss_before else None,
-        "server_rss_after_mb": round(rss_after["VmRSS"] / 1024, 1) if "VmRSS" in rss_after else None,
+        # one process with 1 worker; the supervisor first, then each worker, with more
+        "processes": procs,
+        "server_peak_rss_mb": max((p["peak_rss_mb"] for p in procs), default=None),
+        "server_total_rss_mb": round(sum(p["rss_mb"] for p in procs), 1) if procs else None,
+        "server_rss_before_mb": round(sum(st.get("VmRSS", 0) for st in rss_before.values()) / 1024, 1) if rss_before else None,
         "server_cpu_s": round(cpu_after - cpu_before, 2) if cpu_before is not None and cpu_after is not None else None,
         "server": {k: health.get(k) for k in ("version", "model", "passages", "llm")},
         "machine": {"cpus": os.cpu_count(), "loadavg_after": [round(x, 2) for x in os.getloadavg()]},
@@ -233,15 +252,38 @@ def main(argv: list[str] | None = None) -> int:
         f"done {done}/{args.requests} in {report['wall_s']} s -> {report['throughput_rps']} req/s; "
         f"latency ms p50 {report['latency_ms']['p50']} p95 {report['latency_ms']['p95']} "
         f"p99 {report['latency_ms']['p99']} max {report['latency_ms']['max']}; errors {report['errors']}; "
-        f"server peak RSS {report['server_peak_rss_mb']} MB, CPU {report['server_cpu_s']} s"
+        f"per-process peak RSS {[p['peak_rss_mb'] for p in procs]} MB, CPU {report['server_cpu_s']} s"
     )
     for e in report["error_samples"]:
         print("  error:", e)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--url", help="base URL of a running server (loopback only); default: start app.py")
+    ap.add_argument("--pid", type=int, help="server process id for peak RSS when --url is given")
+    ap.add_argument("--token", default=os.environ.get("CHATBOT_API_TOKEN"), help="bearer token, if the API needs one")
+    ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--workers", type=int, nargs="+", default=[1], help="worker counts to run in turn (e.g. 1 2)")
+    ap.add_argument("--max-seconds", type=float, default=900, help="stop sending after this long")
+    ap.add_argument("--questions", type=Path, default=ROOT / "eval" / "questions.jsonl")
+    ap.add_argument("--index-dir", type=Path, help="index folder for the started server (default: a temporary one)")
+    ap.add_argument("--startup-timeout", type=float, default=300)
+    ap.add_argument("--out", type=Path, help="write the JSON report here")
+    args = ap.parse_args(argv)
+    if args.url and len(args.workers) > 1:
+        raise SystemExit("--url measures one running server: give one --workers value (or none)")
+
+    questions = load_questions(args.questions)
+    runs = [run_once(args, questions, w) for w in args.workers]
+    report = runs[0] if len(runs) == 1 else {"runs": runs}
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
         print(f"report written to {args.out}")
-    return 0 if report["errors"] == 0 and done == args.requests else 1
+    return 0 if all(r["errors"] == 0 and r["requests_done"] == args.requests for r in runs) else 1
 
 
 if __name__ == "__main__":

@@ -33,10 +33,16 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def embedder():
-    from chatbot.embeddings import SentenceTransformerEmbedder
+def embedder(session_dir: Path):  # type: ignore[no-untyped-def]
+    """The default query embedder (the ONNX export, int8), exported once per session: every index
+    built by the tests copies this export, as the product's own builds do."""
+    from chatbot.embeddings import plan_embedder
+    from chatbot.onnx_embedder import OnnxEmbedder, export_onnx
 
-    return SentenceTransformerEmbedder("packaged", threads=1, quantize=Settings().embedding_int8)
+    plan = plan_embedder(Settings())
+    assert plan.backend == "onnx", plan.note
+    folder = export_onnx(plan.model_path, session_dir / "onnx-export", int8=plan.int8, model_id=plan.model_id)
+    return OnnxEmbedder(folder, threads=1)
 
 
 @pytest.fixture

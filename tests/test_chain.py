@@ -234,3 +234,16 @@ def test_overview_questions_get_an_extractive_summary(bot) -> None:  # type: ign
 def test_lower_case_acronyms_are_spelled_out(bot) -> None:  # type: ignore[no-untyped-def]
     ans = bot.ask("What does the article say about AI?")
     assert "artificial intelligence" in ans.text and not ans.abstained
+
+
+def test_concurrent_questions_do_not_share_state(bot) -> None:  # type: ignore[no-untyped-def]
+    """Two different questions asked from 16 threads at once each get their own right answer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    person = re.search(r"The delegation was led by ([A-Z]\w+ [A-Z]\w+)", ARTICLE).group(1)
+    questions = {"Who led the delegation?": person, f"What were imports in {YEARS[2]}?": ROWS[YEARS[2]][0]}
+    asks = [q for _ in range(16) for q in questions]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(bot.ask, asks))
+    for q, ans in zip(asks, answers, strict=True):
+        assert questions[q] in ans.text, (q, ans.text)

@@ -22,7 +22,7 @@ import pytest
 from chatbot.bot import Chatbot
 from chatbot.corpus import corpus_hash, load_corpus
 from chatbot.index import CURATED_FACTS_FILE, FORMAT_VERSION, IndexManager
-from chatbot.settings import Settings
+from chatbot.settings import PROJECT_ROOT, Settings
 from conftest import CORPUS, make_settings
 
 ARTICLE = "us-azerbaijan-trade.txt"
@@ -71,8 +71,7 @@ def edit_corpus(folder: Path, sentence: str = NEW_SENTENCE) -> None:
 
 
 def chatbot_cmd() -> list[str]:
-    script = Path(sys.executable).parent / "chatbot"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "chatbot.cli"]
+    return [sys.executable, "-m", "chatbot.cli"]  # with PYTHONPATH (cli_env): this checkout's code
 
 
 def cli_env(root: Path, corpus: Path) -> dict[str, str]:
@@ -84,6 +83,7 @@ def cli_env(root: Path, corpus: Path) -> dict[str, str]:
         CHATBOT_PROGRESS="0",
         HF_HUB_OFFLINE="1",
         TRANSFORMERS_OFFLINE="1",
+        PYTHONPATH=os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p),
     )
     return env
 
@@ -303,7 +303,8 @@ def test_manifest_records_model_and_corpus(site: Path, embedder) -> None:  # typ
     docs = load_corpus(settings.corpus_dir)
     assert m["model_id"] == embedder.model_id
     name, _, fingerprint = m["model_id"].partition("@")
-    assert name and len(fingerprint.removesuffix("+int8")) == 16
+    fingerprint, _, variant = fingerprint.partition("+")
+    assert name and len(fingerprint) == 16 and variant in ("onnx-int8", "onnx", "int8", "")
     assert m["corpus_hash"] == corpus_hash(docs, [settings.corpus_dir / CURATED_FACTS_FILE])
     assert m["format"] == FORMAT_VERSION
     assert m["vector_backend"] == "embedded"
@@ -311,5 +312,5 @@ def test_manifest_records_model_and_corpus(site: Path, embedder) -> None:  # typ
     passages = json.loads((settings.index_dir / "current" / "passages.json").read_text(encoding="utf-8"))
     assert m["passages"] == len(passages["passages"]) > 10
     assert m["collection"].startswith(settings.chroma_collection_prefix)
-    assert {"chromadb", "sentence-transformers", "bm25s"} <= set(m["versions"])
+    assert {"chromadb", "sentence-transformers", "onnxruntime", "bm25s"} <= set(m["versions"])
     assert (settings.index_dir / "current" / "chroma" / "chroma.sqlite3").is_file()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from chatbot.answering.evidence import EvidenceScorer, ScoredSentence
+from chatbot.answering.evidence import EvidenceScorer, ScoredSentence, matches
 from chatbot.facts.qa import NumericAnswer
 from chatbot.types import Passage, Span
 
@@ -142,6 +142,8 @@ class Draft:
     notes: list[str] = field(default_factory=list)
     support: float = 0.0
     arithmetic: list[str] = field(default_factory=list)
+    confidence: float | None = None  # calibrated probability that a text answer is right
+    features: dict[str, float] = field(default_factory=dict)  # what the probability was computed from
 
 
 def from_numeric(ans: NumericAnswer) -> Draft:
@@ -186,6 +188,20 @@ def trim(span: Span) -> Span:
     return Span(text, span.start + m.end(), span.end)
 
 
+@dataclass(frozen=True)
+class Proposal:
+    """The best answer the evidence offers, whether or not it should be given.
+
+    ``answer`` is None only when there is no evidence at all. ``gated`` is the abstention the rule
+    checks would give (its message names why), or None when they pass. ``features`` feed the
+    calibrated answerability score (``answering/answerability.py``), which makes the decision.
+    """
+
+    answer: Draft | None
+    gated: Draft | None
+    features: dict[str, float]
+
+
 def answer_from_text(
     question: str,
     scorer: EvidenceScorer,
@@ -194,9 +210,11 @@ def answer_from_text(
     min_support: float,
     dense_paraphrase: float = 0.55,
     wants_figure: bool = False,
-) -> Draft:
+) -> Proposal:
+    keys = scorer.key_terms(question)
     if not scored:
-        return abstain(scorer, scorer.key_terms(question), passages)
+        return Proposal(None, abstain(scorer, keys, passages), {"no_evidence": 1.0})
+    gated: Draft | None = None
     best = scored[0]
     if LIST_INTENT.search(question):
         # Prefer a sentence that enumerates (commas) among the close candidates.
@@ -214,7 +232,6 @@ def answer_from_text(
                 support, uncovered = s2, unc2
                 break
     max_dense = max(c.dense for c in scored)
-    # Answer on lexical support, or on a close paraphrase (high sentence similarity) with some overlap.
     unknown = unknown_names(question, scorer)
     if unknown:
         # "What part did Acme Corp play in building the satellites?": the article never
@@ -226,26 +243,28 @@ def answer_from_text(
         covered = [t for t in scorer.key_terms(rest) if t not in rest_missing]
         if best.lexical > 0 and rest_support >= min_support and len(covered) >= 2 and best.dense >= 0.45:
             span = trim(best.span)
-            return Draft(
+            gated = Draft(
                 f"The article does not mention {' or '.join(unknown)}. What it says on the rest of the question: {span.text} {{0}}",
                 [(best.passage.doc_id, span.start, span.end, span.text)],
                 abstained=True,
                 notes=[f"not in the article: {', '.join(unknown)}"],
                 support=rest_support,
             )
-        return abstain(scorer, uncovered, passages, f"It never mentions {' or '.join(unknown)}.")
-    if best.lexical == 0 or (support < min_support and not (max_dense >= dense_paraphrase and support >= 0.15)):
-        return abstain(scorer, uncovered, passages)
+        else:
+            gated = abstain(scorer, uncovered, passages, f"It never mentions {' or '.join(unknown)}.")
+    low_support = best.lexical == 0 or (support < min_support and not (max_dense >= dense_paraphrase and support >= 0.15))
+    if gated is None and low_support:
+        gated = abstain(scorer, uncovered, passages)
     focus = focus_word(question)
-    if focus and not scorer.knows(focus):
-        return abstain(scorer, uncovered, passages, f"It never mentions “{focus}”.")
+    focus_unknown = bool(focus) and not scorer.knows(focus)
+    if gated is None and focus_unknown:
+        gated = abstain(scorer, uncovered, passages, f"It never mentions “{focus}”.")
     ok, wanted = answer_type_ok(question, " ".join(c.span.text for c in chosen))
     if wants_figure and not wanted:  # "What were imports in the first half of 2024?"
         ok, wanted = answer_type_ok("how much " + question, " ".join(c.span.text for c in chosen))
         question_for_type = "how much " + question
     else:
         question_for_type = question
-    keys = scorer.key_terms(question)
 
     def holds_answer(c: ScoredSentence) -> bool:
         """The asked-for value stands in a sentence that is itself about the question — and, for a
@@ -261,12 +280,16 @@ def answer_from_text(
 
     if wanted:
         ok = any(holds_answer(c) for c in chosen)
+    type_fit = 1.0 if ok else 0.0
     if not ok:
         alt = next((c for c in scored[:8] if holds_answer(c) and scorer.support(question, [c.span])[0] >= min_support), None)
         if alt is None:
-            return abstain(scorer, uncovered, passages, f"The closest passages do not give {wanted} for this.")
-        chosen = [alt]
-        support, uncovered = scorer.support(question, [alt.span])
+            if gated is None:
+                gated = abstain(scorer, uncovered, passages, f"The closest passages do not give {wanted} for this.")
+        else:
+            chosen = [alt]
+            support, uncovered = scorer.support(question, [alt.span])
+            type_fit = 1.0
     notes = []
     prefix = ""
     q_years = set(YEAR.findall(question))
@@ -290,4 +313,22 @@ def answer_from_text(
             continue
         spans.append(key)
         parts.append(f"{span.text} {{{len(spans) - 1}}}")
-    return Draft(prefix + " ".join(parts), spans, route="text", notes=notes, support=support)
+    answer = Draft(prefix + " ".join(parts), spans, route="text", notes=notes, support=support)
+    top = chosen[0]
+    unknown_keys = [t for t in uncovered if t not in scorer.corpus_terms and not matches(t, scorer.corpus_terms)]
+    features = {
+        "support": support,
+        "lexical": best.lexical,
+        "dense": max(c.dense for c in chosen),
+        "max_dense": max_dense,
+        "type_fit": type_fit,
+        "wants_type": 1.0 if wanted else 0.0,
+        "focus_unknown": 1.0 if focus_unknown else 0.0,
+        "unknown_names": float(len(unknown)),
+        "unknown_terms": float(len(unknown_keys)),
+        "uncovered_known": float(len(uncovered) - len(unknown_keys)),
+        "key_terms": float(len(keys)),
+        "rank": float(top.rank),
+        "rules_pass": 0.0 if gated is not None else 1.0,
+    }
+    return Proposal(answer, gated, features)

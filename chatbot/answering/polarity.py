@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from chatbot.understanding.nlp import parse
+from chatbot.understanding.nlp import DEFAULT_MODEL, parse
 
 # Fitted on the suite's dev documents (yes/no items): below these the evidence is about the topic but
 # does not settle the question, and a "Yes" there was wrong more often than right.
@@ -23,10 +23,10 @@ NUMBER = re.compile(r"\d[\d,.]*")
 NEGATORS = {"no", "not", "never", "none", "nothing", "neither", "nor", "without", "n't"}
 
 
-def negated(text: str, about: set[str]) -> bool:
+def negated(text: str, about: set[str], model: str = DEFAULT_MODEL) -> bool:
     """A negation in ``text`` that bears on the question: it modifies one of the question's words
     (``about``, lemmas) or the main verb of its clause."""
-    for t in parse(text):
+    for t in parse(text, model):
         if t.dep_ != "neg" and t.lower_ not in NEGATORS:
             continue
         near = {t.head.lemma_.lower(), t.head.head.lemma_.lower(), *(c.lemma_.lower() for c in t.head.children)}
@@ -35,7 +35,9 @@ def negated(text: str, about: set[str]) -> bool:
     return False
 
 
-def verdict(question: str, question_negated: bool, evidence: str, support: float, dense: float, about: set[str]) -> str:
+def verdict(
+    question: str, question_negated: bool, evidence: str, support: float, dense: float, about: set[str], model: str = DEFAULT_MODEL
+) -> str:
     """"Yes", "No" or "" (undecided)."""
     if not (support >= MIN_SUPPORT or (support >= MIN_SUPPORT_PARAPHRASE and dense >= MIN_DENSE_PARAPHRASE)):
         return ""
@@ -43,4 +45,4 @@ def verdict(question: str, question_negated: bool, evidence: str, support: float
     ev_numbers = {n.strip(".,") for n in NUMBER.findall(evidence)}
     if not q_numbers <= ev_numbers:
         return ""
-    return "No" if negated(evidence, about) != question_negated else "Yes"
+    return "No" if negated(evidence, about, model) != question_negated else "Yes"

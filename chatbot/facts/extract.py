@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from chatbot.corpus import Table, content_id
-from chatbot.facts.numbers import find_money, parse_cell, unit_from_text
+from chatbot.facts.cells import header_unit, type_cell
+from chatbot.facts.numbers import find_money, unit_from_text
 from chatbot.text import STOPWORDS
 from chatbot.types import Document, Fact, Passage, Span
 
@@ -39,7 +41,11 @@ COUNT_STOP = {"years", "year", "months", "days", "percent", "times", "million", 
 
 @dataclass
 class TableData:
-    """A table with typed cells, for numeric answers."""
+    """A table with typed cells, keyed by its label column (any key: years, names, versions).
+
+    ``values`` are floats for arithmetic, ``exact`` the same values as decimal strings (display),
+    ``cell_spans`` the exact span of every cell (``document[start:end] == cells[i][j]``).
+    """
 
     id: str
     doc_id: str
@@ -54,6 +60,17 @@ class TableData:
     row_quotes: tuple[str, ...]
     caption: str = ""
     checks: list[str] = field(default_factory=list)
+    exact: tuple[tuple[str | None, ...], ...] = ()
+    cell_spans: tuple[tuple[tuple[int, int], ...], ...] = ()
+    layout: str = ""
+
+    @property
+    def numeric_columns(self) -> list[int]:
+        return [j for j in range(1, len(self.columns)) if any(r[j] is not None for r in self.values)]
+
+    @property
+    def year_keyed(self) -> bool:
+        return bool(self.labels) and all(YEAR.fullmatch(lab.strip()) for lab in self.labels)
 
 
 def _fact_id(doc_id: str, start: int, end: int, subject: str, attribute: str) -> str:
@@ -62,28 +79,23 @@ def _fact_id(doc_id: str, start: int, end: int, subject: str, attribute: str) ->
 
 def table_data(doc: Document, passage: Passage, table: Table) -> TableData:
     caption = doc.text[passage.start : table.header_span[0]].strip()
-    header = doc.text[table.header_span[0] : table.header_span[1]]
-    default_unit, default_scale = unit_from_text(caption + " " + header)
+    cap_unit, cap_float = unit_from_text(caption)
+    cap_scale = Decimal(str(int(cap_float)))
     ncol = len(table.columns)
-    values, units, scales = [], [""] * ncol, [1.0] * ncol
-    col_units: list[tuple[str, float]] = []
+    col_units = []
     for col in table.columns:
-        paren = re.search(r"\(([^)]*)\)", col)
-        if paren:
-            u, sc = unit_from_text(paren.group(1))
-            col_units.append((u or paren.group(1).strip(), sc))
-        else:
-            col_units.append((default_unit, default_scale))
-    for row in table.rows:
-        vals: list[float | None] = []
-        for j, cell in enumerate(row):
-            a = parse_cell(cell, *col_units[j])
-            vals.append(None if a is None or j == 0 else a.value)
-            if a is not None and j > 0:
-                units[j] = units[j] or a.unit
-                scales[j] = a.scale if a.scale != 1.0 else col_units[j][1]
-        values.append(tuple(vals))
-    quotes = tuple(doc.text[a:b] for a, b in table.row_spans)
+        u, sc = header_unit(col) if "(" in col else ("", Decimal(1))
+        col_units.append((u or cap_unit, sc if sc != 1 else cap_scale))
+    typed = [[type_cell(cell, *col_units[j]) if j > 0 else type_cell("") for j, cell in enumerate(row)] for row in table.rows]
+    units, scales = [""] * ncol, [1.0] * ncol
+    for j in range(1, ncol):
+        found = [c for row in typed for c in [row[j]] if c.is_number]
+        if found:
+            units[j] = max({c.unit for c in found}, key=lambda u: sum(c.unit == u for c in found))
+            scales[j] = float(max({c.scale for c in found}, key=lambda x: sum(c.scale == x for c in found)))
+    values = tuple(tuple(float(c.value) if c.value is not None else None for c in row) for row in typed)
+    exact = tuple(tuple(str(c.value) if c.value is not None else None for c in row) for row in typed)
+    spans = table.cell_spans or tuple(tuple((a, a) for _ in row) for row, (a, _) in zip(table.rows, table.row_spans, strict=True))
     return TableData(
         id=content_id(doc.doc_id, passage.start, passage.end, "table"),
         doc_id=doc.doc_id,
@@ -91,12 +103,15 @@ def table_data(doc: Document, passage: Passage, table: Table) -> TableData:
         columns=table.columns,
         labels=tuple(r[0] for r in table.rows),
         cells=table.rows,
-        values=tuple(values),
+        values=values,
         units=tuple(units),
         scales=tuple(scales),
         row_spans=table.row_spans,
-        row_quotes=quotes,
+        row_quotes=tuple(doc.text[a:b] for a, b in table.row_spans),
         caption=caption,
+        exact=exact,
+        cell_spans=spans,
+        layout=table.layout,
     )
 
 
@@ -147,6 +162,24 @@ def check_totals(t: TableData) -> list[str]:
             names = " + ".join(t.columns[k] for k in parts)
             results.append(f"{label}: {names} {'=' if ok else '≠'} {col} ({'ok' if ok else 'MISMATCH'})")
     return results
+
+
+FIELD_NOTE = "field list"
+FIELD = re.compile(r"(?m)^:([A-Za-z][^:\n]{0,60}):[ \t]+(\d{1,3}(?:,\d{3})+|\d+)(?![\d.,]\d)[^\n]*$")
+
+
+def field_facts(doc: Document) -> list[Fact]:
+    """Counts in reStructuredText field lists (":Number of Instances: 178")."""
+    out = []
+    for m in FIELD.finditer(doc.text):
+        subject = re.sub(r"^(?:number|count|no\.?) of\s+", "", m.group(1).strip(), flags=re.I)
+        start, end = m.start(), m.end()
+        out.append(Fact(
+            id=_fact_id(doc.doc_id, start, end, subject, "count"), subject=subject, attribute="count",
+            value=float(m.group(2).replace(",", "")), unit="count", period="", quote=doc.text[start:end],
+            doc_id=doc.doc_id, start=start, end=end, text_value=m.group(2), kind="count", source_note=FIELD_NOTE,
+        ))
+    return out
 
 
 def _clause_bounds(sentence: str, pos: int) -> tuple[int, int]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from chatbot.facts.extract import FIELD_NOTE
 from chatbot.facts.numbers import fmt_money, fmt_number, fmt_scaled, unit_label
 from chatbot.facts.question import (
     AMOUNT_INTENT,
@@ -74,6 +75,10 @@ class MentionOps:
             if cov > 0 and (best is None or cov > best[0]):
                 best = (cov, parent, parts)
         return (best[1], best[2]) if best else None
+
+    def _scope_title(self, f: Fact) -> str:
+        """A document's field list describes the document itself, so its title is in scope there."""
+        return self.titles.get(f.doc_id, "") if f.source_note == FIELD_NOTE else ""
 
     def _sentence_around(self, f: Fact) -> str:
         text = self.documents.get(f.doc_id, "")
@@ -155,7 +160,8 @@ class MentionOps:
 
     def _answer_parts(self, q: str) -> NumericAnswer | None:
         """Amounts of named components ("steel pipes ($12.4 million)"), one or several."""
-        if not (AMOUNT_INTENT.search(q) or dict(OPS)["share"].search(q) or re.search(r"\beach\b|\bvalue", q)):
+        compares = any(dict(OPS)[k].search(q) for k in ("ratio", "difference"))
+        if not (AMOUNT_INTENT.search(q) or compares or dict(OPS)["share"].search(q) or re.search(r"\beach\b|\bvalue", q)):
             return None
         q_terms = set(content_terms(q)) - GENERIC
         idf = self._idf()
@@ -177,6 +183,9 @@ class MentionOps:
                 found = [(1.0, f) for f in group[1]]
         if not found:
             return None
+        op = next((name for name, pat in OPS if pat.search(q)), None)
+        if op in ("growth", "difference", "ratio") and len(found) >= 2:
+            return _compare_parts([f for _, f in sorted(found, key=lambda x: -x[0])[:2]], op)
         if wants_sum and len(found) >= 2:
             facts = [f for _, f in sorted(found, key=lambda x: x[1].start) if f.value is not None]
             scale = 1e6 if all(f.value >= 1e5 for f in facts) else 1.0
@@ -202,7 +211,7 @@ class MentionOps:
     # ---- facts from sentences ------------------------------------------------------------------
 
     def _idf(self) -> dict[str, float]:
-        if not hasattr(self, "_idf_cache"):
+        if getattr(self, "_idf_cache", None) is None:  # built once from the facts; never per request
             import math
 
             df: dict[str, int] = {}
@@ -252,7 +261,7 @@ class MentionOps:
         if best is None:
             return None
         f = best[1]
-        if only is None and self._off_topic(q, f"{f.subject} {self._sentence_around(f)} {f.period}"):
+        if only is None and self._off_topic(q, f"{f.subject} {self._sentence_around(f)} {f.period} {self._scope_title(f)}"):
             return None
         if share and f.kind == "part" and "|" in f.source_note:
             parent_id = f.source_note.rsplit("|", 1)[1]
@@ -274,3 +283,17 @@ class MentionOps:
             if f.kind == "part" and "|" in f.source_note:
                 text = text[:-1] + f", part of {f.source_note.split('|')[0].removeprefix('part of: ')}."
         return NumericAnswer(text, [fact_evidence(f)], operation=f.kind)
+
+
+def _compare_parts(facts: list[Fact], op: str) -> NumericAnswer | None:
+    """Two named components: which is larger, by how much and how many times."""
+    a, b = sorted(facts, key=lambda f: -(f.value or 0.0))
+    if a.value is None or b.value is None or a.unit != b.unit or not b.value:
+        return None
+    scale = 1e6 if min(a.value, b.value) >= 1e5 else 1.0
+    diff, times = a.value - b.value, a.value / b.value
+    arith = [f"{fmt_scaled(a.value, scale)} − {fmt_scaled(b.value, scale)} = {fmt_scaled(diff, scale)} ({unit_label(a.unit, scale)})",
+             f"{fmt_scaled(a.value, scale)} / {fmt_scaled(b.value, scale)} = {fmt_number(times, 2)}"]
+    text = (f"{a.subject[0].upper() + a.subject[1:]} ({a.text_value}) {{0}} is larger than {b.subject} ({b.text_value}) {{1}}: "
+            f"by {fmt_money(diff, a.unit, scale)}, or {fmt_number(times, 2)} times.")
+    return NumericAnswer(text, [fact_evidence(a), fact_evidence(b)], arith, operation="ratio" if op == "ratio" else "difference")

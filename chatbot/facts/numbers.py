@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 SCALES = {
     "thousand": 1e3, "k": 1e3,
@@ -50,8 +51,8 @@ def parse_cell(cell: str, default_unit: str = "", default_scale: float = 1.0) ->
     s = cell.strip()
     if s.endswith("%"):
         try:
-            return Amount(float(s[:-1].replace(",", "").strip()), "percent", 1.0, cell, 0, len(cell))
-        except ValueError:
+            return Amount(float(Decimal(s[:-1].replace(",", "").strip())), "percent", 1.0, cell, 0, len(cell))
+        except ArithmeticError:
             return None
     neg = s.startswith(("-", "−", "(")) and not s.startswith("(+")
     s = s.strip("()−-+ ")
@@ -66,12 +67,13 @@ def parse_cell(cell: str, default_unit: str = "", default_scale: float = 1.0) ->
 
 
 def _amount(m: re.Match[str], default_unit: str = "", default_scale: float = 1.0) -> Amount | None:
-    num = float(m.group("num").replace(",", ""))
+    num = Decimal(m.group("num").replace(",", ""))
     scale_word = (m.group("scale") or "").lower()
     scale = SCALES.get(scale_word, default_scale if not scale_word else 1.0)
     cur = (m.group("pre") or m.group("post") or "").strip().lower()
     unit = CURRENCIES.get(cur, default_unit)
-    return Amount(num * scale, unit, scale, m.group(0), m.start(), m.end())
+    value = float(num * Decimal(repr(scale)))  # exact: $8.13M is 8130000, not 8130000.000000001
+    return Amount(value, unit, scale, m.group(0), m.start(), m.end())
 
 
 def find_money(text: str) -> list[Amount]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from chatbot.facts.flows import find_flow_table
+from chatbot.facts.keyed import answer_keyed
 from chatbot.facts.mention_ops import MentionOps
 from chatbot.facts.question import (
     COUNT_INTENT,
@@ -35,6 +37,8 @@ from chatbot.facts.store import FactsDB
 from chatbot.facts.table_ops import TableOps
 from chatbot.text import STOPWORDS, content_terms, stem, words
 
+REASON_Q = re.compile(r"^\s*(?:why|how (?:did|does|do|come|could|can|has|have|was|were|is|are)\b)")
+
 __all__ = ["METRIC_SYNONYMS", "OPS", "Evidence", "Metric", "NumericAnswer", "NumericQA"]
 
 
@@ -43,22 +47,39 @@ class NumericQA(TableOps, MentionOps):
         self.db = db
         self.titles: dict[str, str] = {}
         self.documents = documents or {}
+        self.flow_tables = {t.id: ft for t in db.tables if (ft := find_flow_table(t, self.documents.get(t.doc_id, "")))}
         self.doc_df: dict[str, int] = {}  # in how many paragraphs each term occurs
+        self.verb_only: dict[str, set[str]] | set[str] = {}
+        self._doc_lower = " ".join(self.documents.values()).lower()
+        # words the document writes capitalised (names such as "Boeing"): never mere verbs
+        self.capitalised = {w.lower() for text in self.documents.values() for w in re.findall(r"\b[A-Z][a-z][\w\-]*", text)}
         paragraphs = [p for text in (documents or {}).values() for p in re.split(r"\n\s*\n|\n", text) if p.strip()]
         self.n_paragraphs = len(paragraphs)
         for para in paragraphs:
             for term in set(content_terms(fold_question(para))):
                 self.doc_df[term] = self.doc_df.get(term, 0) + 1
+            for w in re.findall(r"[A-Za-z][\w\-]*", para):
+                self.verb_only.setdefault(stem(w.lower()), set()).add(w)
+        # stems the document uses only in lower-case verb forms ("handled"): they say how, not what
+        self._idf_cache: dict[str, float] | None = None
+        self._idf()
+        self.verb_only = {t for t, forms in self.verb_only.items() if all(re.fullmatch(r"[a-z][\w\-]*(?:ed|ing)", f) for f in forms)}
 
     # ---- parsing -------------------------------------------------------------------------------
 
     def answer(self, question: str) -> NumericAnswer | None:
         q = fold_question(question)
         op = self.operation(q)
+        if REASON_Q.match(q) and op is None:
+            return None  # "how did X end up with a surplus?" asks for the reason, which the text gives
         names = {w.lower() for w in NAME_WORD.findall(question.strip()[1:])}
         if any(not self._doc_knows(n) for n in names):
             return None  # "imports from China": the document never names it, so no figure here is about it
-        self._names = names
+        for t in self.db.tables:
+            if not t.year_keyed:
+                keyed = answer_keyed(t, q, self.flow_metrics(t, q))
+                if keyed is not None:
+                    return keyed
         if op in ("max", "min") and PART_WORDS.search(q):
             extreme = self._extreme_part(q, op)
             if extreme is not None:
@@ -83,7 +104,7 @@ class NumericQA(TableOps, MentionOps):
         if op is None and ENTITY_Q.search(q):
             return None
         for t in self.db.tables:
-            ans = self._answer_table(t, q)
+            ans = self._answer_table(t, q) if t.year_keyed else None
             if ans is not None:
                 return ans
         if op == "share":
@@ -101,24 +122,24 @@ class NumericQA(TableOps, MentionOps):
         """Does the document use this word (any case, or as a spelling of a name it uses)?"""
         if stem(word) in self.doc_df or " ".join(content_terms(fold_question(word))) in self.doc_df:
             return True
-        if not hasattr(self, "_doc_lower"):
-            self._doc_lower = " ".join(self.documents.values()).lower()
         return re.search(rf"\b{re.escape(word.lower())}", self._doc_lower) is not None
 
     def _off_topic(self, q: str, context: str, rare_only: bool = False) -> bool:
         """Does the question name something the document mentions elsewhere but this source does not?
         ("How much oil …" must not be answered with a total that says nothing of oil.)"""
         ctx = set(content_terms(fold_question(context)))
-        names = getattr(self, "_names", set())
+        op = self.operation(q)
+        if op is not None:  # the words that name the operation ("add up", "compared with") are not the topic
+            q = dict(OPS)[op].sub(" ", q)
         for word in words(q):
-            if word in STOPWORDS or (rare_only and re.search(r"(?:ed|ing|ly)$", word) and word not in names):
+            if word in STOPWORDS or (rare_only and re.search(r"(?:ed|ing|ly)$", word) and word not in self.capitalised):
                 continue  # verbs and adverbs ("handled", "shipping") say how, not what; names ("Airbus") count
             term = stem(word)
             if rare_only and word in QUALIFIERS and term not in ctx:
                 return True  # "first half of 2024", "in manat", "per capita": not what the table measures
             if term in GENERIC or term in SCOPE_FILLER or term in METRIC_TERMS:
                 continue
-            if term in ctx or YEAR_RE.fullmatch(term) or term not in self.doc_df:
+            if term in ctx or YEAR_RE.fullmatch(term) or term not in self.doc_df or (rare_only and term in self.verb_only):
                 continue
             if not rare_only or self.doc_df[term] <= max(2, self.n_paragraphs // 5):
                 return True

@@ -31,7 +31,7 @@ OPS: list[tuple[str, re.Pattern[str]]] = [
     ("max", re.compile(r"\bhighest\b|\bpeak(?:ed)?\b|\blargest\b|\bmaximum\b|\bbiggest\b|\brecord\b|\bmost\b|\bstrongest\b|\btop\b")),
     ("min", re.compile(r"\blowest\b|\bsmallest\b|\bminimum\b|\bleast\b|\bweakest\b|\bbottom\b")),
     ("trend", re.compile(r"\btrend|\bover the years\b|\bevolv|\bover time\b|\beach year\b|\bevery (?:single )?year\b|\bgo(?:ne)? up\b|\bwent up\b|\bgo(?:ne)? down\b|\bwent down\b|\ball (?:the )?years\b|\bby year\b|\byear by year\b|\bdevelop")),
-    ("sum", re.compile(r"\btotal (?:that|this|it|them|those|up)\b|\bacross all\b|\badd(?:ed)? up\b|\bcombined\b(?! trade)|\bsum\b|\bcumulative|\baltogether\b|\bcombined over\b|\bin total (?:over|across|from|between)\b|\btotal (?:over|across|for) (?:the|all)\b")),
+    ("sum", re.compile(r"\btotal (?:that|this|it|them|those|up)\b|\bacross all\b|\badd(?:ed)? up\b|\bcombined\b(?! trade)|\bsum\b|\bcumulative|\baltogether\b|\bcombined over\b|\bin total\b(?! (?:trade|two-way))|\bacross (?:the|all) (?:\w+ )?(?:years|rows)\b|\btotal (?:over|across|for) (?:the|all)\b")),
 ]
 UP_WORDS = re.compile(r"\b(rise|rose|risen|increase[ds]?|grow|grew|grown|growth|jump(?:ed)?|surge[d]?|climb(?:ed)?|go up|went up|higher)\b")
 DOWN_WORDS = re.compile(r"\b(fall|fell|fallen|decline[ds]?|decrease[ds]?|drop(?:ped)?|shr[iu]nk|plunge[d]?|go down|went down|lower|contract(?:ed)?)\b")
@@ -91,7 +91,8 @@ class NumericAnswer:
 class Metric:
     name: str
     cols: tuple[int, ...]  # one column, or (export, import) for a balance
-    kind: str = "column"  # "column" | "balance" | "deficit"
+    kind: str = "column"  # "column" | "surplus" | "balance" | "deficit"
+    partner_side: bool = False  # a balance held by the partner: the reporter's balance negated
 
 
 def fold_question(question: str) -> str:

@@ -11,7 +11,14 @@ import yaml
 
 from chatbot.corpus import Table, content_id
 from chatbot.errors import CuratedFactError
-from chatbot.facts.extract import TableData, check_totals, mention_facts, table_data, table_facts
+from chatbot.facts.extract import (
+    TableData,
+    check_totals,
+    field_facts,
+    mention_facts,
+    table_data,
+    table_facts,
+)
 from chatbot.types import Document, Fact, Passage
 
 CURATED_KINDS = ("curated", "rank", "count", "event", "mention")
@@ -49,6 +56,8 @@ class FactsDB:
                 for key in ("cells", "values", "row_spans"):
                     d[key] = tuple(tuple(x) for x in d[key])
                 d["row_quotes"] = tuple(d["row_quotes"])
+                d["exact"] = tuple(tuple(x) for x in d.get("exact", ()))
+                d["cell_spans"] = tuple(tuple(tuple(c) for c in row) for row in d.get("cell_spans", ()))
                 tables.append(TableData(**d))
         finally:
             con.close()
@@ -71,6 +80,8 @@ def extract_all(
     for p in passages:
         if p.kind == "text":
             facts.extend(mention_facts(by_doc[p.doc_id], p))
+    for doc in docs:
+        facts.extend(field_facts(doc))
     return facts, tables
 
 

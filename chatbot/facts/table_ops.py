@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 
 from chatbot.facts.extract import TableData
+from chatbot.facts.flows import ask_flows
 from chatbot.facts.numbers import fmt_money, fmt_number, fmt_scaled, unit_label
 from chatbot.facts.question import (
     BALANCE_WORDS,
@@ -28,11 +30,38 @@ from chatbot.facts.question import (
 from chatbot.text import content_terms, stem, words
 from chatbot.types import Fact
 
+TWO_WAY = re.compile(r"\b(?:two-way|turnover|bilateral|combined|overall|total)\b")
+
 
 class TableOps:
     """Answers from parsed tables: values, differences, growth, ratios, shares, sums, averages,"""
 
     def metrics(self, t: TableData, q: str) -> list[Metric]:
+        flow = self.flow_metrics(t, q)
+        if flow:
+            return flow
+        return self.named_metrics(t, q)
+
+    def flow_metrics(self, t: TableData, q: str) -> list[Metric]:
+        """Columns of a flow table resolved from the asker's side ("what did B sell to A")."""
+        ft = self.flow_tables.get(t.id)
+        if ft is None:
+            return []
+        asks = ask_flows(ft, q)
+        if not asks and ft.total is None and TWO_WAY.search(q) and re.search(r"\btrade\b|\bturnover\b", q):
+            # "total two-way trade" where the table has no total column: exports + imports
+            return [Metric(f"Total trade between {ft.reporter.name} and {ft.partner.name}", (ft.exports, ft.imports), "total")]
+        if not asks:
+            return []
+        if asks[0].column is None:
+            a = asks[0]
+            return [Metric(a.name[0].upper() + a.name[1:], (ft.exports, ft.imports), a.kind, a.holder is ft.partner)]
+        out = [Metric(a.name[0].upper() + a.name[1:], (a.column,)) for a in asks if a.column is not None]
+        flow_cols = {ft.imports, ft.exports, ft.balance}
+        out += [m for m in self.named_metrics(t, q) if m.kind == "column" and m.cols[0] not in flow_cols]
+        return out
+
+    def named_metrics(self, t: TableData, q: str) -> list[Metric]:
         found: list[Metric] = []
         low_cols = [c.lower() for c in t.columns]
 
@@ -112,7 +141,12 @@ class TableOps:
         e, imp = (t.values[i][c] for c in m.cols)
         if e is None or imp is None:
             return None
-        return imp - e if m.kind == "deficit" else e - imp
+        if m.kind == "total":
+            return float(Decimal(repr(e)) + Decimal(repr(imp)))
+        surplus = float(Decimal(repr(e)) - Decimal(repr(imp)))  # the reporter's, exactly
+        if m.partner_side:
+            surplus = -surplus
+        return -surplus if m.kind == "deficit" else surplus
 
     def show(self, t: TableData, m: Metric, i: int) -> str:
         v = self.value(t, m, i)
@@ -122,7 +156,10 @@ class TableOps:
             if re.fullmatch(r"[\d,.\s]+", cell) and (t.units[j] or t.scales[j] != 1):
                 return f"{cell} ({unit_label(t.units[j], t.scales[j])})"
             return cell
-        return fmt_money(v or 0.0, t.units[j], t.scales[j])
+        shown = fmt_money(v or 0.0, t.units[j], t.scales[j])
+        if m.kind == "balance" and v:
+            shown += " (a deficit)" if v < 0 else " (a surplus)"
+        return shown
 
     def derive(self, t: TableData, m: Metric, i: int) -> str | None:
         """Arithmetic line for a derived metric in one row."""
@@ -134,7 +171,9 @@ class TableOps:
         if ev is None or iv is None:
             return None
         lab = unit_label(t.units[e], s)
-        if m.kind == "deficit":
+        if m.kind == "total":
+            return f"{t.labels[i]}: {t.columns[e]} + {t.columns[imp]} = {fmt_scaled(ev, s)} + {fmt_scaled(iv, s)} = {fmt_scaled(ev + iv, s)} ({lab})"
+        if (m.kind == "deficit") != m.partner_side:
             return f"{t.labels[i]}: {t.columns[imp]} − {t.columns[e]} = {fmt_scaled(iv, s)} − {fmt_scaled(ev, s)} = {fmt_scaled(iv - ev, s)} ({lab})"
         return f"{t.labels[i]}: {t.columns[e]} − {t.columns[imp]} = {fmt_scaled(ev, s)} − {fmt_scaled(iv, s)} = {fmt_scaled(ev - iv, s)} ({lab})"
 
@@ -156,7 +195,9 @@ class TableOps:
         # other sentences giving the same quantity (e.g. the same figure from another source) are in scope too
         alt = " ".join(self._sentence_around(f) for f in self.db.facts
                        if f.kind in ("mention", "curated") and any(self._same_metric(t, m, f) for m in metrics if m.kind == "column"))
-        if self._off_topic(q, " ".join((title, t.caption, " ".join(t.columns), " ".join(t.labels), alt)), rare_only=True):
+        ft = self.flow_tables.get(t.id)
+        parties = f"{ft.reporter.name} {ft.partner.name}" if ft else ""
+        if self._off_topic(q, " ".join((title, t.caption, " ".join(t.columns), " ".join(t.labels), alt, parties)), rare_only=True):
             return None
         rows, missing = self.rows(t, q)
         op = self.operation(q)
@@ -186,6 +227,8 @@ class TableOps:
             return self._share(t, metrics, rows[0] if rows else len(t.labels) - 1)
         if op in ("max", "min"):
             return self._extreme(t, m, op, rows if len(rows) >= 2 else None)
+        if op is None and len(rows) >= 2 and re.search(r"\btotal\b", q) and len(metrics) == 1:
+            op = "sum"  # "total exports to B over 2022-2024"
         if op in ("sum", "average") and re.search(r"\ball (?:the |\w+ )?years\b|\bacross all\b|\bevery year\b", q):
             rows = list(range(len(t.labels)))
         if op == "sum" and (len(rows) != 1):
@@ -208,7 +251,8 @@ class TableOps:
             if len(metrics) == 1 and m.kind == "column" and not op:
                 return None  # a metric without a year: let text retrieval answer (or ask for a year)
             rows = list(range(len(t.labels)))
-            return self._trend(t, m, rows)
+            if op or m.kind == "column":
+                return self._trend(t, m, rows)
         if op == "sum" and len(metrics) >= 2 and len(rows) == 1:
             return self._sum_metrics(t, metrics, rows[0])
         parts, evidence, arith = [], [], []
@@ -221,11 +265,10 @@ class TableOps:
                 v = self.value(t, mm, i)
                 if mm.kind in ("deficit", "surplus") and v is not None and v < 0:
                     other = "surplus" if mm.kind == "deficit" else "deficit"
-                    e, imp = mm.cols
+                    e = mm.cols[0]
                     premise.append(
-                        f"There was no trade {mm.kind} in {t.labels[i]}: {t.columns[e].lower()} ({t.cells[i][e]}) "
-                        f"{'exceeded' if mm.kind == 'deficit' else 'were below'} {t.columns[imp].lower()} ({t.cells[i][imp]}), "
-                        f"a trade {other} of {fmt_money(-v, t.units[e], t.scales[e])}"
+                        f"No: there was no {mm.name[0].lower() + mm.name[1:]} in {t.labels[i]}; "
+                        f"it was a {other} of {fmt_money(-v, t.units[e], t.scales[e])}"
                     )
                     continue
                 parts.append(f"{mm.name} in {t.labels[i]}: {self.show(t, mm, i)}")
@@ -235,7 +278,7 @@ class TableOps:
         text = "; ".join(parts) + f" {cites}."
         if premise:
             return NumericAnswer(text, evidence, arith, operation="value", notes=["false premise corrected"])
-        if len(rows) == 1 and len(metrics) == 1 and m.kind == "column":
+        if len(rows) == 1 and len(metrics) == 1 and m.kind == "column" and not self.flow_metrics(t, q):
             better = self._better_mention(t, m, rows[0], q)
             if better is not None:
                 return better

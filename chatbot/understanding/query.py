@@ -60,6 +60,16 @@ class AnswerType(Enum):
             raise ValueError(f"Unknown answer type {value!r}; choose one of {', '.join(t.value for t in cls)}.") from exc
 
 
+# "Which country …", "what company …": the kind of thing a general English head noun names.
+KIND_OF_NOUN = {
+    **dict.fromkeys(("country", "nation", "state", "city", "town", "region", "place", "location", "capital", "port"), AnswerType.PLACE),
+    **dict.fromkeys(("company", "firm", "organisation", "organization", "agency", "body", "institution", "corporation",
+                     "ministry", "department", "university", "bank"), AnswerType.ORGANISATION),
+    **dict.fromkeys(("person", "man", "woman", "official", "minister", "author", "founder", "leader", "chair",
+                     "president", "director", "engineer"), AnswerType.PERSON),
+}
+
+
 @dataclass(frozen=True)
 class Query:
     text: str
@@ -143,6 +153,8 @@ def _answer_type(doc, text: str) -> tuple[AnswerType, str]:  # type: ignore[no-u
         return AnswerType.DATE, noun
     if noun in ("percentage", "percent", "share", "proportion"):
         return AnswerType.PERCENT, noun
+    if noun in KIND_OF_NOUN and not (head is not None and head.tag_ in ("NNS", "NNPS")):
+        return KIND_OF_NOUN[noun], noun
     if head is not None and head.tag_ in ("NNS", "NNPS"):
         return AnswerType.LIST, noun
     if not noun:

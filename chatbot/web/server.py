@@ -5,11 +5,14 @@
     serve(settings)                      # load the bot once, warm it, run uvicorn
 
 ``uvicorn --factory chatbot.web.server:build_app`` works too (settings from the environment).
+``serve(settings, workers=N)`` (``chatbot serve --workers N``) builds the index once if needed, then
+runs N uvicorn worker processes on one port, each loading the index read-only through ``build_app``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import html
 import logging
 import os
@@ -23,7 +26,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from chatbot.settings import Settings
+from chatbot.settings import ENV_PREFIX, Settings
 from chatbot.web import api
 from chatbot.web.feedback import FeedbackStore
 
@@ -208,7 +211,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     _configure_logging(settings)
     prepare_environment(settings)
-    return create_app(load_bot(settings), settings)
+    return create_app(load_bot(settings), settings, ui=settings.ui)
 
 
 def public_url(settings: Settings, host: str | None = None, port: int | None = None) -> str:
@@ -225,14 +228,78 @@ def _configure_logging(settings: Settings) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def serve(settings: Settings) -> None:
-    """Load the bot, build the app and run uvicorn until interrupted. Logs the URLs once listening."""
+def settings_env(settings: Settings) -> dict[str, str]:
+    """Every setting as a ``CHATBOT_*`` variable: how worker processes receive this process's settings."""
+    return {ENV_PREFIX + f.name.upper(): str(getattr(settings, f.name)) for f in dataclasses.fields(settings)}
+
+
+def build_index_apart(settings: Settings) -> None:
+    """Build the index in a child process when it is missing or stale, so that the serving process
+    never imports torch (the ONNX export needs it; answering does not). A corrupt index that looks up
+    to date is still caught, and rebuilt, by the load itself."""
+    import subprocess
+    import sys
+
+    from chatbot.errors import IndexBuildError
+    from chatbot.index import IndexManager
+
+    ok, reason = IndexManager(settings).status()  # manifest and corpus hash only
+    if ok:
+        return
+    log.info("Building the index (%s) in a separate process", reason)
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "chatbot.cli", "index"],
+        env={**os.environ, **settings_env(settings)},
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise IndexBuildError(f"Building the index failed: {(proc.stderr or proc.stdout).strip()[-2000:]}")
+    log.info("Index built in %.1f s", time.perf_counter() - t0)
+
+
+def serve_workers(settings: Settings, workers: int) -> None:
+    """N worker processes on one port (uvicorn's supervisor). A missing or stale index is built
+    first, once, so that workers never race to build it; each worker then loads it read-only."""
     import uvicorn
 
     _configure_logging(settings)
     prepare_environment(settings)
+    build_index_apart(settings)
+    os.environ.update(settings_env(settings))
+    log.info("Document chat starting on %s with %d workers", public_url(settings), workers)
+    uvicorn.run(
+        "chatbot.web.server:build_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        root_path=settings.root_path.rstrip("/"),
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+
+
+def serve(settings: Settings, workers: int | None = None) -> None:
+    """Load the bot, build the app and run uvicorn until interrupted. Logs the URLs once listening.
+    ``workers`` (default ``settings.workers``) above 1 runs that many processes (``serve_workers``)."""
+    import uvicorn
+
+    workers = settings.workers if workers is None else workers
+    if workers < 1:
+        from chatbot.errors import ConfigError
+
+        raise ConfigError(f"--workers / CHATBOT_WORKERS must be 1 or more (got {workers}).")
+    if workers > 1:
+        serve_workers(settings, workers)
+        return
+    _configure_logging(settings)
+    prepare_environment(settings)
+    build_index_apart(settings)
     bot = load_bot(settings)
-    app = create_app(bot, settings)
+    app = create_app(bot, settings, ui=settings.ui)
     config = uvicorn.Config(
         app,
         host=settings.host,

@@ -1,0 +1,151 @@
+"""Which rows and columns of a table a question names, using the table's own words.
+
+Rows: a label occurs in the question as a phrase (case-insensitive), or all its content words do
+(by stem), or a word only this label has does ("timber" → "Sawn timber"). Columns: the header's
+content words by stem or as a prefix ("max" ↔ "maximum"), an acronym ("SD" ↔ "standard
+deviation", "OS" ↔ "operating system"), or general words for extremes and averages ("highest" ↔
+"Max", "average" ↔ "Mean"). Nothing here knows a document.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from chatbot.facts.extract import TableData
+from chatbot.text import STOPWORDS, stem
+
+MAX_WORDS = {"max", "maximum", "highest", "largest", "biggest", "greatest", "top", "most", "longest", "heaviest", "peak", "upper"}
+MIN_WORDS = {"min", "minimum", "lowest", "smallest", "least", "fewest", "shortest", "lightest", "bottom", "lower"}
+SAME_MEANING = ({"mean", "average", "avg"}, {"count", "number"}, {"price", "cost"})
+
+
+@dataclass(frozen=True)
+class Hit:
+    index: int
+    start: int  # where the question names it
+    end: int
+    strength: float  # 2 phrase, 1.5 all words, 1 a distinctive word; columns: 1 direct, 0.5 by an extreme word
+
+
+def _words(text: str) -> list[tuple[int, int, str]]:
+    return [(m.start(), m.end(), m.group(0).lower()) for m in re.finditer(r"[A-Za-z0-9][A-Za-z0-9_\-/.]*[A-Za-z0-9]|[A-Za-z0-9]", text)]
+
+
+def _content(words: list[str]) -> list[str]:
+    return [w for w in words if w not in STOPWORDS]
+
+
+def label_key(label: str) -> str:
+    return re.sub(r"\s*\([^)]*\)\s*", " ", label).strip().lower()
+
+
+def match_rows(t: TableData, q: str) -> list[Hit]:
+    """Rows the question names, best first; overlapping mentions keep the longest label."""
+    low = q.lower()
+    qwords = _words(q)
+    qstems = {stem(w): (a, b) for a, b, w in qwords}
+    label_words = [set(_content([w for _, _, w in _words(label_key(lab))])) for lab in t.labels]
+    counts: dict[str, int] = {}
+    for ws in label_words:
+        for w in ws:
+            counts[w] = counts.get(w, 0) + 1
+    hits: list[Hit] = []
+    for i, lab in enumerate(t.labels):
+        key = label_key(lab)
+        if not key:
+            continue
+        m = re.search(rf"(?<![\w\-]){re.escape(key)}(?![\w\-])", low) or re.search(rf"(?<![\w\-]){re.escape(lab.lower())}(?![\w\-])", low)
+        if m:
+            hits.append(Hit(i, m.start(), m.end(), 2.0 + len(key) / 100))
+            continue
+        ws = label_words[i]
+        found = [qstems[stem(w)] for w in ws if stem(w) in qstems]
+        if ws and len(found) == len(ws):
+            hits.append(Hit(i, min(a for a, _ in found), max(b for _, b in found), 1.5))
+            continue
+        unique = [qstems[stem(w)] for w in ws if counts[w] == 1 and len(w) >= 4 and stem(w) in qstems]
+        if unique and len(unique) * 2 >= len(ws):  # a head word names a short label, not one word of a long one
+            hits.append(Hit(i, unique[0][0], unique[0][1], 1.0))
+    hits.sort(key=lambda h: (-h.strength, -(h.end - h.start)))
+    kept: list[Hit] = []
+    for h in hits:
+        same_label = any(label_key(t.labels[k.index]) == label_key(t.labels[h.index]) for k in kept)
+        if same_label or not any(h.start < k.end and k.start < h.end for k in kept):
+            kept.append(h)
+    return kept
+
+
+def match_columns(t: TableData, q: str, skip: tuple[int, ...] = ()) -> list[Hit]:
+    """Columns (after the label column) the question names, in the order it names them."""
+    qwords = _words(q)
+    hits: list[Hit] = []
+    for j, col in enumerate(t.columns):
+        if j == 0 or j in skip or not col.strip():
+            continue
+        head = [w for _, _, w in _words(re.sub(r"\([^)]*\)", " ", col))]
+        content = _content(head) or head
+        found: list[tuple[int, int]] = []
+        extreme = False
+        for w in content:
+            pos = _find_word(qwords, w)
+            if pos is None and w in MAX_WORDS | MIN_WORDS:
+                group = MAX_WORDS if w in MAX_WORDS else MIN_WORDS
+                pos = next(((a, b) for a, b, x in qwords if x in group), None)
+                extreme = pos is not None
+            if pos is not None:
+                found.append(pos)
+        if content and len(found) == len(content):
+            hits.append(Hit(j, min(a for a, _ in found), max(b for _, b in found), 0.5 if extreme else 1.0))
+            continue
+        acro = _acronym_hit(head, col, qwords)
+        if acro is not None:
+            hits.append(Hit(j, acro[0], acro[1], 1.0))
+    return sorted(hits, key=lambda h: h.start)
+
+
+def _find_word(qwords: list[tuple[int, int, str]], w: str) -> tuple[int, int] | None:
+    sw = stem(w)
+    for a, b, x in qwords:
+        if x == w or stem(x) == sw:
+            return a, b
+        if len(w) >= 3 and len(x) >= 3 and (x.startswith(w) or w.startswith(x)) and x not in STOPWORDS:
+            return a, b
+        if any(w in g and x in g for g in SAME_MEANING):
+            return a, b
+    return None
+
+
+def _acronym_hit(head: list[str], col: str, qwords: list[tuple[int, int, str]]) -> tuple[int, int] | None:
+    raw = col.strip()
+    if re.fullmatch(r"[A-Z]{2,5}", raw):  # "SD" ← "standard deviation"
+        n = len(raw)
+        for k in range(len(qwords) - n + 1):
+            if "".join(x[0] for _, _, x in qwords[k : k + n]) == raw.lower():
+                return qwords[k][0], qwords[k + n - 1][1]
+    if len(head) >= 2:  # "Operating System" ← "OS"
+        initials = "".join(w[0] for w in head)
+        for a, b, x in qwords:
+            if x == initials and len(x) >= 2:
+                return a, b
+    return None
+
+
+def matching_cells(t: TableData, q: str, columns: list[int] | None = None) -> list[tuple[int, int, int, int]]:
+    """(row, column, start, end) of text cells (not labels) whose text the question names."""
+    low = q.lower()
+    out = []
+    seen: dict[str, tuple[int, int] | None] = {}
+    for i, row in enumerate(t.cells):
+        for j, cell in enumerate(row):
+            if j == 0 or (columns and j not in columns) or not cell.strip() or t.values[i][j] is not None:
+                continue
+            key = cell.strip().lower()
+            if key not in seen:
+                m = re.search(rf"(?<![\w\-/]){re.escape(key)}(?![\w\-/])", low)
+                seen[key] = m.span() if m else None
+            span = seen[key]
+            if span:
+                out.append((i, j, *span))
+    # a longer cell text wins over one inside it ("Big Studio C" over "Studio")
+    return [x for x in out if not any(y[2] <= x[2] and x[3] <= y[3] and (y[3] - y[2]) > (x[3] - x[2]) for y in out)]

@@ -1,0 +1,297 @@
+"""Plain-text tables in the layouts documents use, each cell with its exact span.
+
+Layouts (tried in this order at a line):
+- Markdown pipe tables, found with ``markdown-it-py`` (so a table inside a code block is not one);
+- reStructuredText simple tables between ``====`` rules; a token belongs to the rule column it
+  overlaps most, so right-aligned numbers and a label column with no header name both work;
+- tab-separated and whitespace-aligned tables: a header line over two or more rows with the same
+  number of cells whose cells after the first are all numbers (with units, currency, scale or %);
+  a header one cell short names the columns after an unnamed label column.
+A cell's ``(start, end)`` always satisfies ``document[start:end] == cell`` (an empty cell has
+``start == end``). The label cell drops a trailing colon (``Alcohol:`` → ``Alcohol``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+Spans = tuple[tuple[int, int], ...]
+
+NUMERIC_CELL = re.compile(
+    r"^[(+\-−–]?(?:US\$|[$€£¥₼]|[A-Z]{3})?[+\-−–]?\d[\d,]*(?:\.\d+)?"
+    r"(?:%|(?:[kKmMbBtT]n?|bn|mn|mln|thousand|million|billion|trillion)(?![a-z]))?"
+    r"(?:[A-Za-zµ°²³/]{1,8}(?:/[A-Za-z]{1,4})?)?\)?(?:\[\w{1,3}\]|[*†‡¹²³⁴⁵⁶⁷⁸⁹])?$"
+)
+EMPTY_CELL = re.compile(r"^(?:|[-–—]|n/?a|N/?A|\.\.\.|…)$")
+PIPE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+RST_RULE = re.compile(r"^\s*=+(?:\s+=+)+\s*$")
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str  # without the line ending
+    start: int
+    end: int
+
+    @property
+    def stripped(self) -> str:
+        return self.text.strip()
+
+
+@dataclass(frozen=True)
+class Table:
+    """A parsed plain-text table: column names, rows of cell texts, and the exact span of each."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    row_spans: Spans
+    header_span: tuple[int, int]
+    cell_spans: tuple[Spans, ...] = ()
+    layout: str = "whitespace"  # markdown | rst | tab | whitespace
+
+
+def is_numeric(cell: str) -> bool:
+    return bool(NUMERIC_CELL.match(cell.replace(" ", "").replace("\u00a0", "")))
+
+
+def numeric_share(cells: list[str]) -> float:
+    return sum(is_numeric(c) for c in cells) / max(1, len(cells))
+
+
+def find_table(lines: list[Line], i: int, markdown_tables: dict[int, int] | None = None) -> tuple[Table, int] | None:
+    """A table starting at ``lines[i]``; returns it and the index of the first line after it."""
+    if markdown_tables and i in markdown_tables:
+        found = _pipe_table(lines, i, markdown_tables[i])
+        if found:
+            return found
+    if RST_RULE.match(lines[i].text):
+        return _rst_table(lines, i)
+    return _aligned_table(lines, i)
+
+
+# ---- Markdown ------------------------------------------------------------------------------------
+
+
+def markdown_table_lines(text: str) -> dict[int, int]:
+    """First line → line after the last row, for every pipe table markdown-it finds."""
+    if "|" not in text or not any(PIPE_SEPARATOR.match(ln) for ln in text.splitlines()):
+        return {}
+    out: dict[int, int] = {}
+    for tok in _markdown().parse(text):
+        if tok.type == "table_open" and tok.map:
+            out[tok.map[0]] = tok.map[1]
+    return out
+
+
+@lru_cache(maxsize=1)
+def _markdown():  # type: ignore[no-untyped-def]
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table")
+
+
+def pipe_cells(line: Line) -> tuple[list[str], list[tuple[int, int]]]:
+    """Cells of a ``| a | b |`` line with their spans (escaped ``\\|`` and code spans kept)."""
+    text = line.text
+    bounds, in_code, k = [], False, 0
+    while k < len(text):
+        ch = text[k]
+        if ch == "\\":
+            k += 2
+            continue
+        if ch == "`":
+            in_code = not in_code
+        elif ch == "|" and not in_code:
+            bounds.append(k)
+        k += 1
+    edges = [-1, *bounds, len(text)]
+    cells, spans = [], []
+    for a, b in zip(edges, edges[1:], strict=False):
+        raw = text[a + 1 : b]
+        if (a == -1 and not raw.strip() and bounds and bounds[0] == b) or (b == len(text) and not raw.strip() and a >= 0):
+            continue  # outside a leading or trailing pipe
+        lead = len(raw) - len(raw.lstrip())
+        body = raw.strip()
+        s = line.start + a + 1 + lead
+        cells.append(body)
+        spans.append((s, s + len(body)))
+    return cells, spans
+
+
+def _pipe_table(lines: list[Line], i: int, end: int) -> tuple[Table, int] | None:
+    if end - i < 3 or not PIPE_SEPARATOR.match(lines[i + 1].text):
+        return None
+    columns, _ = pipe_cells(lines[i])
+    n = len(columns)
+    rows, row_spans, cell_spans = [], [], []
+    for ln in lines[i + 2 : end]:
+        if not ln.stripped:
+            break
+        cells, spans = pipe_cells(ln)
+        cells, spans = (cells + [""] * n)[:n], (spans + [(ln.end, ln.end)] * n)[:n]
+        rows.append(tuple(cells))
+        row_spans.append((ln.start, ln.end))
+        cell_spans.append(tuple(spans))
+    if not rows:
+        return None
+    header = lines[i]
+    typed_spans = _label_without_colon(rows, cell_spans)
+    return Table(tuple(columns), tuple(rows), tuple(row_spans), (header.start, header.end),
+                 typed_spans, "markdown"), i + 2 + len(rows)
+
+
+# ---- reStructuredText simple tables --------------------------------------------------------------
+
+
+def _rst_table(lines: list[Line], i: int) -> tuple[Table, int] | None:
+    cols = [(m.start(), m.end()) for m in re.finditer(r"=+", lines[i].text)]
+    rules, k, blanks = [i], i + 1, 0
+    while k < len(lines) and len(rules) < 3 and k - i < 1000:
+        text = lines[k].text
+        if RST_RULE.match(text):
+            if [(m.start(), m.end()) for m in re.finditer(r"=+", text)] != cols:
+                break
+            rules.append(k)
+        blanks = blanks + 1 if not text.strip() else 0
+        if blanks >= 2:
+            break
+        k += 1
+    if len(rules) < 2:
+        return None
+    if len(rules) == 3 and rules[1] - rules[0] <= 4:
+        head, body, close = lines[rules[0] + 1 : rules[1]], lines[rules[1] + 1 : rules[2]], rules[2]
+    else:
+        head, body, close = [], lines[rules[0] + 1 : rules[1]], rules[1]
+    names = [""] * len(cols)
+    for ln in head:
+        for j, (cell, _) in enumerate(_rst_cells(ln, cols)):
+            names[j] = f"{names[j]} {cell}".strip()
+    rows, row_spans, cell_spans = [], [], []
+    for ln in body:
+        if not ln.stripped:
+            continue
+        cells = _rst_cells(ln, cols)
+        rows.append(tuple(c for c, _ in cells))
+        row_spans.append((ln.start, ln.end))
+        cell_spans.append(tuple(s for _, s in cells))
+    if len(rows) < 1:
+        return None
+    header_span = (head[0].start, head[-1].end) if head else (lines[i].start, lines[i].end)
+    typed_spans = _label_without_colon(rows, cell_spans)
+    return Table(tuple(names), tuple(rows), tuple(row_spans), header_span, typed_spans, "rst"), close + 1
+
+
+def _rst_cells(line: Line, cols: list[tuple[int, int]]) -> list[tuple[str, tuple[int, int]]]:
+    """Each token goes to the rule column it overlaps most (or the nearest one)."""
+    found: list[list[tuple[int, int]]] = [[] for _ in cols]
+    for m in re.finditer(r"\S+", line.text):
+        a, b = m.span()
+        best = max(range(len(cols)), key=lambda j: (min(b, cols[j][1]) - max(a, cols[j][0]),
+                                                   -min(abs(a - cols[j][1]), abs(cols[j][0] - b))))
+        found[best].append((a, b))
+    out = []
+    for j, toks in enumerate(found):
+        if toks:
+            a, b = toks[0][0], toks[-1][1]
+            out.append((line.text[a:b], (line.start + a, line.start + b)))
+        else:
+            pos = line.start + min(cols[j][0], len(line.text))
+            out.append(("", (pos, pos)))
+    return out
+
+
+# ---- whitespace-aligned and tab-separated --------------------------------------------------------
+
+
+def split_cells(s: str) -> list[str]:
+    s = s.strip()
+    if s.startswith("|") or s.count("|") >= 2:
+        return [c.strip() for c in s.strip("|").split("|")]
+    if "\t" in s:
+        return [c.strip() for c in s.split("\t") if c.strip()]
+    if re.search(r"\S {2,}\S", s):
+        return [c.strip() for c in re.split(r" {2,}", s) if c.strip()]
+    return s.split()
+
+
+def _is_row(cells: list[str]) -> bool:
+    rest = cells[1:]
+    return (len(cells) >= 2 and len(cells[0]) <= 60 and all(is_numeric(c) or EMPTY_CELL.match(c) for c in rest)
+            and any(is_numeric(c) for c in rest))
+
+
+def group_header(header: str, n: int) -> tuple[str, ...] | None:
+    """Split a header line into ``n`` column names (or ``n - 1`` after an unnamed label column)."""
+    cells = split_cells(header)
+    if len(cells) == n:
+        return tuple(cells)
+    if len(cells) == n - 1 and re.search(r"\S(?: {2,}|\t)\S", header.strip()):
+        return ("", *cells)
+    words = header.split()
+    if len(words) < n - 1:
+        return None
+    if len(words) == n - 1:
+        return ("", *words)
+    # New column at each capitalised word, if that gives exactly n groups.
+    groups: list[list[str]] = []
+    for w in words:
+        if not groups or w[0].isupper() or w[0].isdigit():
+            groups.append([w])
+        else:
+            groups[-1].append(w)
+    if len(groups) == n:
+        return tuple(" ".join(g) for g in groups)
+    # Otherwise one word per column, the rest joined into the last column.
+    return tuple(words[: n - 1]) + (" ".join(words[n - 1 :]),)
+
+
+def _cell_spans(line: Line, cells: list[str]) -> Spans:
+    spans, pos = [], 0
+    for c in cells:
+        k = line.text.find(c, pos)
+        if k < 0:
+            k = pos
+        spans.append((line.start + k, line.start + k + len(c)))
+        pos = k + len(c)
+    return tuple(spans)
+
+
+def _aligned_table(lines: list[Line], i: int) -> tuple[Table, int] | None:
+    header = lines[i]
+    if not header.stripped or header.stripped.endswith((".", ":")) or PIPE_SEPARATOR.match(header.text):
+        return None
+    j = i + 1
+    rows, spans, cell_spans = [], [], []
+    n = None
+    while j < len(lines):
+        cells = split_cells(lines[j].text)
+        if not _is_row(cells) or (n is not None and len(cells) != n):
+            break
+        n = len(cells)
+        rows.append(tuple(cells))
+        spans.append((lines[j].start, lines[j].end))
+        cell_spans.append(_cell_spans(lines[j], cells))
+        j += 1
+    if len(rows) < 2 or n is None:
+        return None
+    columns = group_header(header.text, n)
+    if columns is None or numeric_share([c for c in columns if c]) > 0.5:
+        return None
+    layout = "tab" if "\t" in header.text else "whitespace"
+    typed_spans = _label_without_colon(rows, cell_spans)
+    return Table(columns, tuple(rows), tuple(spans), (header.start, header.end), typed_spans, layout), j
+
+
+def _label_without_colon(rows: list[tuple[str, ...]], cell_spans: list[Spans]) -> tuple[Spans, ...]:
+    """Drop a trailing colon from label cells (rows are rewritten in place)."""
+    out = []
+    for r, (row, spans) in enumerate(zip(rows, cell_spans, strict=True)):
+        label = row[0]
+        if label.endswith(":") and len(label) > 1:
+            a, b = spans[0]
+            rows[r] = (label[:-1].rstrip(), *row[1:])
+            spans = ((a, a + len(rows[r][0])), *spans[1:])
+        out.append(tuple(spans))
+    return tuple(out)

@@ -1,0 +1,167 @@
+"""Tables in real layouts, typed cells, operations over name-keyed rows, and flows from either side.
+
+Documents here are written in the test, in several layouts and with invented names, so nothing in
+``chatbot/`` can know them; expected values are computed from the cells by the test itself.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from chatbot.corpus import parse_document
+from chatbot.facts.cells import type_cell
+from chatbot.facts.qa import NumericQA
+from chatbot.facts.store import FactsDB, extract_all
+from chatbot.types import Document
+
+RST = """Sensor readings
+===============
+
+:Number of Stations: 1,204
+:Summary:
+
+================ ===== ====== ======
+                   Low   High   Mean
+================ ===== ====== ======
+Soil moisture:    12.5   48.0   30.2
+Leaf temperature: 14.0  162.5   71.3
+Wind speed:        0.4    9.8    3.1
+================ ===== ====== ======
+
+The readings were taken over a season.
+"""
+
+MARKDOWN = """# Supported boards
+
+| Board   | System  | Toolchain |
+| ------- | ------- | --------- |
+| Quill   | Linux   | GCC       |
+| Quill   | Windows | MSVC      |
+| Heron   | Linux   | GCC       |
+| Heron   | Solaris | Sun Studio |
+| Osprey  | Linux   | Clang     |
+
+Other boards may work.
+"""
+
+FLOWS = """Marrow and Tessaly trade
+
+Figures from the Marrowan statistics office. Marrow's exports to Tessaly grew again.
+
+Year  Imports from Tessaly  Exports to Tessaly
+2022  ¥1,204.5m             ¥980.25m
+2023  ¥1,310.0m             ¥1,402.75m
+
+Product  Imports from Tessaly  Exports to Tessaly
+Grain    ¥210.5m               ¥88.0m
+Cloth    ¥95.25m               ¥301.5m
+"""
+
+VANS = """Van trial
+
+| Model | Range | Price |
+|---|---|---|
+| Alder 2 | 268 km | €41,900 |
+| Birch L | 312 km | €47,350 |
+| Cedar X | 287 km | €52,600 |
+"""
+
+
+def _qa(name: str, text: str, suffix: str = ".md") -> tuple[Document, NumericQA]:
+    doc = Document(doc_id=name, path=name + suffix, text=text, title=name)
+    passages, tables = parse_document(doc)
+    facts, typed = extract_all([doc], passages, {doc.doc_id: tables})
+    return doc, NumericQA(FactsDB(facts, typed), {doc.doc_id: doc.text})
+
+
+def _cells_exact(doc: Document, qa: NumericQA) -> None:
+    for t in qa.db.tables:
+        for row, spans in zip(t.cells, t.cell_spans, strict=True):
+            assert [doc.text[a:b] for a, b in spans] == list(row)
+
+
+def test_rst_simple_table_with_unnamed_label_column() -> None:
+    doc, qa = _qa("sensors", RST, ".rst")
+    (t,) = qa.db.tables
+    assert t.columns == ("", "Low", "High", "Mean")
+    assert t.labels == ("Soil moisture", "Leaf temperature", "Wind speed")
+    assert t.exact[1][2] == "162.5"
+    _cells_exact(doc, qa)
+    ans = qa.answer("What is the high leaf temperature?")
+    assert ans is not None and "162.5" in ans.text
+    ans = qa.answer("Which reading has the highest mean?")
+    assert ans is not None and ans.text.startswith("Leaf temperature")
+    ans = qa.answer("How many stations are there?")
+    assert ans is not None and "1,204" in ans.text and doc.text[ans.evidence[0].start : ans.evidence[0].end] == ans.evidence[0].quote
+    ans = qa.answer("What's the range of wind speed, high minus low?")
+    assert ans is not None and "9.4" in ans.text and any("9.8 − 0.4 = 9.4" in a for a in ans.arithmetic)
+
+
+def test_markdown_text_table_lookup_and_counts() -> None:
+    doc, qa = _qa("boards", MARKDOWN)
+    (t,) = qa.db.tables
+    assert t.layout == "markdown" and len(t.labels) == 5
+    _cells_exact(doc, qa)
+    ans = qa.answer("Which toolchain is listed for Quill on Windows?")
+    assert ans is not None and "MSVC" in ans.text and "GCC" not in ans.text
+    assert "4" in qa.answer("How many rows use a toolchain other than Clang?").text
+    assert "2" in qa.answer("How many Heron configurations are in the table?").text
+    assert "5 rows" in qa.answer("How many boards are listed in total?").text
+
+
+def test_extreme_and_compare_over_named_rows() -> None:
+    _, qa = _qa("vans", VANS)
+    ans = qa.answer("Which van has the longest range?")
+    assert ans is not None and ans.text.startswith("Birch L") and "312" in ans.text
+    ans = qa.answer("Is Alder 2 or Cedar X cheaper, by price?")
+    assert ans is not None and "Alder 2" in ans.text and "10,700" in ans.text
+
+
+def test_flows_from_either_side() -> None:
+    _, qa = _qa("marrow", FLOWS, ".txt")
+    (ft, _) = qa.flow_tables.values()
+    assert (ft.reporter.name, ft.partner.name) == ("Marrow", "Tessaly")
+    # Tessaly's sales to Marrow are Marrow's imports from Tessaly
+    ans = qa.answer("How much did Tessaly sell to Marrow in 2023?")
+    assert ans is not None and "1,310.0" in ans.text.replace("1,310.00", "1,310.0")
+    ans = qa.answer("How much did Tessaly buy from Marrow in 2022?")
+    assert ans is not None and "980.25" in ans.text
+    # Tessaly's surplus is Marrow's deficit: 1,204.5 − 980.25 in 2022
+    ans = qa.answer("What was Tessaly's trade surplus with Marrow in 2022?")
+    assert ans is not None and "224.25" in ans.text
+    ans = qa.answer("Did Tessaly have a trade surplus with Marrow in 2023?")
+    assert ans is not None and "no" in ans.text.lower() and "deficit" in ans.text
+    # by product, from the partner's side
+    ans = qa.answer("How much cloth did Tessaly buy from Marrow?")
+    assert ans is not None and "301.5" in ans.text
+
+
+@pytest.mark.parametrize(
+    ("cell", "value", "unit"),
+    [("€389.1m", "389100000", "EUR"), ("312 km", "312", "km"), ("18.5%", "18.5", "percent"),
+     ("−1,230.6", "-1230.6", ""), ("$8.13M", "8130000", "USD"), ("+€26.6m", "26600000", "EUR")],
+)
+def test_cells_typed_exactly(cell: str, value: str, unit: str) -> None:
+    c = type_cell(cell)
+    assert c.value == Decimal(value) and c.unit == unit
+
+
+def test_text_cell_is_not_a_number() -> None:
+    assert type_cell("Sun Studio").value is None and type_cell("").value is None
+
+
+def test_a_table_that_cannot_be_typed_is_still_one_passage() -> None:
+    doc = Document(doc_id="x", path="x.md", text=MARKDOWN, title="x")
+    passages, _ = parse_document(doc)
+    (table,) = [p for p in passages if p.kind == "table"]
+    assert "| Osprey  | Linux   | Clang     |" in table.text
+
+
+def test_answering_keeps_no_state_on_the_shared_object() -> None:
+    _, qa = _qa("marrow", FLOWS, ".txt")
+    before = {k: id(v) for k, v in vars(qa).items()}
+    for q in ("What was Tessaly's trade surplus with Marrow in 2022?", "How much grain did Marrow buy from Tessaly?"):
+        qa.answer(q)
+    assert {k: id(v) for k, v in vars(qa).items()} == before
