@@ -100,6 +100,25 @@ def test_citations_are_focusable_preview_the_quote_and_highlight_their_answer(pa
 
 
 @browser
+def test_keyboard_only_reaches_a_citation_and_opens_its_span(page, live, bot) -> None:  # type: ignore[no-untyped-def]
+    quote = bot.ask(IMPORTS).citations[0].quote
+    page.goto(live)
+    box = page.get_by_role("textbox", name="Question")  # not "Textbox"
+    box.fill(IMPORTS)
+    box.press("Enter")
+    expect(last_answer(page)).to_contain_text("1,617.93", timeout=TIMEOUT)
+    box.focus()
+    for _ in range(40):  # Shift+Tab back from the input until a citation has the focus
+        page.keyboard.press("Shift+Tab")
+        if page.evaluate("document.activeElement.classList.contains('cb-cite')"):
+            break
+    else:
+        pytest.fail("no [n] citation is reachable with the keyboard")
+    page.keyboard.press("Enter")
+    expect(page.locator("#cb-article-panel mark.cb-focus")).to_contain_text(quote)
+
+
+@browser
 def test_article_shows_the_cleaned_document(page, live) -> None:  # type: ignore[no-untyped-def]
     page.goto(live)
     text = page.locator("#cb-article-panel .cb-doc-text").inner_text(timeout=TIMEOUT)
