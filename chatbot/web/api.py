@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -224,10 +224,58 @@ class BodyLimit:
         await self.app(scope, receive, send)
 
 
+class RefusedOriginLog:
+    """Log once per origin a browser request from an origin that ``CHATBOT_CORS_ORIGINS`` does not
+    allow, naming the setting. It sits inside the CORS middleware, which answers refused preflights
+    itself; simple requests do arrive here: Gradio's GETs for ``<gradio-app>`` and the widget's
+    probe (``POST /api/origin-check``), which the widget sends when its call was blocked."""
+
+    MAX_REMEMBERED = 1000
+
+    def __init__(self, app: ASGIApp, allowed: list[str] | None = None) -> None:
+        self.app = app
+        self.allowed = allowed
+        self.logged: set[str] = set()
+
+    def _allowed(self, scope: Scope) -> list[str]:
+        if self.allowed is None:
+            settings = getattr(scope.get("app"), "state", None)
+            raw = getattr(getattr(settings, "settings", None), "cors_origins", "") or ""
+            self.allowed = [o.strip().rstrip("/") for o in raw.split(",") if o.strip()]
+        return self.allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = dict(scope.get("headers") or [])
+            origin = headers.get(b"origin", b"").decode("latin-1").rstrip("/")
+            if origin and origin != "null" and origin not in self.logged:
+                host = headers.get(b"x-forwarded-host", headers.get(b"host", b"")).decode("latin-1")
+                own = {f"{scheme}://{host}" for scheme in ("http", "https")}
+                allowed = self._allowed(scope)
+                if origin not in own and "*" not in allowed and origin not in allowed and len(self.logged) < self.MAX_REMEMBERED:
+                    self.logged.add(origin)
+                    log.warning(
+                        "Refused browser requests from origin %s: it is not in CHATBOT_CORS_ORIGINS. To let pages "
+                        "there use the widget or <gradio-app>, add it (comma-separated) and restart: "
+                        "CHATBOT_CORS_ORIGINS=%s",
+                        origin,
+                        ",".join([*allowed, origin]),
+                    )
+        await self.app(scope, receive, send)
+
+
+def origin_check() -> Response:
+    """Target of the widget's probe after a blocked call: reaching it proves the server is up (and
+    lets :class:`RefusedOriginLog` see the page's origin). Public, empty, never cached."""
+    return Response(status_code=204, headers={"Cache-Control": "no-store"})
+
+
 def install(app: FastAPI) -> None:
     """Add the API routes and the JSON error handlers to ``app``."""
     app.include_router(router)
+    app.add_api_route("/api/origin-check", origin_check, methods=["POST"], include_in_schema=False)
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, unexpected_error)
     app.add_middleware(BodyLimit)
+    app.add_middleware(RefusedOriginLog)

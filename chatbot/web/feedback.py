@@ -71,6 +71,17 @@ class FeedbackStore:
             finally:
                 con.close()
 
+    def set_comment(self, feedback_id: int, comment: str) -> bool:
+        """Attach a reason to a stored vote (a thumbs-down's "what was wrong")."""
+        with self._lock:
+            con = self._connect()
+            try:
+                with con:
+                    cur = con.execute("UPDATE feedback SET comment = ? WHERE id = ?", (comment, int(feedback_id)))
+                return cur.rowcount == 1
+            finally:
+                con.close()
+
     def all(self) -> list[dict[str, Any]]:
         if not self.path.is_file():
             return []

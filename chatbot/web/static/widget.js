@@ -5,7 +5,8 @@
  *           data-token="optional bearer token" data-title="Ask the article"></script>
  *
  * It talks to /api/ask on the origin (and root path) the script itself was loaded from, so that
- * origin must list the page's origin in CHATBOT_CORS_ORIGINS. With data-mode="inline" it fills
+ * origin must list the page's origin in CHATBOT_CORS_ORIGINS; when it does not, the widget says so
+ * (and the server logs the refused origin once). With data-mode="inline" it fills
  * the page instead (this is what /embed uses). All text is inserted with textContent.
  */
 (function () {
@@ -132,6 +133,20 @@
     log.scrollTop = log.scrollHeight;
   }
 
+  function explain(reachable) {
+    var server = new URL(base).origin;
+    var here = window.location.origin;
+    if (!reachable) {
+      return "Could not reach the chat server at " + base + ". Check that it is running and that this page can reach it.";
+    }
+    if (here === server) {
+      return "The chat server at " + base + " did not answer the question. Try again in a moment.";
+    }
+    return "This page's origin (" + here + ") is not allowed to call the chat server at " + server +
+      ". Add it to CHATBOT_CORS_ORIGINS on the server, e.g. CHATBOT_CORS_ORIGINS=" + here +
+      ", and restart it. (The iframe at " + base + "embed needs no setting.)";
+  }
+
   function ask(question) {
     add("user", question);
     send.disabled = true;
@@ -151,7 +166,16 @@
         history.push({ role: "assistant", content: String(data.text || "") });
       })
       .catch(function (err) {
-        add("error", "Could not get an answer: " + (err && err.message ? err.message : String(err)));
+        if (!(err instanceof TypeError)) {  // the server answered with an error message
+          add("error", "Could not get an answer: " + (err && err.message ? err.message : String(err)));
+          return;
+        }
+        // The request never got an answer: either the server is down, or the browser refused it
+        // because this page's origin is not allowed. A simple no-cors POST tells them apart (and
+        // lets the server log the refused origin).
+        return fetch(base + "api/origin-check", { method: "POST", mode: "no-cors", credentials: "omit", body: "" })
+          .then(function () { return true; }, function () { return false; })
+          .then(function (reachable) { add("error", explain(reachable)); });
       })
       .then(function () { send.disabled = false; input.focus(); });
   }
