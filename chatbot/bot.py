@@ -94,14 +94,30 @@ class Chatbot:
         return out[-self.settings.max_history_turns :]
 
     # ---- asking --------------------------------------------------------------------------------
-    def ask(self, question: str, history: list[dict[str, str]] | None = None) -> Answer:
+    def ask(self, question: str, history: list[dict[str, str]] | None = None, documents: Any = None) -> Answer:
+        """Answer ``question``; ``documents`` (doc ids) limits the answer to those documents."""
         q = self.check_question(question)
-        return self.chain.run(q, self.check_history(history))
+        return self.chain.run(q, self.check_history(history), documents=self.check_documents(documents))
 
-    def stream(self, question: str, history: list[dict[str, str]] | None = None) -> Iterator[str | Answer]:
+    def stream(self, question: str, history: list[dict[str, str]] | None = None, documents: Any = None) -> Iterator[str | Answer]:
         """LLM tokens as they arrive (LLM mode only), then the verified ``Answer``."""
         q = self.check_question(question)
-        yield from self.chain.stream(q, self.check_history(history))
+        yield from self.chain.stream(q, self.check_history(history), self.check_documents(documents))
+
+    def documents(self) -> dict[str, str]:
+        """doc_id → title of every document in the index, in corpus order."""
+        return {d: doc.title or d for d, doc in self.index.documents.items()}
+
+    def check_documents(self, documents: Any) -> frozenset[str] | None:
+        """A document filter: None or empty for the whole corpus, else known doc ids."""
+        if documents is None or documents == [] or documents == ():
+            return None
+        if isinstance(documents, str) or not all(isinstance(d, str) for d in documents):
+            raise QuestionError("documents must be a list of document ids.")
+        unknown = sorted(set(documents) - set(self.index.documents))
+        if unknown:
+            raise QuestionError(f"Unknown document(s) {', '.join(unknown)}; known: {', '.join(self.index.documents)}.")
+        return frozenset(documents)
 
     def search(self, query: str, k: int = 4) -> list[Hit]:
         return self.chain.searcher.search(self.check_question(query), k)

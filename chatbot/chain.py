@@ -65,6 +65,7 @@ class State:
     injection: bool = False
     query: Query | None = None
     last_answer: str = ""
+    documents: frozenset[str] | None = None  # answer only from these documents (None: the whole corpus)
     numeric: NumericAnswer | None = None
     route: str = "text"
     hits: list[Hit] = field(default_factory=list)
@@ -120,13 +121,16 @@ class AnswerChain:
         t0 = time.perf_counter()
         elaborating = s.query is not None and s.query.is_elaboration
         s.numeric = self.facts.answer(s.standalone) if s.standalone and not elaborating else None
+        if s.numeric is not None and s.documents is not None and any(e.doc_id not in s.documents for e in s.numeric.evidence):
+            s.numeric = None  # figures from a document outside the filter
         s.route = "facts" if s.numeric is not None else "text"
         s.timings["route_ms"] = (time.perf_counter() - t0) * 1000
         return s
 
     def retrieve(self, s: State) -> State:
         if s.standalone:
-            docs = self.retriever.invoke(s.standalone)
+            retriever = self.retriever if s.documents is None else self.retriever.model_copy(update={"documents": s.documents})
+            docs = retriever.invoke(s.standalone)
             s.hits = [hit_from_document(d, self.searcher.by_id) for d in docs]
             s.timings.update(self.searcher.last_timings)
         return s
@@ -137,14 +141,14 @@ class AnswerChain:
         if not s.standalone:
             s.draft = abstain(self.scorer, [], passages, lead="The question holds only instructions to the assistant, which are not followed; ask about the article.")
         elif s.query is not None and s.query.is_elaboration:
-            continued = None if s.last_answer.startswith(NOT_IN_ARTICLE) else elaborate(s.last_answer, self.index.passages)
+            continued = None if s.last_answer.startswith(NOT_IN_ARTICLE) else elaborate(s.last_answer, self._passages(s))
             s.draft = continued or abstain(
                 self.scorer, [], passages, lead="There is no earlier answer to continue from: ask a question about the document."
             )
         elif not s.history and dangling_follow_up(s.standalone):
             s.draft = abstain(self.scorer, [], passages, lead="This reads as a follow-up, but there is no earlier question: please ask it in full.")
         elif SUMMARY.search(s.standalone) and s.numeric is None:
-            s.draft = summarize(self.index.passages)
+            s.draft = summarize(self._passages(s))
         elif s.numeric is not None and not (WHY.search(s.standalone) and "false premise corrected" not in s.numeric.notes):
             s.draft = from_numeric(s.numeric)
         else:
@@ -165,6 +169,11 @@ class AnswerChain:
                 s.draft = self._with_yes_no(s, s.draft, scored)
         s.timings["answer_ms"] = (time.perf_counter() - t0) * 1000
         return s
+
+    def _passages(self, s: State) -> list:  # type: ignore[type-arg]
+        if s.documents is None:
+            return self.index.passages
+        return [p for p in self.index.passages if p.doc_id in s.documents]
 
     def _with_type_features(self, s: State, proposal: Proposal) -> Proposal:
         """Add whether the proposed evidence holds an entity of the asked type (spaCy entities)."""
@@ -303,22 +312,22 @@ class AnswerChain:
         return None
 
     # ---- entry points --------------------------------------------------------------------------
-    def run(self, question: str, history: list[dict[str, str]], on_token=None) -> Answer:  # type: ignore[no-untyped-def]
+    def run(self, question: str, history: list[dict[str, str]], on_token=None, documents: frozenset[str] | None = None) -> Answer:  # type: ignore[no-untyped-def]
         t0 = time.perf_counter()
         parts = split_parts(question, self.settings.spacy_model) if len(question) <= MAX_SPLIT_CHARS else [question]
         if len(parts) > 1:
-            answer = self._run_parts(question, parts, history, on_token)
+            answer = self._run_parts(question, parts, history, on_token, documents)
         else:
-            answer = self.runnable.invoke(State(question=question, history=history, on_token=on_token)).answer
+            answer = self.runnable.invoke(State(question=question, history=history, on_token=on_token, documents=documents)).answer
         answer.timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return answer
 
-    def _run_parts(self, question: str, parts: list[str], history: list[dict[str, str]], on_token=None) -> Answer:  # type: ignore[no-untyped-def]
+    def _run_parts(self, question: str, parts: list[str], history: list[dict[str, str]], on_token=None, documents=None) -> Answer:  # type: ignore[no-untyped-def]
         """A question asking several things: each part answered in turn (earlier parts are its history)."""
         answers: list[Answer] = []
         turns = list(history)
         for part in parts:
-            ans = self.runnable.invoke(State(question=part, history=turns, on_token=on_token)).answer
+            ans = self.runnable.invoke(State(question=part, history=turns, on_token=on_token, documents=documents)).answer
             answers.append(ans)
             turns = turns + [{"role": "user", "content": part}, {"role": "assistant", "content": ans.text}]
         if all(a.abstained for a in answers):
@@ -343,7 +352,7 @@ class AnswerChain:
             contexts=tuple(c for a in answers for c in a.contexts), retrieved=tuple(r for a in answers for r in a.retrieved),
         )
 
-    def stream(self, question: str, history: list[dict[str, str]]) -> Iterator[str | Answer]:
+    def stream(self, question: str, history: list[dict[str, str]], documents: frozenset[str] | None = None) -> Iterator[str | Answer]:
         """Yields LLM tokens as they come (LLM mode), then the final verified ``Answer``."""
         import queue
         import threading
@@ -353,7 +362,7 @@ class AnswerChain:
 
         def work() -> None:
             try:
-                result.append(self.run(question, history, on_token=q.put))
+                result.append(self.run(question, history, on_token=q.put, documents=documents))
             except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
                 result.append(exc)
             finally:

@@ -42,6 +42,9 @@ def fuse(
     return scores
 
 
+FILTER_WIDENING = 4  # with a document filter, dense search looks this many times deeper before filtering
+
+
 class HybridSearcher:
     """Plain-Python hybrid search over a loaded index; the LangChain retriever wraps it."""
 
@@ -62,13 +65,21 @@ class HybridSearcher:
         self.position = {p.id: i for i, p in enumerate(index.passages)}
         self._local = threading.local()  # timings of this thread's last search (the web server is threaded)
 
+    def _mask(self, documents: frozenset[str]) -> np.ndarray:
+        return np.array([p.doc_id in documents for p in self.index.passages])
+
     @property
     def last_timings(self) -> dict[str, float]:
         return getattr(self._local, "timings", {})
 
-    def search(self, query: str, k: int = 4, query_vector: list[float] | None = None) -> list[Hit]:
+    def search(
+        self, query: str, k: int = 4, query_vector: list[float] | None = None, documents: frozenset[str] | None = None
+    ) -> list[Hit]:
+        """The ``k`` best passages; with ``documents``, only passages of those documents."""
         t0 = time.perf_counter()
         lex = self.index.bm25_scores(query)
+        if documents is not None:
+            lex = np.where(self._mask(documents), lex, 0.0)
         order = np.argsort(-lex, kind="stable")[: self.depth]
         lexical = [self.index.passages[i].id for i in order if lex[i] > 0]
         t1 = time.perf_counter()
@@ -76,7 +87,11 @@ class HybridSearcher:
         if self.dense_weight > 0:
             vec = query_vector if query_vector is not None else self.index.embedder.embed_query(query)
             t_embed = time.perf_counter()
-            dense_hits = self.index.vectors.query(vec, self.depth)
+            if documents is None:
+                dense_hits = self.index.vectors.query(vec, self.depth)
+            else:  # the nearest passages overall, those of the chosen documents kept
+                wide = self.index.vectors.query(vec, self.depth * FILTER_WIDENING)
+                dense_hits = [(pid, d) for pid, d in wide if self.by_id[pid].doc_id in documents][: self.depth]
         else:
             t_embed = t1
         t2 = time.perf_counter()
@@ -132,8 +147,9 @@ class HybridRetriever(BaseRetriever):
     model_config = ConfigDict(arbitrary_types_allowed=True)
     searcher: HybridSearcher
     k: int = 4
+    documents: frozenset[str] | None = None  # only passages of these documents (None: all)
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[LCDocument]:
-        return [to_document(h) for h in self.searcher.search(query, self.k)]
+        return [to_document(h) for h in self.searcher.search(query, self.k, documents=self.documents)]

@@ -22,7 +22,9 @@ MAX_CHECKS = 8
 _PARTICIPLE = re.compile(r"^(?:was\s+|were\s+)?([a-z]+ed)\b")
 
 
-def follow_ups(bot: Any, answer: Answer, asked: Iterable[str] = (), k: int = MAX_SUGGESTIONS) -> list[str]:
+def follow_ups(
+    bot: Any, answer: Answer, asked: Iterable[str] = (), k: int = MAX_SUGGESTIONS, documents: list[str] | None = None
+) -> list[str]:
     """Up to ``k`` questions about the document related to ``answer``, each verified with
     ``bot.ask`` to be answered (not abstained) with at least one citation that the answer did not
     already show. ``asked`` are questions of the conversation so far (never suggested again)."""
@@ -40,7 +42,7 @@ def follow_ups(bot: Any, answer: Answer, asked: Iterable[str] = (), k: int = MAX
         seen.add(_norm(question))
         checks += 1
         try:
-            reply = bot.ask(question)
+            reply = bot.ask(question, documents=documents)
         except Exception:  # noqa: BLE001 - a suggestion is optional; a failing one is skipped
             continue
         new = {(c.doc_id, c.start, c.end) for c in reply.citations} - shown

@@ -267,3 +267,11 @@ def test_gradio_ui_mounted_with_login(bot, settings, tmp_path) -> None:  # type:
 def test_unpaired_surrogate_is_422_not_500(client: TestClient) -> None:
     r = client.post("/api/ask", content='{"question": "\\ud800 imports"}', headers={"Content-Type": "application/json"})
     assert r.status_code == 422 and "not valid text" in r.json()["error"]
+
+
+def test_ask_with_a_document_filter(client) -> None:  # type: ignore[no-untyped-def]
+    doc = client.get("/api/health").json()["documents"][0]
+    r = client.post("/api/ask", json={"question": "What were imports in 2024?", "documents": [doc]})
+    assert r.status_code == 200 and all(c["doc_id"] == doc for c in r.json()["citations"])
+    bad = client.post("/api/ask", json={"question": "What were imports in 2024?", "documents": ["nope"]})
+    assert bad.status_code == 422 and "Unknown document" in bad.json()["error"]

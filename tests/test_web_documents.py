@@ -38,18 +38,20 @@ def live(two_docs_bot, tmp_path_factory) -> Iterator[str]:  # type: ignore[no-un
         yield url
 
 
-def test_scoped_bot_answers_only_from_its_document(two_docs_bot) -> None:  # type: ignore[no-untyped-def]
-    from chatbot.scope import ALL, ScopedBots
+def test_document_filter_answers_only_from_the_chosen_documents(two_docs_bot) -> None:  # type: ignore[no-untyped-def]
+    from chatbot.errors import QuestionError
 
-    scoped = ScopedBots(two_docs_bot)
-    assert scoped.get(ALL) is two_docs_bot
     harbor = next(d for d in two_docs_bot.index.documents if "harbor" in d)
-    only = scoped.get(harbor)
-    assert list(only.index.documents) == [harbor]
-    assert only.index.documents[harbor].text == two_docs_bot.index.documents[harbor].text  # same offsets
-    assert only.ask("What were imports in 2024?").abstained
+    trade = next(d for d in two_docs_bot.index.documents if "harbor" not in d)
     assert not two_docs_bot.ask("What were imports in 2024?").abstained
-    assert scoped.get(harbor) is only  # built once
+    only = two_docs_bot.ask("What were imports in 2024?", documents=[harbor])
+    assert only.abstained or "1,617.93" not in only.text
+    assert all(c.doc_id == harbor for c in only.citations)
+    master = two_docs_bot.ask("Who is the harbour master?", documents=[harbor])
+    assert "Ingrid Solberg" in master.text and {c.doc_id for c in master.citations} == {harbor}
+    assert two_docs_bot.ask("Who is the harbour master?", documents=[trade]).abstained
+    with pytest.raises(QuestionError, match="Unknown document"):
+        two_docs_bot.ask("Who is the harbour master?", documents=["no-such-document"])
 
 
 @browser

@@ -60,6 +60,11 @@ class AskRequest(BaseModel):
             f"messages are used; longer histories are trimmed (more than {MAX_HISTORY_MESSAGES} is rejected)."
         ),
     )
+    documents: list[StrictStr] | None = Field(
+        default=None,
+        max_length=1000,
+        description="Answer only from these documents (ids as in GET /api/health `documents`); omitted or empty: all.",
+    )
 
 
 class AnswerOut(BaseModel):
@@ -142,7 +147,7 @@ def ask(body: AskRequest, request: Request) -> Any:
         )
     history = [m.model_dump() for m in body.history or []]
     try:
-        answer = bot.ask(body.question, history)
+        answer = bot.ask(body.question, history, documents=body.documents)
     except QuestionError as exc:
         return _error(422, str(exc))
     except ChatbotError as exc:

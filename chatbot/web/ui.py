@@ -22,7 +22,6 @@ import gradio as gr
 import pandas as pd
 
 from chatbot.errors import QuestionError
-from chatbot.scope import ALL, ScopedBots
 from chatbot.settings import Settings
 from chatbot.suggest import MAX_SUGGESTIONS, follow_ups
 from chatbot.types import Answer, Citation
@@ -32,6 +31,7 @@ from chatbot.web.feedback import FeedbackStore
 __all__ = ["CSS", "CLIENT_JS", "build_ui", "load_examples"]
 
 log = logging.getLogger(__name__)
+ALL = ""  # the document filter's value for the whole corpus
 
 STATIC = Path(__file__).parent / "static"
 CSS = (STATIC / "chat.css").read_text(encoding="utf-8")  # passed to mount_gradio_app by server.py
@@ -103,10 +103,7 @@ def build_ui(bot: Any, settings: Settings, feedback: FeedbackStore, examples: li
     titles = {d: doc.title or d for d, doc in docs.items()}
     about = ", ".join(titles.values()) or "the document"
     examples = (examples if examples is not None else load_examples(settings))[:MAX_EXAMPLES]
-    scoped = ScopedBots(bot)
     several = len(docs) > 1
-    if several:
-        scoped.warm()
 
     def article(turns: list[dict[str, Any]]) -> str:
         return render.article_html(docs, passages, _cited(turns))
@@ -124,6 +121,7 @@ def build_ui(bot: Any, settings: Settings, feedback: FeedbackStore, examples: li
 
     # ---- step 2: the answer (LLM tokens stream; an offline answer arrives whole) ---------------
     def respond(turns: list[dict[str, Any]], doc_id: str | None = ALL) -> Iterator[tuple[Any, ...]]:
+        only = [doc_id] if doc_id and doc_id in docs else None
         turns = list(turns or [])
         if not turns or turns[-1].get("answer") is not None:
             return
@@ -132,8 +130,7 @@ def build_ui(bot: Any, settings: Settings, feedback: FeedbackStore, examples: li
         answer: Answer | None = None
         streamed = ""
         try:
-            answerer = scoped.get(doc_id or ALL)
-            for item in answerer.stream(turn["question"], _history(turns[:-1])):
+            for item in bot.stream(turn["question"], _history(turns[:-1]), documents=only):
                 if isinstance(item, Answer):
                     answer = item
                 else:
@@ -161,7 +158,8 @@ def build_ui(bot: Any, settings: Settings, feedback: FeedbackStore, examples: li
         found: list[str] = []
         if last is not None:
             try:
-                found = follow_ups(scoped.get(doc_id or ALL), _answer(last), asked=[t["question"] for t in turns])
+                only = [doc_id] if doc_id and doc_id in docs else None
+                found = follow_ups(bot, _answer(last), asked=[t["question"] for t in turns], documents=only)
             except Exception:  # noqa: BLE001 - suggestions are optional
                 log.exception("follow-up suggestions failed")
         chips = [gr.update(value=q, visible=True) for q in found] + [hide] * (MAX_SUGGESTIONS - len(found))
