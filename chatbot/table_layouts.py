@@ -2,6 +2,8 @@
 
 Layouts (tried in this order at a line):
 - Markdown pipe tables, found with ``markdown-it-py`` (so a table inside a code block is not one);
+- reStructuredText grid tables (``+----+`` borders, a ``+====+`` border under the header); each
+  text line between borders is a row, so every cell keeps an exact one-line span;
 - reStructuredText simple tables between ``====`` rules; a token belongs to the rule column it
   overlaps most, so right-aligned numbers and a label column with no header name both work;
 - tab-separated and whitespace-aligned tables: a header line over two or more rows with the same
@@ -27,6 +29,8 @@ NUMERIC_CELL = re.compile(
 EMPTY_CELL = re.compile(r"^(?:|[-–—]|n/?a|N/?A|\.\.\.|…)$")
 PIPE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
 RST_RULE = re.compile(r"^\s*=+(?:\s+=+)+\s*$")
+GRID_BORDER = re.compile(r"^\s*\+(?:-+\+)+\s*$")
+GRID_HEAD_BORDER = re.compile(r"^\s*\+(?:=+\+)+\s*$")
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ class Table:
     row_spans: Spans
     header_span: tuple[int, int]
     cell_spans: tuple[Spans, ...] = ()
-    layout: str = "whitespace"  # markdown | rst | tab | whitespace
+    layout: str = "whitespace"  # markdown | grid | rst | tab | whitespace
 
 
 def is_numeric(cell: str) -> bool:
@@ -68,6 +72,8 @@ def find_table(lines: list[Line], i: int, markdown_tables: dict[int, int] | None
             return found
     if RST_RULE.match(lines[i].text):
         return _rst_table(lines, i)
+    if GRID_BORDER.match(lines[i].text):
+        return _grid_table(lines, i)
     return _aligned_table(lines, i)
 
 
@@ -199,6 +205,58 @@ def _rst_cells(line: Line, cols: list[tuple[int, int]]) -> list[tuple[str, tuple
         else:
             pos = line.start + min(cols[j][0], len(line.text))
             out.append(("", (pos, pos)))
+    return out
+
+
+# ---- reStructuredText grid tables ----------------------------------------------------------------
+
+
+def _grid_table(lines: list[Line], i: int) -> tuple[Table, int] | None:
+    border = lines[i].text
+    plus = [k for k, ch in enumerate(border) if ch == "+"]
+    cols = list(zip(plus, plus[1:], strict=False))
+    head: list[Line] = []
+    body: list[Line] = []
+    k = i + 1
+    while k < len(lines):
+        text = lines[k].text
+        if GRID_HEAD_BORDER.match(text) and not head and len(text.rstrip()) == len(border.rstrip()):
+            head, body = body, []
+        elif GRID_BORDER.match(text):
+            pass
+        elif text.lstrip().startswith("|") and all(len(text) > b and text[b] in "|+" for _, b in cols):
+            body.append(lines[k])
+        else:
+            break
+        k += 1
+    if not GRID_BORDER.match(lines[k - 1].text) and not GRID_HEAD_BORDER.match(lines[k - 1].text):
+        return None
+    names = [""] * len(cols)
+    for ln in head:
+        for j, (cell, _) in enumerate(_grid_cells(ln, cols)):
+            names[j] = f"{names[j]} {cell}".strip()
+    rows, row_spans, cell_spans = [], [], []
+    for ln in body:
+        cells = _grid_cells(ln, cols)
+        if not any(c for c, _ in cells):
+            continue
+        rows.append(tuple(c for c, _ in cells))
+        row_spans.append((ln.start, ln.end))
+        cell_spans.append(tuple(sp for _, sp in cells))
+    if not rows:
+        return None
+    header_span = (head[0].start, head[-1].end) if head else (lines[i].start, lines[i].end)
+    typed_spans = _label_without_colon(rows, cell_spans)
+    return Table(tuple(names), tuple(rows), tuple(row_spans), header_span, typed_spans, "grid"), k
+
+
+def _grid_cells(line: Line, cols: list[tuple[int, int]]) -> list[tuple[str, tuple[int, int]]]:
+    out = []
+    for a, b in cols:
+        raw = line.text[a + 1 : b]
+        body = raw.strip()
+        s = line.start + a + 1 + (len(raw) - len(raw.lstrip()))
+        out.append((body, (s, s + len(body))))
     return out
 
 
