@@ -160,3 +160,35 @@ def test_bad_and_encrypted_files_are_skipped_and_the_rest_indexes(tmp_path: Path
     assert "encrypted" in found.skipped[2]
     with pytest.raises(CorpusError, match="broken.docx"):
         read_document(folder / "broken.docx")
+
+
+@pytest.mark.slow
+def test_mixed_corpus_with_a_broken_file_indexes_and_answers_with_exact_citations(
+    tmp_path: Path, embedder, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+) -> None:
+    from chatbot.bot import Chatbot
+    from chatbot.index import IndexManager
+    from conftest import make_settings
+
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    d = docx.Document()
+    d.add_heading("Fleet mileage", level=1)
+    d.add_paragraph("The cooperative runs two vans between the depots.")
+    table = d.add_table(rows=3, cols=2)
+    for r, (a, b) in enumerate([("Van", "Kilometres"), ("Kestrel", "41,200"), ("Osprey", "38,950")]):
+        table.cell(r, 0).text, table.cell(r, 1).text = a, b
+    d.save(str(folder / "fleet.docx"))
+    _pdf(folder / "depot.pdf", ["The northern depot opened in 2019 with 12 staff."])
+    (folder / "notes.html").write_text("<html><body><p>The southern depot closed in 2021.</p></body></html>", encoding="utf-8")
+    (folder / "broken.docx").write_bytes(b"not a zip")
+    settings = make_settings(tmp_path, corpus=folder)
+    with caplog.at_level("WARNING"):
+        built, _ = IndexManager(settings, embedder).ensure()
+    assert built and any("broken.docx" in r.getMessage() for r in caplog.records)
+    bot = Chatbot.load(settings, embedder=embedder)
+    texts = {doc.doc_id: read_document(folder / doc.path).text for doc in read_corpus(folder).documents}
+    ans = bot.ask("How many kilometres did Osprey drive?")
+    assert "38,950" in ans.text and ans.citations
+    for c in ans.citations:
+        assert texts[c.doc_id][c.start : c.end] == c.quote
