@@ -11,7 +11,8 @@ for every citation whatever the source format was.
   ``#`` lines, list items ``- `` lines, ``<table>`` a Markdown pipe table;
 - ``.docx``: paragraphs and tables in document order via python-docx; ``Heading n`` styles become
   ``#`` lines, tables Markdown pipe tables;
-- ``.pdf``: the text of each page via pypdf, pages separated by a blank line. An encrypted PDF
+- ``.pdf``: the text of each page via pypdf, pages separated by a blank line; a blank line also
+  after each paragraph, found by its short last line (PDFs store lines, not paragraphs). An encrypted PDF
   that does not open with an empty password is refused.
 
 A file that cannot be read raises ``CorpusError`` with one line naming it.
@@ -39,6 +40,8 @@ class Extracted:
 
 
 SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
+# A PDF line shorter than this share of the page's full lines (80th percentile length) may end a paragraph.
+PDF_PARAGRAPH_END = 0.75
 HTML_DROP = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "template", "svg", "iframe")
 HTML_BLOCKS = {"p", "pre", "blockquote", "dd", "dt", "figcaption", "address", "caption"}
 HTML_CONTAINERS = {"div", "section", "article", "main", "body", "ul", "ol", "dl", "figure", "details", "span"}
@@ -233,9 +236,26 @@ def read_pdf(path: Path) -> Extracted:
     pages = []
     for page in reader.pages:
         lines = [SPACES.sub(" ", ln).strip() for ln in (page.extract_text() or "").splitlines()]
-        pages.append("\n".join(ln for ln in lines if ln))
+        pages.append(_pdf_paragraphs([ln for ln in lines if ln]))
     meta = reader.metadata
     return Extracted("\n\n".join(p for p in pages if p) + "\n", str(meta.title or "") if meta else "")
+
+
+def _pdf_paragraphs(lines: list[str]) -> str:
+    """A page's lines with a blank line after each paragraph: a line that ends a sentence and is
+    clearly shorter than the page's full lines (the last line of a paragraph), or a short line
+    without closing punctuation followed by a capitalised line (a heading)."""
+    if len(lines) < 3:
+        return "\n\n".join(lines)
+    full = sorted(len(ln) for ln in lines)[int(len(lines) * 0.8)]
+    out = []
+    for k, ln in enumerate(lines):
+        out.append(ln)
+        nxt = lines[k + 1] if k + 1 < len(lines) else ""
+        short = len(ln) < PDF_PARAGRAPH_END * full
+        if nxt and short and (ln.endswith((".", "!", "?", ":")) or nxt[:1].isupper() and not ln.endswith(",")):
+            out.append("")
+    return "\n".join(out)
 
 
 READERS: dict[str, Callable[[Path], Extracted]] = {
