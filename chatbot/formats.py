@@ -21,6 +21,7 @@ A file that cannot be read raises ``CorpusError`` with one line naming it.
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,10 +54,11 @@ class _Blocks:
     def __init__(self) -> None:
         self.parts: list[str] = []
 
-    def paragraph(self, text: str, prefix: str = "") -> None:
-        text = "\n".join(SPACES.sub(" ", ln).strip() for ln in text.splitlines())
-        text = re.sub(r"\n{2,}", "\n", text).strip()
-        if text:
+    def paragraph(self, text: str, prefix: str = "", keep_spaces: bool = False) -> None:
+        """One block; ``keep_spaces`` keeps a preformatted block's alignment (a whitespace table)."""
+        text = "\n".join(ln.rstrip() if keep_spaces else SPACES.sub(" ", ln).strip() for ln in text.splitlines())
+        text = text.strip("\n") if keep_spaces else re.sub(r"\n{2,}", "\n", text).strip()
+        if text.strip():
             self.parts.append(prefix + text)
 
     def heading(self, text: str, level: int) -> None:
@@ -152,7 +154,10 @@ def _html_walk(el: Any, out: _Blocks) -> None:
                 out.paragraph(_inline_text(child), "- ")
         elif name in HTML_BLOCKS:
             flush()
-            out.paragraph(child.get_text() if name == "pre" else _inline_text(child))
+            if name == "pre":
+                out.paragraph(child.get_text().strip("\n"), keep_spaces=True)
+            else:
+                out.paragraph(_inline_text(child))
         elif name in HTML_CONTAINERS - {"span"}:
             flush()
             _html_walk(child, out)
@@ -196,6 +201,8 @@ def read_docx(path: Path) -> Extracted:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    if not zipfile.is_zipfile(path):
+        raise CorpusError(f"{path.name} is not a valid DOCX file (not a zip package). Save it again from the word processor.")
     document = docx.Document(str(path))
     out = _Blocks()
     for item in document.iter_inner_content():
@@ -279,7 +286,8 @@ def extract(path: Path) -> Extracted:
     except Exception as exc:  # noqa: BLE001 - a parser failing on a user's file is a reported skip
         raise CorpusError(f"{path.name} could not be read as {path.suffix.lower()[1:].upper()}: {_one_line(exc)}.") from exc
     if not found.text.strip():
-        raise CorpusError(f"{path.name} has no text to index (a scanned PDF or an empty file?).")
+        why = "no text layer (a scanned PDF?)" if path.suffix.lower() == ".pdf" else "no text"
+        raise CorpusError(f"{path.name} has {why} to index.")
     return found
 
 

@@ -92,7 +92,9 @@ def test_html_main_text_and_tables(tmp_path: Path) -> None:
         "<main><h1>Drive report</h1><p>The <b>Alpha</b> drive reads at 530 MB/s.\nIt costs less.</p>"
         "<h2>Prices</h2><table><tr><th>Drive</th><th>Price</th></tr>"
         "<tr><td>Alpha</td><td>€120</td></tr><tr><td>Beta</td><td>€210</td></tr></table>"
-        "<ul><li>Two drives were tested.</li></ul></main>"
+        "<ul><li>Two drives were tested.</li></ul>"
+        "<pre>\n               Read      Write\nDrive          (MB/s)    (MB/s)\n"
+        "Gamma            550       520\nDelta            560       530\n</pre></main>"
         "<footer>Copyright</footer><script>var x = 1;</script></body></html>",
         encoding="utf-8",
     )
@@ -103,6 +105,8 @@ def test_html_main_text_and_tables(tmp_path: Path) -> None:
     passages, tables = _check_spans(doc)
     assert tables and tables[0].columns == ("Drive", "Price")
     assert tables[0].rows == (("Alpha", "€120"), ("Beta", "€210"))
+    assert tables[1].columns == ("Drive", "Read (MB/s)", "Write (MB/s)")  # a <pre> keeps its alignment
+    assert tables[1].rows[1] == ("Delta", "560", "530")
     assert any(p.section == "Prices" for p in passages if p.kind == "table")
     assert any("Two drives were tested." in p.text for p in passages)
 
@@ -164,6 +168,7 @@ def test_bad_and_encrypted_files_are_skipped_and_the_rest_indexes(tmp_path: Path
     found = read_corpus(folder)
     assert [d.doc_id for d in found.documents] == ["good"]
     assert len(found.skipped) == 3
+    assert "not a valid DOCX file" in found.skipped[0]
     for name, message in zip(["broken.docx", "broken.pdf", "locked.pdf"], found.skipped, strict=True):
         assert message.startswith(name) or name in message
         assert "\n" not in message
