@@ -2,7 +2,8 @@
 
 Rules (no document-specific values):
 - page boilerplate: lines of only punctuation (``|``), and trailing print/share links;
-- headings: markdown ``#`` lines, or short title-like lines without closing punctuation;
+- headings: markdown ``#`` lines, reStructuredText / setext titles over an underline, or short
+  title-like lines without closing punctuation;
 - tables (``chatbot.table_layouts``): Markdown pipe tables, reStructuredText simple tables,
   whitespace-aligned and tab-separated tables; a line ending with ``:`` right before a table
   introduces it and belongs to the same passage;
@@ -13,11 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from chatbot.errors import CorpusError
+from chatbot.formats import SUFFIXES, extract
 from chatbot.table_layouts import (
     Line,
     Table,
@@ -28,14 +32,15 @@ from chatbot.table_layouts import (
 )
 from chatbot.types import Document, Passage, Span
 
-__all__ = ["Line", "Table", "corpus_hash", "load_corpus", "parse_document", "read_document"]
+__all__ = ["CorpusRead", "Line", "Table", "corpus_hash", "load_corpus", "parse_document", "read_corpus", "read_document"]
 
-SUFFIXES = (".txt", ".md", ".rst")
+log = logging.getLogger(__name__)
 BOILERPLATE_LINE = re.compile(r"^[\s|\-_=*•·.]*$")
 BOILERPLATE_TEXT = re.compile(
     r"^(print version|print|share( this)?( article)?|back to top|advertisement|subscribe.*|read more)$",
     re.IGNORECASE,
 )
+UNDERLINE_CHARS = "=-~^\"'`*+#:._"
 MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
 # Sentence ends: . ! ? followed by space and an upper-case letter, digit or quote.
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[A-Z0-9\"“‘(])")
@@ -47,16 +52,8 @@ def content_id(*parts: object, n: int = 16) -> str:
 
 
 def read_document(path: Path) -> Document:
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CorpusError(
-            f"{path.name} is not valid UTF-8 (byte {exc.start}). Save it as UTF-8 and index again."
-        ) from exc
-    except OSError as exc:
-        raise CorpusError(f"Cannot read {path}: {exc.strerror}.") from exc
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    """One document: its extracted text (``chatbot.formats``) and the title from a sidecar or the file."""
+    found = extract(path)
     meta: dict[str, str] = {}
     sidecar = path.with_suffix(".meta.json")
     if sidecar.is_file():
@@ -67,20 +64,45 @@ def read_document(path: Path) -> Document:
     return Document(
         doc_id=path.stem,
         path=path.name,
-        text=text,
-        title=str(meta.get("title") or path.stem.replace("-", " ").replace("_", " ").title()),
+        text=found.text,
+        title=str(meta.get("title") or found.title or path.stem.replace("-", " ").replace("_", " ").title()),
         source=str(meta.get("source", "")),
         language=str(meta.get("language", "en")),
     )
 
 
-def load_corpus(corpus_dir: Path) -> list[Document]:
+@dataclass(frozen=True)
+class CorpusRead:
+    """The documents of a corpus folder and a one-line error for each file that was skipped."""
+
+    documents: tuple[Document, ...]
+    skipped: tuple[str, ...] = ()
+
+
+def read_corpus(corpus_dir: Path) -> CorpusRead:
+    """Every readable document of ``corpus_dir``; a file that cannot be read is skipped with its error."""
     if not corpus_dir.is_dir():
         raise CorpusError(f"Corpus folder {corpus_dir} does not exist. Set CHATBOT_CORPUS_DIR or create it.")
     paths = sorted(p for p in corpus_dir.iterdir() if p.suffix.lower() in SUFFIXES and p.is_file())
     if not paths:
         raise CorpusError(f"No {'/'.join(SUFFIXES)} documents in {corpus_dir}.")
-    return [read_document(p) for p in paths]
+    docs, skipped = [], []
+    for p in paths:
+        try:
+            docs.append(read_document(p))
+        except CorpusError as exc:
+            skipped.append(str(exc))
+    return CorpusRead(tuple(docs), tuple(skipped))
+
+
+def load_corpus(corpus_dir: Path) -> list[Document]:
+    """The readable documents; each skipped file is logged as a warning of one line naming it."""
+    found = read_corpus(corpus_dir)
+    for message in found.skipped:
+        log.warning("Skipped %s", message)
+    if not found.documents:
+        raise CorpusError(f"No readable document in {corpus_dir}: {' '.join(found.skipped)}")
+    return list(found.documents)
 
 
 def corpus_hash(docs: Iterable[Document], extra_files: Iterable[Path] = ()) -> str:
@@ -105,6 +127,14 @@ def split_lines(text: str) -> list[Line]:
 def is_boilerplate(line: Line) -> bool:
     s = line.stripped
     return bool(BOILERPLATE_LINE.match(s)) or bool(BOILERPLATE_TEXT.match(s))
+
+
+def is_underline(line: Line, title: Line) -> bool:
+    """A reStructuredText (or setext Markdown) section title's underline: one punctuation mark
+    repeated at least as long as the title (``Iris plants dataset`` over ``-------------------``)."""
+    s, t = line.text.rstrip(), title.text.rstrip()
+    return (len(s) >= max(3, len(t)) and s[0] in UNDERLINE_CHARS and s == s[0] * len(s)
+            and bool(t.strip()) and not is_boilerplate(title) and len(t.split()) <= 15)
 
 
 def heading_text(line: Line, next_line: Line | None) -> str | None:
@@ -186,6 +216,11 @@ def parse_document(doc: Document) -> tuple[list[Passage], list[Table]]:
             tables.append(table)
             _add(passages, doc, section, intro_start, table.row_spans[-1][1], "table")
             i = j
+            continue
+        if i + 1 < len(lines) and is_underline(lines[i + 1], line):
+            flush()
+            section = line.stripped
+            i += 2
             continue
         title = heading_text(line, nxt)
         if title:

@@ -2,11 +2,15 @@
 
 Layouts (tried in this order at a line):
 - Markdown pipe tables, found with ``markdown-it-py`` (so a table inside a code block is not one);
+- reStructuredText grid tables (``+----+`` borders, a ``+====+`` border under the header); each
+  text line between borders is a row, so every cell keeps an exact one-line span;
 - reStructuredText simple tables between ``====`` rules; a token belongs to the rule column it
   overlaps most, so right-aligned numbers and a label column with no header name both work;
 - tab-separated and whitespace-aligned tables: a header line over two or more rows with the same
   number of cells whose cells after the first are all numbers (with units, currency, scale or %);
-  a header one cell short names the columns after an unnamed label column.
+  a header one cell short names the columns after an unnamed label column; a header on two lines
+  (``Read`` over ``(MB/s)``) is joined column by column, each chunk placed by its position;
+- cells may carry footnote marks (``41.2*``, ``530¹``, ``2,501.0 [1]``, ``12.0 (a)``).
 A cell's ``(start, end)`` always satisfies ``document[start:end] == cell`` (an empty cell has
 ``start == end``). The label cell drops a trailing colon (``Alcohol:`` → ``Alcohol``).
 """
@@ -22,11 +26,13 @@ Spans = tuple[tuple[int, int], ...]
 NUMERIC_CELL = re.compile(
     r"^[(+\-−–]?(?:US\$|[$€£¥₼]|[A-Z]{3})?[+\-−–]?\d[\d,]*(?:\.\d+)?"
     r"(?:%|(?:[kKmMbBtT]n?|bn|mn|mln|thousand|million|billion|trillion)(?![a-z]))?"
-    r"(?:[A-Za-zµ°²³/]{1,8}(?:/[A-Za-z]{1,4})?)?\)?(?:\[\w{1,3}\]|[*†‡¹²³⁴⁵⁶⁷⁸⁹])?$"
+    r"(?:[A-Za-zµ°²³/]{1,8}(?:/[A-Za-z]{1,4})?)?\)?(?:\[\w{1,3}\]|\([a-z]\)|[*†‡§¹²³⁴⁵⁶⁷⁸⁹])?$"
 )
 EMPTY_CELL = re.compile(r"^(?:|[-–—]|n/?a|N/?A|\.\.\.|…)$")
 PIPE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
 RST_RULE = re.compile(r"^\s*=+(?:\s+=+)+\s*$")
+GRID_BORDER = re.compile(r"^\s*\+(?:-+\+)+\s*$")
+GRID_HEAD_BORDER = re.compile(r"^\s*\+(?:=+\+)+\s*$")
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,7 @@ class Table:
     row_spans: Spans
     header_span: tuple[int, int]
     cell_spans: tuple[Spans, ...] = ()
-    layout: str = "whitespace"  # markdown | rst | tab | whitespace
+    layout: str = "whitespace"  # markdown | grid | rst | tab | whitespace
 
 
 def is_numeric(cell: str) -> bool:
@@ -68,6 +74,8 @@ def find_table(lines: list[Line], i: int, markdown_tables: dict[int, int] | None
             return found
     if RST_RULE.match(lines[i].text):
         return _rst_table(lines, i)
+    if GRID_BORDER.match(lines[i].text):
+        return _grid_table(lines, i)
     return _aligned_table(lines, i)
 
 
@@ -202,6 +210,58 @@ def _rst_cells(line: Line, cols: list[tuple[int, int]]) -> list[tuple[str, tuple
     return out
 
 
+# ---- reStructuredText grid tables ----------------------------------------------------------------
+
+
+def _grid_table(lines: list[Line], i: int) -> tuple[Table, int] | None:
+    border = lines[i].text
+    plus = [k for k, ch in enumerate(border) if ch == "+"]
+    cols = list(zip(plus, plus[1:], strict=False))
+    head: list[Line] = []
+    body: list[Line] = []
+    k = i + 1
+    while k < len(lines):
+        text = lines[k].text
+        if GRID_HEAD_BORDER.match(text) and not head and len(text.rstrip()) == len(border.rstrip()):
+            head, body = body, []
+        elif GRID_BORDER.match(text):
+            pass
+        elif text.lstrip().startswith("|") and all(len(text) > b and text[b] in "|+" for _, b in cols):
+            body.append(lines[k])
+        else:
+            break
+        k += 1
+    if not GRID_BORDER.match(lines[k - 1].text) and not GRID_HEAD_BORDER.match(lines[k - 1].text):
+        return None
+    names = [""] * len(cols)
+    for ln in head:
+        for j, (cell, _) in enumerate(_grid_cells(ln, cols)):
+            names[j] = f"{names[j]} {cell}".strip()
+    rows, row_spans, cell_spans = [], [], []
+    for ln in body:
+        cells = _grid_cells(ln, cols)
+        if not any(c for c, _ in cells):
+            continue
+        rows.append(tuple(c for c, _ in cells))
+        row_spans.append((ln.start, ln.end))
+        cell_spans.append(tuple(sp for _, sp in cells))
+    if not rows:
+        return None
+    header_span = (head[0].start, head[-1].end) if head else (lines[i].start, lines[i].end)
+    typed_spans = _label_without_colon(rows, cell_spans)
+    return Table(tuple(names), tuple(rows), tuple(row_spans), header_span, typed_spans, "grid"), k
+
+
+def _grid_cells(line: Line, cols: list[tuple[int, int]]) -> list[tuple[str, tuple[int, int]]]:
+    out = []
+    for a, b in cols:
+        raw = line.text[a + 1 : b]
+        body = raw.strip()
+        s = line.start + a + 1 + (len(raw) - len(raw.lstrip()))
+        out.append((body, (s, s + len(body))))
+    return out
+
+
 # ---- whitespace-aligned and tab-separated --------------------------------------------------------
 
 
@@ -260,9 +320,39 @@ def _cell_spans(line: Line, cells: list[str]) -> Spans:
 
 def _aligned_table(lines: list[Line], i: int) -> tuple[Table, int] | None:
     header = lines[i]
-    if not header.stripped or header.stripped.endswith((".", ":")) or PIPE_SEPARATOR.match(header.text):
+    if not _header_like(header):
         return None
-    j = i + 1
+    head = [header]
+    body = _aligned_rows(lines, i + 1)
+    if body is None and i + 2 < len(lines) and _header_like(lines[i + 1]) and _may_stack(header):
+        head = [header, lines[i + 1]]  # a two-line header ("Read" over "(MB/s)")
+        body = _aligned_rows(lines, i + 2)
+    if body is None:
+        return None
+    rows, spans, cell_spans, j = body
+    n = len(rows[0])
+    columns = group_header(header.text, n) if len(head) == 1 else _stacked_header(head, spans, cell_spans, n)
+    if columns is None or numeric_share([c for c in columns if c]) > 0.5:
+        return None
+    layout = "tab" if "\t" in header.text else "whitespace"
+    typed_spans = _label_without_colon(rows, cell_spans)
+    return Table(columns, tuple(rows), tuple(spans), (head[0].start, head[-1].end), typed_spans, layout), j
+
+
+def _header_like(line: Line) -> bool:
+    return bool(line.stripped) and not line.stripped.endswith((".", ":")) and not PIPE_SEPARATOR.match(line.text) \
+        and not _is_row(split_cells(line.text))
+
+
+def _may_stack(line: Line) -> bool:
+    """A first header line: short aligned chunks (two or more, or one indented over the value
+    columns), not prose (a sentence with two spaces after its full stop has long chunks)."""
+    chunks = re.findall(r"\S+(?: \S+)*", line.text)
+    return all(len(c.split()) <= 4 for c in chunks) and (len(chunks) >= 2 or line.text.startswith("  "))
+
+
+def _aligned_rows(lines: list[Line], j: int) -> tuple[list[tuple[str, ...]], list[tuple[int, int]], list[Spans], int] | None:
+    """Two or more consecutive rows with the same number of cells, starting at ``lines[j]``."""
     rows, spans, cell_spans = [], [], []
     n = None
     while j < len(lines):
@@ -274,14 +364,21 @@ def _aligned_table(lines: list[Line], i: int) -> tuple[Table, int] | None:
         spans.append((lines[j].start, lines[j].end))
         cell_spans.append(_cell_spans(lines[j], cells))
         j += 1
-    if len(rows) < 2 or n is None:
-        return None
-    columns = group_header(header.text, n)
-    if columns is None or numeric_share([c for c in columns if c]) > 0.5:
-        return None
-    layout = "tab" if "\t" in header.text else "whitespace"
-    typed_spans = _label_without_colon(rows, cell_spans)
-    return Table(columns, tuple(rows), tuple(spans), (header.start, header.end), typed_spans, layout), j
+    return (rows, spans, cell_spans, j) if len(rows) >= 2 else None
+
+
+def _stacked_header(head: list[Line], spans: list[tuple[int, int]], cell_spans: list[Spans], n: int) -> tuple[str, ...]:
+    """Column names from header lines stacked over the rows: each chunk of words goes to the column
+    whose cells it overlaps most (by position in the line), or the nearest one."""
+    lo = [min(cs[k][0] - s for cs, (s, _) in zip(cell_spans, spans, strict=True)) for k in range(n)]
+    hi = [max(cs[k][1] - s for cs, (s, _) in zip(cell_spans, spans, strict=True)) for k in range(n)]
+    names: list[list[str]] = [[] for _ in range(n)]
+    for line in head:
+        for m in re.finditer(r"\S+(?: \S+)*", line.text):
+            a, b = m.span()
+            k = max(range(n), key=lambda c: (min(b, hi[c]) - max(a, lo[c]), -min(abs(a - hi[c]), abs(lo[c] - b))))
+            names[k].append(m.group(0))
+    return tuple(" ".join(w) for w in names)
 
 
 def _label_without_colon(rows: list[tuple[str, ...]], cell_spans: list[Spans]) -> tuple[Spans, ...]:

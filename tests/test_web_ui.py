@@ -267,7 +267,7 @@ def test_ui_passes_llm_tokens_through(bot, settings, tmp_path, monkeypatch) -> N
     final = bot.ask("What were imports in 2024?")
     tokens = ["Imports ", "in 2024 ", "were <b>$1,617.93M</b> [1]."]
 
-    def fake_stream(question, history=None):  # type: ignore[no-untyped-def]
+    def fake_stream(question, history=None, documents=None):  # type: ignore[no-untyped-def]
         bot.check_question(question)
         yield from tokens
         yield final

@@ -17,7 +17,7 @@ _CUR = r"(?P<cur>US\$|[$€£¥₼]|[A-Z]{3}(?=\s?\d))?"
 _NUM = r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
 _SCALE = r"(?P<scale>bn|mn|mln|tn|[kKmMbB](?![A-Za-z])|\s?(?:thousand|million|billion|trillion)\b)?"
 _UNIT = r"(?:\s?(?P<unit>%|[A-Za-zµ°²³]{1,8}(?:/[A-Za-z]{1,4})?|[A-Za-z]{1,8}/[A-Za-z]{1,4}))?"
-_TAIL = r"\)?(?:\[\w{1,3}\]|[*†‡¹²³⁴⁵⁶⁷⁸⁹])?(?P<note>\s+\(.*\))?"
+_TAIL = r"\)?(?:\s?(?:\[\w{1,3}\]|\([a-z]\))|[*†‡§¹²³⁴⁵⁶⁷⁸⁹])?(?P<note>\s+\(.*\))?"  # footnote marks
 CELL = re.compile(rf"^{_SIGN}\s?{_CUR}\s?[+\-−]?{_NUM}{_SCALE}{_UNIT}{_TAIL}$")
 SCALE_WORDS = ("trillion", "billion", "million", "thousand")
 

@@ -9,6 +9,9 @@ Kinds:
 - ``rank`` / ``count``: "ranking 71st globally", "over 250 US-invested companies";
 - ``event``: a full date or a year tied to a named thing ("the 1990 Treaty on …",
   "…Council, established in 1998").
+
+A number is a fact only when the sentence's grammar makes it one (``chatbot.facts.grammar``): not a
+piece of a version or wrapped decimal, not across a line break, not an address; a year only as a date.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from chatbot.corpus import Table, content_id
+from chatbot.facts import grammar
 from chatbot.facts.cells import header_unit, type_cell
 from chatbot.facts.numbers import find_money, unit_from_text
 from chatbot.text import STOPWORDS
@@ -204,7 +208,7 @@ def mention_facts(doc: Document, passage: Passage) -> list[Fact]:
         sent_year = sent_years[0] if len(set(sent_years)) == 1 else ""
         source = SOURCE.search(s)
         source_note = source.group(1).strip() if source else ""
-        money = find_money(s)
+        money = [a for a in find_money(s) if grammar.is_amount(s, a.start, a.end)]
         parent: Fact | None = None
         for a in money:
             bracketed = a.start > 0 and s[a.start - 1] == "(" and s[a.end : a.end + 1] == ")"
@@ -273,10 +277,10 @@ def mention_facts(doc: Document, passage: Passage) -> list[Fact]:
                 if w.lower() in COUNT_STOP or w.lower() in STOPWORDS or (noun and w.endswith("ed")):
                     break
                 noun.append(w)
-            if not noun:
+            end = m.start(3) + len(" ".join(noun))
+            if not noun or not grammar.is_count(s, m.start(2), m.end(2), m.start(3), end):
                 continue
             start = m.start(1) if m.group(1) else m.start(2)
-            end = m.start(3) + len(" ".join(noun))
             out.append(
                 Fact(
                     id=_fact_id(doc.doc_id, sent.start + start, sent.start + end, " ".join(noun), "count"),
@@ -295,6 +299,8 @@ def event_facts(doc: Document, sent: Span, money: list) -> list[Fact]:  # type: 
     out: list[Fact] = []
     taken: list[tuple[int, int]] = []
     for m in DATE.finditer(s):
+        if not grammar.is_date(s, m.end() - 4, m.end()):
+            continue
         name_start = _first_name_before(s, m.start())
         q_start = name_start if name_start is not None else _clause_bounds(s, m.start())[0]
         subject = s[q_start : m.start()].strip()
@@ -307,8 +313,10 @@ def event_facts(doc: Document, sent: Span, money: list) -> list[Fact]:  # type: 
         after = NAME.match(s, m.end() + 1) if s[m.end() : m.end() + 1] == " " else None
         before_text = s[: m.start()]
         if after and len(after.group(0).split()) >= 2:  # "the 1990 Treaty on Fisheries"
+            if not grammar.year_modifies(s, m.start(), m.end(), after.start(), after.end()):
+                continue
             out.append(_event(doc, sent, m.start(), after.end(), after.group(0), m.group(0), m.group(0)))
-        elif EVENT_VERB.search(before_text):  # "... Council, established in 1998"
+        elif EVENT_VERB.search(before_text) and grammar.is_date(s, m.start(), m.end()):  # "... Council, established in 1998"
             cs, _ = _clause_bounds(s, m.start())
             name_start = _name_before(s, cs - 2) if cs >= 2 else None
             q_start = name_start if name_start is not None else cs
