@@ -23,7 +23,7 @@ def _desc(text: str, default: Any) -> Any:
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
-    corpus_dir: Path = _desc("Folder of source documents (.txt, .md) and their sidecars.", PROJECT_ROOT / "corpus")
+    corpus_dir: Path = _desc("Folder of source documents (.txt, .md, .rst, .html, .pdf, .docx) and their sidecars.", PROJECT_ROOT / "corpus")
     index_dir: Path = _desc("Folder of built artefacts (Chroma, BM25, facts table, manifest).", PROJECT_ROOT / "index")
     data_dir: Path = _desc("Folder for runtime data: feedback database, Gradio temp files.", PROJECT_ROOT / "data")
     embedding_model: str = _desc(
