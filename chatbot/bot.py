@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -54,9 +55,7 @@ class Chatbot:
         if warm:
             with timed("embedder"):
                 index.embedder.embed_query("warm-up")
-            from chatbot.understanding.nlp import pipeline
-
-            pipeline(settings.spacy_model)("Who answers a warm-up question?")  # loads spaCy once (timed by name)
+            threading.Thread(target=_warm_language, args=(settings.spacy_model,), name="warm-spacy", daemon=True).start()
         log.info(
             "Chatbot ready in %.1f s: %d passages, %d facts (load ms: %s)",
             time.perf_counter() - t0, len(index.passages), len(facts.facts), load_timings(),
@@ -137,6 +136,17 @@ class Chatbot:
             "version": _version(),
             "load_ms": load_timings(),  # what this process loaded and how long each took
         }
+
+
+def _warm_language(model: str) -> None:
+    """Load spaCy in the background (timed by name in load_timings): the server is ready meanwhile, and
+    a question arriving first simply waits for the load it needs."""
+    from chatbot.understanding.nlp import parse
+
+    try:
+        parse("Who answers a warm-up question?", model)
+    except Exception:  # noqa: BLE001 - the first question reports a missing pipeline as its own error
+        log.exception("Loading the spaCy pipeline %s failed", model)
 
 
 def _encodable(text: str) -> bool:
