@@ -94,3 +94,13 @@ def test_summary_sentences_are_prose() -> None:
     assert _is_prose("The port handled more containers in 2021 than in any earlier year.")
     for markup in (".. _harbour_report:", "*Feature — Velmora, 14 April 2025*", "Cargo and revenue"):
         assert not _is_prose(markup)
+
+
+def test_common_english_typos_are_fixed_names_are_not() -> None:
+    from chatbot.answering.normalize import english_correction
+
+    assert english_correction("avergae") == "average"
+    assert english_correction("adress") == "address"  # the neighbour that keeps the first letter
+    assert english_correction("understnading") == "understanding"
+    for kept in ("levy", "folks", "velmora"):  # real words, and a name with no English neighbour
+        assert english_correction(kept) == kept

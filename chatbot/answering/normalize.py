@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from chatbot.resources import once
 from chatbot.text import STOPWORDS, normalise, stem
 from chatbot.types import Document
 
@@ -30,6 +31,29 @@ def _edit_distance_le(a: str, b: str, limit: int) -> bool:
             return False
         prev = cur
     return prev[-1] <= limit
+
+
+MIN_ENGLISH_FIX = 4  # shorter words are left alone ("wat" may be a name, an acronym or slang)
+
+
+def english():  # type: ignore[no-untyped-def]
+    """English word frequencies (pyspellchecker), loaded once per process on first need."""
+    from spellchecker import SpellChecker
+
+    return once("spellchecker:en", lambda: SpellChecker(distance=1))
+
+
+@lru_cache(maxsize=8192)
+def english_correction(word: str) -> str:
+    """A misspelt common English word corrected by one edit ("avergae" → "average", "adress" →
+    "address"); known words, and words with no English neighbour, are returned as they are."""
+    spell = english()
+    if word in spell:
+        return word
+    candidates = spell.candidates(word) or ()
+    if not candidates:
+        return word
+    return max(candidates, key=lambda c: (c[:1] == word[:1], spell.word_usage_frequency(c)))
 
 
 class QueryNormalizer:
@@ -81,8 +105,10 @@ class QueryNormalizer:
     @lru_cache(maxsize=4096)  # noqa: B019 - one normaliser per loaded index
     def correct(self, word: str) -> str:
         low = word.lower()
-        if low in self.vocab or low in STOPWORDS or len(low) < 6 or not low.isalpha() or stem(low) in self.stems:
+        if low in self.vocab or low in STOPWORDS or not low.isalpha() or stem(low) in self.stems:
             return word
+        if len(low) < 6:
+            return english_correction(low) if len(low) >= MIN_ENGLISH_FIX and word[:1].islower() else word
         if re.search(r"(?:s|ed|ing|er|ers|est|ly)$", low) and len(low) >= 7:
             return word  # an inflected form of a real word ("ministers", "builders"), not a typo
         limit = 1 if len(low) < 9 or word[:1].isupper() else 2  # a name gets one typo at most
@@ -90,7 +116,7 @@ class QueryNormalizer:
             for cand in sorted(self.by_length.get(n, ())):
                 if cand[0] == low[0] and cand not in STOPWORDS and _edit_distance_le(low, cand, limit):
                     return cand
-        return word
+        return english_correction(low) if word[:1].islower() else word
 
     def join_split_words(self, question: str) -> str:
         """"ferro alloys" → "ferroalloys" when the document writes it as one word."""
