@@ -11,6 +11,7 @@ from chatbot.answering.offline import Draft
 from chatbot.types import Passage, Span
 
 MORE_SENTENCES = 2
+MIN_SENTENCE = 12  # shorter pieces (headings, labels) are not sentences to quote or to find again
 
 
 def quoted_sentences(answer: str, passages: list[Passage]) -> list[tuple[int, int]]:
@@ -22,7 +23,7 @@ def quoted_sentences(answer: str, passages: list[Passage]) -> list[tuple[int, in
     for i, p in enumerate(passages):
         for k, s in enumerate(p.sentences):
             text = " ".join(s.text.split())
-            if len(text) >= 12 and text in folded:
+            if len(text) >= MIN_SENTENCE and text in folded:
                 out.append((i, k))
     return out
 
@@ -46,9 +47,16 @@ def continuation(last_answer: str, passages: list[Passage], n: int = MORE_SENTEN
     return out
 
 
-def elaborate(last_answer: str, passages: list[Passage]) -> Draft | None:
-    """The next sentences of the document as a quoted answer, or None when there is nothing to continue."""
+def elaborate(last_answer: str, passages: list[Passage], retrieved: list[Passage] | None = None) -> Draft | None:
+    """The next sentences of the document as a quoted answer, or None when there is nothing to continue.
+
+    When the last answer quoted no sentence (a figure from a table, say), the prose passages retrieved
+    for the last question give the sentences the answer did not show."""
     more = continuation(last_answer, passages)
+    if not more and retrieved:
+        folded = " ".join(last_answer.split())
+        more = [(p, s) for p in retrieved if p.kind == "text" for s in p.sentences
+                if len(s.text) >= MIN_SENTENCE and " ".join(s.text.split()) not in folded][:MORE_SENTENCES]
     if not more:
         return None
     spans = [(p.doc_id, s.start, s.end, s.text) for p, s in more]
