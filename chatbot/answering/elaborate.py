@@ -52,6 +52,8 @@ def elaborate(last_answer: str, passages: list[Passage], retrieved: list[Passage
 
     When the last answer quoted no sentence (a figure from a table, say), the prose passages retrieved
     for the last question give the sentences the answer did not show."""
+    if not last_answer.strip():
+        return None
     more = continuation(last_answer, passages)
     if not more and retrieved:
         folded = " ".join(last_answer.split())
