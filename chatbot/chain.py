@@ -46,6 +46,7 @@ from chatbot.understanding.entities import (
     LABELS_FOR,
     REQUIRED_TYPES,
     SentenceEntities,
+    answer_entity,
     holds_type,
     holds_year,
 )
@@ -167,6 +168,8 @@ class AnswerChain:
                 s.draft = from_numeric(s.numeric)
             elif not s.draft.abstained and s.draft.route == "text" and self._is_yes_no(s):
                 s.draft = self._with_yes_no(s, s.draft, scored)
+            elif not s.draft.abstained and s.draft.route == "text":
+                s.draft = self._with_typed_answer(s, s.draft)
         s.timings["answer_ms"] = (time.perf_counter() - t0) * 1000
         return s
 
@@ -210,6 +213,20 @@ class AnswerChain:
         draft.confidence = round(p, 4)
         draft.features = proposal.features
         return draft
+
+    def _with_typed_answer(self, s: State, draft: Draft) -> Draft:
+        """Lead with the answer itself — the name, date or figure asked for, taken from the first quote —
+        before the quote that holds it ("Kush Choksi — The delegation was led by Kush Choksi, …")."""
+        query = analyse(s.standalone, self.settings.spacy_model)
+        if query.answer_type not in TYPE_WORDS or not draft.spans:
+            return draft
+        doc_id, start, _, quote = draft.spans[0]
+        ents = self.entities.of([(doc_id, start, quote)])[0]
+        found = answer_entity(ents, quote, query.answer_type, query.text, query.content_lemmas)
+        if not found or draft.text.startswith(found):
+            return draft
+        return Draft(f"{found} — {draft.text}", draft.spans, draft.abstained, draft.route, draft.notes, draft.support,
+                     draft.arithmetic, draft.confidence, draft.features)
 
     def _is_yes_no(self, s: State) -> bool:
         return s.query is not None and s.query.is_yes_no and analyse(s.standalone, self.settings.spacy_model).is_yes_no

@@ -104,3 +104,8 @@ def test_common_english_typos_are_fixed_names_are_not() -> None:
     assert english_correction("understnading") == "understanding"
     for kept in ("levy", "folks", "velmora"):  # real words, and a name with no English neighbour
         assert english_correction(kept) == kept
+
+
+def test_answer_leads_with_the_name_asked_for(other_bot) -> None:  # type: ignore[no-untyped-def]
+    ans = other_bot.ask("Who is the harbour master?")
+    assert ans.text.startswith("Ingrid Solberg — ") and "Ingrid Solberg" in ans.citations[0].quote

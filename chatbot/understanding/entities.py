@@ -86,3 +86,30 @@ def holds_type(entities: tuple[tuple[str, str], ...], answer_type: AnswerType, q
 def holds_year(text: str, question: str) -> bool:
     """A year the question does not already name stands in the text (tables of years have no entities)."""
     return any(y not in question for y in YEAR.findall(text))
+
+
+def answer_entity(entities: tuple[tuple[str, str], ...], text: str, answer_type: AnswerType, question: str,
+                  about: tuple[str, ...]) -> str:
+    """The entity of the asked type in ``text`` that answers the question: of those the question does
+    not name, the one of the most specific label, nearest to the question's own words; "" if none."""
+    labels = LABELS_FOR.get(answer_type)
+    if not labels:
+        return ""
+    q = question.lower()
+    low = text.lower()
+    anchors = [i for w in about if len(w) > 2 for i in [low.find(w)] if i >= 0]
+    if answer_type is AnswerType.PERSON:
+        labels = frozenset({"PERSON"})  # a body or a country may hold the answer, but a lead names people only
+    order = sorted(labels)
+    best: tuple[int, int, str] | None = None
+    for label, ent in entities:
+        if label not in labels or ent.lower() in q or not _fits(label, ent, answer_type, False):
+            continue
+        pos = low.find(ent.lower())
+        if pos < 0:
+            continue
+        distance = min((abs(pos - a) for a in anchors), default=0)
+        key = (order.index(label) if label in order else len(order), distance, ent)
+        if best is None or key < best:
+            best = key
+    return best[2] if best else ""
