@@ -173,15 +173,19 @@ def child_build(work: Path, rebuild: bool) -> dict[str, object]:
     settings = Settings.from_env(corpus_dir=work / "corpus", index_dir=work / "index")
     manager = IndexManager(settings)
     ok, _ = (False, "") if rebuild else manager.status()
+    measured = work / "build.json"  # what the build of this index measured, reported again on reuse
     if ok:
         manifest = manager.read_manifest()
-        return {"reused": True, "build_s": manifest.build_seconds if manifest else None, "build_peak_rss_mb": None}
+        earlier = json.loads(measured.read_text(encoding="utf-8")) if measured.is_file() else {}
+        return {"build_s": manifest.build_seconds if manifest else None, "build_peak_rss_mb": None, **earlier, "reused": True}
     t0 = time.perf_counter()
     manifest = manager.build()
-    return {
+    result: dict[str, object] = {
         "reused": False, "build_s": round(time.perf_counter() - t0, 1), "build_peak_rss_mb": _peak_mb(),
         "passages": manifest.passages, "facts": manifest.facts, "documents": len(manifest.documents),
     }
+    measured.write_text(json.dumps(result), encoding="utf-8")
+    return result
 
 
 def child_serve(work: Path, rounds: int) -> dict[str, object]:
