@@ -94,8 +94,8 @@ class AnswerChain:
         self.normalizer = QueryNormalizer(list(index.documents.values()))
         self.runnable: Runnable = (
             RunnableLambda(self.condense, name="condense")
-            | RunnableLambda(self.route, name="route")
             | RunnableLambda(self.retrieve, name="retrieve")
+            | RunnableLambda(self.route, name="route")  # after retrieval: the facts step reads its documents only
             | RunnableLambda(self.answer, name="answer")
             | RunnableLambda(self.verify, name="verify")
         )
@@ -121,12 +121,16 @@ class AnswerChain:
     def route(self, s: State) -> State:
         t0 = time.perf_counter()
         elaborating = s.query is not None and s.query.is_elaboration
-        s.numeric = self.facts.answer(s.standalone) if s.standalone and not elaborating else None
+        s.numeric = self._facts(s).answer(s.standalone) if s.standalone and not elaborating else None
         if s.numeric is not None and s.documents is not None and any(e.doc_id not in s.documents for e in s.numeric.evidence):
             s.numeric = None  # figures from a document outside the filter
         s.route = "facts" if s.numeric is not None else "text"
         s.timings["route_ms"] = (time.perf_counter() - t0) * 1000
         return s
+
+    def _facts(self, s: State) -> NumericQA:
+        """The facts answerer over the documents of the retrieved passages only."""
+        return self.facts.scoped({h.passage.doc_id for h in s.hits})
 
     def retrieve(self, s: State) -> State:
         if s.standalone:
@@ -159,7 +163,7 @@ class AnswerChain:
                             self.entities, self.type_boost)
             proposal = answer_from_text(
                 s.standalone, self.scorer, scored, passages, self.settings.min_support, self.settings.dense_paraphrase,
-                wants_figure=s.numeric is None and self.facts.asks_for_figure(s.standalone),
+                wants_figure=s.numeric is None and self._facts(s).asks_for_figure(s.standalone),
             )
             s.draft = self._decide(self._with_type_features(s, proposal), passages)
             if self.llm is not None and passages:
