@@ -51,6 +51,7 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check chatbot tests eval app.py
+	$(BIN)/mypy
 
 clean:
 	rm -rf index/current index/builds data eval/reports
