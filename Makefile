@@ -35,6 +35,7 @@ browser-deps:
 
 test: install browser-deps
 	$(BIN)/ruff check chatbot tests eval app.py
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 test-fast: install
@@ -51,6 +52,7 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check chatbot tests eval app.py
+	$(BIN)/mypy
 
 clean:
 	rm -rf index/current index/builds data eval/reports

@@ -12,6 +12,8 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from chatbot.chain import AnswerChain
@@ -19,28 +21,61 @@ from chatbot.embeddings import Embedder
 from chatbot.errors import QuestionError
 from chatbot.facts.qa import NumericQA
 from chatbot.facts.store import FactsDB
-from chatbot.index import IndexManager, LoadedIndex
+from chatbot.index import IndexManager, LoadedIndex, release_lease
 from chatbot.resources import load_timings, timed
 from chatbot.retrieval import Hit
 from chatbot.settings import Settings
 from chatbot.types import Answer
+from chatbot.vectorstore import VectorStoreCorrupt
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """One loaded build and the chain over it. A reload replaces the whole value at once, so a
+    request that took it answers entirely from one build."""
+
+    index: LoadedIndex
+    facts_db: FactsDB
+    chain: AnswerChain
 
 
 class Chatbot:
     def __init__(self, index: LoadedIndex, facts: FactsDB, settings: Settings) -> None:
         self.settings = settings
-        self.index = index
-        self.facts_db = facts
+        self._embedder_override: Embedder | None = None
+        self._loaded = self._assemble(index, facts)
+        self._health: tuple[float, dict[str, Any]] | None = None
+        self._health_lock = threading.Lock()
+        self._reload_lock = threading.Lock()
+        self._failed_build: Path | None = None
+        self._watcher: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._repairing: threading.Thread | None = None
+
+    def _assemble(self, index: LoadedIndex, facts: FactsDB) -> Loaded:
         llm = None
-        if settings.llm_base_url:
+        if self.settings.llm_base_url:
             from chatbot.answering.llm import OpenAICompatibleModel
 
-            llm = OpenAICompatibleModel(settings)
+            llm = OpenAICompatibleModel(self.settings)
         qa = NumericQA(facts, {d: doc.text for d, doc in index.documents.items()})
         qa.titles = {d: doc.title for d, doc in index.documents.items()}
-        self.chain = AnswerChain(index, qa, settings, llm)
+        return Loaded(index, facts, AnswerChain(index, qa, self.settings, llm))
+
+    # The build currently answering (each read may see a newer one after a reload).
+    @property
+    def index(self) -> LoadedIndex:
+        return self._loaded.index
+
+    @property
+    def facts_db(self) -> FactsDB:
+        return self._loaded.facts_db
+
+    @property
+    def chain(self) -> AnswerChain:
+        return self._loaded.chain
 
     @classmethod
     def load(cls, settings: Settings | None = None, warm: bool = True, embedder: Embedder | None = None) -> Chatbot:
@@ -52,6 +87,7 @@ class Chatbot:
         with timed("facts"):
             facts = FactsDB.load(index.root / "facts.sqlite")
             bot = cls(index, facts, settings)
+            bot._embedder_override = embedder
         if warm:
             with timed("embedder"):
                 index.embedder.embed_query("warm-up")
@@ -96,12 +132,16 @@ class Chatbot:
     def ask(self, question: str, history: list[dict[str, str]] | None = None, documents: Any = None) -> Answer:
         """Answer ``question``; ``documents`` (doc ids) limits the answer to those documents."""
         q = self.check_question(question)
-        return self.chain.run(q, self.check_history(history), documents=self.check_documents(documents))
+        try:
+            return self._loaded.chain.run(q, self.check_history(history), documents=self.check_documents(documents))
+        except VectorStoreCorrupt:
+            self.repair()
+            raise
 
     def stream(self, question: str, history: list[dict[str, str]] | None = None, documents: Any = None) -> Iterator[str | Answer]:
         """LLM tokens as they arrive (LLM mode only), then the verified ``Answer``."""
         q = self.check_question(question)
-        yield from self.chain.stream(q, self.check_history(history), self.check_documents(documents))
+        yield from self._loaded.chain.stream(q, self.check_history(history), self.check_documents(documents))
 
     def documents(self) -> dict[str, str]:
         """doc_id → title of every document in the index, in corpus order."""
@@ -119,23 +159,133 @@ class Chatbot:
         return frozenset(documents)
 
     def search(self, query: str, k: int = 4) -> list[Hit]:
-        return self.chain.searcher.search(self.check_question(query), k)
+        return self._loaded.chain.searcher.search(self.check_question(query), k)
 
+    # ---- health --------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
-        m = self.index.manifest
+        """A readiness probe: a tiny query through each backend (embedder, vector store, BM25,
+        facts), cached ``settings.health_cache_s``. ``status`` is "ok" or "unavailable", and
+        ``failed`` names the component that failed with its reason."""
+        now = time.monotonic()
+        with self._health_lock:
+            if self._health and now - self._health[0] < self.settings.health_cache_s:
+                return self._health[1]
+            result = self._probe(self._loaded)
+            self._health = (time.monotonic(), result)
+            return result
+
+    def _probe(self, loaded: Loaded) -> dict[str, Any]:
+        index = loaded.index
+        checks: dict[str, str] = {}
+        failed: dict[str, str] = {}
+
+        def check(name: str, fn: Any) -> None:
+            t0 = time.perf_counter()
+            try:
+                fn()
+                checks[name] = f"ok ({(time.perf_counter() - t0) * 1000:.0f} ms)"
+            except Exception as exc:  # noqa: BLE001 - reported, never raised
+                failed[name] = f"{exc.__class__.__name__}: {exc}"
+                checks[name] = "failed"
+
+        vector: list[list[float]] = []
+        check("embedder", lambda: vector.append(index.embedder.embed_query("health check")))
+        check("vector_store", lambda: vector and index.vectors.query(vector[0], 1))
+        check("bm25", lambda: index.bm25_scores("health check"))
+        check("facts", lambda: len(loaded.facts_db.facts))
+        m = index.manifest
         return {
-            "status": "ok",
+            "status": "unavailable" if failed else "ok",
             "index_loaded": True,
-            "passages": len(self.index.passages),
-            "facts": len(self.facts_db.facts),
+            "checks": checks,
+            "failed": failed,
+            "build": index.root.name,
+            "passages": len(index.passages),
+            "facts": len(loaded.facts_db.facts),
             "documents": m.documents,
             "model": m.model_id,
             "vector_backend": m.vector_backend,
             "corpus_hash": m.corpus_hash[:12],
             "llm": bool(self.settings.llm_base_url),
-            "version": _version(),
+            "version": version(),
             "load_ms": load_timings(),  # what this process loaded and how long each took
         }
+
+    # ---- reloading -------------------------------------------------------------------------------
+    def reload(self, force: bool = False) -> bool:
+        """Load the build ``current`` points at when it differs from the one answering (or always,
+        with ``force``), then switch to it at once; requests already running finish on the old one.
+        A build that cannot be loaded is logged once and the old one keeps serving. Returns whether
+        it switched."""
+        with self._reload_lock:
+            mgr = IndexManager(self.settings, self._embedder_override)
+            target = mgr.current_build()
+            old = self._loaded
+            if target is None or (not force and (target == old.index.root or target == self._failed_build)):
+                return False
+            try:
+                index = mgr.open_build(target)
+                facts = FactsDB.load(index.root / "facts.sqlite")
+                new = self._assemble(index, facts)
+                new.chain.run("What is this document about?", [])  # warm the new build before it serves
+            except Exception as exc:  # noqa: BLE001 - keep serving the last good build
+                self._failed_build = target
+                log.error("The new index %s cannot be loaded (%s); still serving %s.", target, exc, old.index.root)
+                return False
+            self._loaded = new
+            self._failed_build = None
+            with self._health_lock:
+                self._health = None
+            if old.index.root != target:
+                release_lease(old.index.root)
+            log.info("Switched to the index build %s (was %s).", target.name, old.index.root.name)
+            return True
+
+    def repair(self) -> None:
+        """The embedded store of the build in use fails: rebuild the index in a child process, once
+        at a time, in the background; the watcher switches to the new build when it is ready."""
+        with self._reload_lock:
+            if self._repairing is not None and self._repairing.is_alive():
+                return
+            log.error("The index build %s is damaged; rebuilding it in the background.", self.index.root.name)
+
+            def rebuild() -> None:
+                import os
+                import subprocess
+                import sys
+
+                proc = subprocess.run(
+                    [sys.executable, "-m", "chatbot.cli", "index", "--rebuild"],
+                    env={**os.environ, **self.settings.to_env()}, capture_output=True, text=True,
+                )
+                if proc.returncode != 0:
+                    log.error("Rebuilding the damaged index failed: %s", (proc.stderr or proc.stdout).strip()[-500:])
+                elif self._watcher is None:
+                    self.reload()
+
+            self._repairing = threading.Thread(target=rebuild, name="index-repair", daemon=True)
+            self._repairing.start()
+
+    def watch_index(self, interval_s: float | None = None) -> None:
+        """Check ``index_dir/current`` every ``interval_s`` seconds in a background thread and
+        reload when it points at a new build; also retry a build found damaged while serving."""
+        interval = self.settings.reload_interval_s if interval_s is None else interval_s
+        if interval <= 0 or self._watcher is not None:
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(interval):
+                try:
+                    self.reload()
+                except Exception:  # noqa: BLE001 - the watcher must never die
+                    log.exception("index reload check failed")
+
+        self._watcher = threading.Thread(target=loop, name="index-watcher", daemon=True)
+        self._watcher.start()
+
+    def close(self) -> None:
+        """Stop the background watcher (the index stays loaded)."""
+        self._stop.set()
 
 
 def _warm_language(model: str) -> None:
@@ -157,7 +307,8 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def _version() -> str:
+def version() -> str:
+    """The installed package's version ("dev" in a source checkout)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:

@@ -15,6 +15,11 @@ A build goes into ``builds/.tmp-<pid>-*`` and only becomes ``current`` once comp
 half-way leaves the previous index in place. A missing, partial or corrupt index is detected at
 load, reported in one log line and rebuilt. Loading reads and checks each artefact once.
 
+Builds in use are never deleted: a process that loads a build leaves a lease
+(``builds/<build-id>/leases/<pid>``), and a swap removes only builds that are neither current, the
+one just replaced, nor leased by a live process. A server reloads a new ``current`` in the
+background (``Chatbot.watch_index``) and then releases its lease on the old build.
+
 The same embedding variant (``Manifest.model_id``) embeds the documents at build and the queries
 at load: with the ONNX backend that is the build's own ``embedder/`` folder, so serving never
 imports torch (sentence-transformers runs only to export it, or as the fallback backend).
@@ -264,7 +269,7 @@ class IndexManager:
         given = self._embedder
         if not self.model_id.endswith(("+onnx", "+onnx-int8")):
             return given if given is not None else self._query_embedder(folder.parent)
-        source = given.folder if isinstance(given, OnnxEmbedder) else _EXPORTS.get(self.model_id)
+        source = given.folder if isinstance(given, OnnxEmbedder) else _EXPORTS.get(self.model_id) or self._current_export()
         if source is not None and source.is_dir():
             shutil.copytree(source, folder)
         else:
@@ -275,6 +280,18 @@ class IndexManager:
         if given is not None:
             return given
         return OnnxEmbedder(folder, threads=0)  # all cores while building; one text per run (see onnx_embedder)
+
+    def _current_export(self) -> Path | None:
+        """The current build's ONNX export when it is of the same model variant (a rebuild copies it
+        instead of loading torch to export again)."""
+        try:
+            manifest = self.read_manifest()
+        except (OSError, ValueError, TypeError):
+            return None
+        folder = self.current.resolve() / EMBEDDER_DIR
+        if manifest is None or manifest.model_id != self.model_id or not (folder / "model.onnx").is_file():
+            return None
+        return folder
 
     def _build_bm25(self, passages: list[Passage], folder: Path) -> None:
         import bm25s
@@ -294,13 +311,17 @@ class IndexManager:
         os.symlink(Path("builds") / final.name, link_tmp)
         previous = self.current.resolve() if self.current.is_symlink() else None
         os.replace(link_tmp, self.current)
-        # Keep the build just replaced: processes that loaded it (other web workers sharing this folder
-        # or a Chroma server collection) keep answering until they reload. Older ones go.
+        # Keep the build just replaced (a process may have resolved it but not yet leased it) and
+        # every build a live process has leased: servers answer from it until they have reloaded.
         keep = {final.resolve(), previous}
         for old in self.builds.iterdir():
-            if old.name.startswith(".") or old.resolve() in keep:
+            if old.name.startswith(".") or old.resolve() in keep or leased(old):
                 continue
             self._drop_build(old)
+
+    def current_build(self) -> Path | None:
+        """The build folder ``current`` points at now (None when there is none)."""
+        return self.current.resolve() if self.current.is_symlink() else None
 
     def _drop_build(self, folder: Path) -> None:
         if self.settings.chroma_url:
@@ -322,11 +343,28 @@ class IndexManager:
             shutil.rmtree(tmp, ignore_errors=True)
 
     # ---- load ----------------------------------------------------------------------------------
-    def _open(self, manifest: Manifest) -> LoadedIndex:
-        """Read and check every artefact of the current build once; arrays are memory-mapped."""
+    def open_build(self, root: Path) -> LoadedIndex:
+        """Load one finished build (e.g. a new ``current`` noticed by a running server), lease it
+        for this process and check every artefact. Raises when it is unusable."""
+        manifest = Manifest(**json.loads((root / "manifest.json").read_text(encoding="utf-8")))
+        return self._open(manifest, root)
+
+    def _open(self, manifest: Manifest | None = None, root: Path | None = None) -> LoadedIndex:
+        """Read and check every artefact of a build (default: the current one) once; arrays are
+        memory-mapped. The build is leased to this process first, so no rebuild deletes it."""
+        if root is None or manifest is None:  # resolve once: a swap may happen at any moment
+            root = (root or self.current).resolve()
+            manifest = Manifest(**json.loads((root / "manifest.json").read_text(encoding="utf-8")))
+        take_lease(root)
+        try:
+            return self._read_build(manifest, root)
+        except BaseException:
+            release_lease(root)
+            raise
+
+    def _read_build(self, manifest: Manifest, root: Path) -> LoadedIndex:
         import bm25s
 
-        root = self.current.resolve()
         data = json.loads((root / "passages.json").read_text(encoding="utf-8"))
         documents = {d["doc_id"]: Document(**d) for d in data["documents"]}
         passages = [
@@ -356,8 +394,12 @@ class IndexManager:
 
     def load(self) -> LoadedIndex:
         """Load the current index, building or rebuilding it when missing, stale or corrupt.
-        An up-to-date index is read and checked once (not validated, then read again)."""
-        ok, reason = self.status()
+        An up-to-date index is read and checked once (not validated, then read again). When the
+        corpus cannot be read or the new build fails, the last good build keeps serving (one log line)."""
+        try:
+            ok, reason = self.status()
+        except ChatbotError as exc:  # e.g. a corpus file that is not valid UTF-8
+            return self._last_good(exc)
         if ok:
             try:
                 return self._open(self.read_manifest())  # type: ignore[arg-type]
@@ -369,13 +411,59 @@ class IndexManager:
                 log.warning("Index at %s is unusable (%s); rebuilding.", self.current, exc)
         elif reason.startswith("manifest unreadable"):
             log.warning("Index at %s is unusable (%s); rebuilding.", self.current, reason)
-        self.build()
+        try:
+            self.build()
+        except VectorStoreUnavailable:
+            raise
+        except ChatbotError as exc:
+            return self._last_good(exc)
         try:
             return self._open(self.read_manifest())  # type: ignore[arg-type]
         except ChatbotError:
             raise
         except Exception as exc:  # noqa: BLE001
             raise IndexBuildError(f"The index at {self.current} was just built but cannot be loaded: {exc}") from exc
+
+    def _last_good(self, exc: ChatbotError) -> LoadedIndex:
+        """Serve the current build as it is when a new one cannot be made; re-raise without one."""
+        if self.current_build() is None:
+            raise exc
+        try:
+            index = self._open()
+        except Exception:  # noqa: BLE001 - no usable build to fall back on: report the first error
+            raise exc from None
+        log.error("Cannot build the index (%s); serving the last good build %s.", exc, index.root.name)
+        return index
+
+
+LEASES = "leases"
+
+
+def take_lease(build: Path) -> None:
+    """Mark ``build`` as in use by this process (released by ``release_lease`` or by dying)."""
+    try:
+        (build / LEASES).mkdir(exist_ok=True)
+        (build / LEASES / str(os.getpid())).touch()
+    except OSError as exc:  # a read-only index folder: nothing can delete the build either
+        log.debug("No lease on %s: %s", build, exc)
+
+
+def release_lease(build: Path) -> None:
+    (build / LEASES / str(os.getpid())).unlink(missing_ok=True)
+
+
+def leased(build: Path) -> bool:
+    """Whether a live process other than a finished one holds a lease on ``build``."""
+    folder = build / LEASES
+    if not folder.is_dir():
+        return False
+    alive = False
+    for lease in folder.iterdir():
+        if lease.name.isdigit() and _pid_alive(int(lease.name)):
+            alive = True
+        else:
+            lease.unlink(missing_ok=True)  # its process is gone
+    return alive
 
 
 def _remember_export(model_id: str, folder: Path) -> None:

@@ -56,6 +56,16 @@ class Settings:
     )
     chroma_url: str = _desc("Chroma server URL (e.g. http://127.0.0.1:8000). Empty: embedded Chroma under index_dir.", "")
     chroma_collection_prefix: str = _desc("Prefix of Chroma collection names.", "chatbot")
+    chroma_timeout_s: float = _desc(
+        "Seconds before a vector-store call (embedded or server) is abandoned and the request answered "
+        "with 503 and Retry-After.",
+        3.0,
+    )
+    reload_interval_s: float = _desc(
+        "How often a running server checks index_dir/current for a new build and loads it in the "
+        "background (in-flight requests finish on the old one). 0: never.",
+        2.0,
+    )
     dense_weight: float = _desc("Weight of dense (embedding) ranks in rank fusion.", 0.2)
     bm25_weight: float = _desc("Weight of BM25 ranks in rank fusion.", 1.0)
     rrf_k: int = _desc("Reciprocal-rank-fusion constant k.", 3)
@@ -89,6 +99,27 @@ class Settings:
     )
     api_token_env: str = _desc("Name of the env var holding an optional bearer token required by /api/*.", "CHATBOT_API_TOKEN")
     ui_auth: str = _desc("Optional 'user:password' login for the Gradio UI. Empty: no login.", "")
+    max_body_bytes: int = _desc(
+        "Largest request body on any route (API, UI, uploads), counted while it streams in, chunked or "
+        "not, before the token is checked; larger bodies get 413.",
+        1_000_000,
+    )
+    rate_limit_per_minute: int = _desc(
+        "Questions per minute one client (IP address) may ask through /api/ask and the UI queue; "
+        "more get 429 with Retry-After. 0: no limit.",
+        120,
+    )
+    rate_limit_burst: int = _desc("Questions a client may send at once before the per-minute rate applies.", 20)
+    request_timeout_s: float = _desc(
+        "Time budget of one question: past it the request gets 503 with Retry-After (and its work is "
+        "abandoned when the client has gone).",
+        30.0,
+    )
+    health_cache_s: float = _desc("Seconds a readiness result (/api/health) is reused.", 1.0)
+    shutdown_grace_s: int = _desc(
+        "On SIGTERM/SIGINT, seconds in-flight requests get to finish before the server closes them.", 10
+    )
+    keep_alive_timeout_s: int = _desc("Seconds an idle keep-alive connection is kept open.", 5)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _desc("Logging level.", "INFO")
 
     @classmethod
@@ -106,6 +137,10 @@ class Settings:
                 kwargs[f.name] = _coerce(f, values[key], key)
         kwargs.update(overrides)
         return cls(**kwargs)
+
+    def to_env(self) -> dict[str, str]:
+        """Every setting as a ``CHATBOT_*`` variable: how child processes receive these settings."""
+        return {ENV_PREFIX + f.name.upper(): str(getattr(self, f.name)) for f in fields(self)}
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -6,8 +6,11 @@ function (which downloads a model) is never used.
 
 from __future__ import annotations
 
+import concurrent.futures
+import struct
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 from urllib.parse import urlparse
 
 from chatbot.errors import ConfigError, IndexBuildError
@@ -19,8 +22,19 @@ from chatbot.types import Passage
 SERVER_PROBE_TIMEOUT_S = 5.0
 
 
+T = TypeVar("T")
+
+# Store calls run here so that every one of them has a deadline (settings.chroma_timeout_s): the
+# Chroma client has none, and a frozen server would otherwise hang the request for good.
+_CALLS = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="chroma")
+
+
 class VectorStoreUnavailable(IndexBuildError):
     """The Chroma server named by CHATBOT_CHROMA_URL cannot be reached: rebuilding will not help."""
+
+
+class VectorStoreCorrupt(IndexBuildError):
+    """The embedded store answers with errors: its files are damaged; a rebuild repairs it."""
 
 
 class VectorStore(Protocol):
@@ -46,9 +60,11 @@ def chroma_client(settings: Settings, path: Path | None):  # type: ignore[no-unt
         netloc = f"[{url.hostname}]" if ":" in url.hostname else url.hostname  # IPv6 literal
         _probe_server(settings.chroma_url, f"{url.scheme}://{netloc}:{port}/api/v2/heartbeat")
         try:
-            return chromadb.HttpClient(
+            client = chromadb.HttpClient(
                 host=url.hostname, port=port, ssl=url.scheme == "https", settings=chroma_settings
             )
+            _set_http_timeout(client, settings.chroma_timeout_s)
+            return client
         except ValueError as exc:  # chromadb reports connection failures as ValueError
             raise VectorStoreUnavailable(
                 f"Cannot use the Chroma server at CHATBOT_CHROMA_URL={settings.chroma_url}: {exc}"
@@ -56,6 +72,16 @@ def chroma_client(settings: Settings, path: Path | None):  # type: ignore[no-unt
     if path is None:
         raise ConfigError("Embedded Chroma needs a folder.")
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+def _set_http_timeout(client: object, seconds: float) -> None:
+    """The Chroma HTTP client builds its httpx session with ``timeout=None``; give it ours so a
+    frozen server frees the calling thread too (best effort: the session is not public API)."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(seconds)
 
 
 def _probe_server(configured: str, heartbeat_url: str) -> None:
@@ -79,8 +105,10 @@ def _probe_server(configured: str, heartbeat_url: str) -> None:
 
 
 class ChromaStore:
-    def __init__(self, client, name: str, create: bool) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, client, name: str, create: bool, timeout_s: float = 5.0, where: str = "") -> None:  # type: ignore[no-untyped-def]
         self.name = name
+        self.timeout_s = timeout_s
+        self.where = where  # "the Chroma server at …" or "the embedded store in …", for messages
         if create:
             self.collection = client.create_collection(
                 name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
@@ -99,12 +127,30 @@ class ChromaStore:
             )
 
     def count(self) -> int:
-        return int(self.collection.count())
+        return int(self._bounded(self.collection.count))
 
     def query(self, vector: list[float], k: int) -> list[tuple[str, float]]:
         k = max(1, min(k, self.count_cached))
-        res = self.collection.query(query_embeddings=[vector], n_results=k, include=["distances"])
+        res = self._bounded(lambda: self.collection.query(query_embeddings=[vector], n_results=k, include=["distances"]))
         return [(pid, 1.0 - float(d)) for pid, d in zip(res["ids"][0], res["distances"][0], strict=True)]
+
+    def _bounded(self, call: Callable[[], T]) -> T:
+        """Run one store call with a deadline; failures become domain errors the faces answer with
+        503 (server down or frozen) or that trigger a rebuild (damaged embedded files)."""
+        future = _CALLS.submit(call)
+        try:
+            return future.result(timeout=self.timeout_s)
+        except concurrent.futures.TimeoutError as exc:
+            future.cancel()
+            raise VectorStoreUnavailable(
+                f"{self.where or 'The vector store'} did not answer within {self.timeout_s:g} s (CHATBOT_CHROMA_TIMEOUT_S)."
+            ) from exc
+        except VectorStoreUnavailable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - chromadb raises many types (httpx, sqlite, its own)
+            if self.where.startswith("the Chroma server"):
+                raise VectorStoreUnavailable(f"{self.where} failed: {exc.__class__.__name__}: {exc}") from exc
+            raise VectorStoreCorrupt(f"{self.where} failed: {exc.__class__.__name__}: {exc}") from exc
 
     @property
     def count_cached(self) -> int:
@@ -114,6 +160,35 @@ class ChromaStore:
 
 
 def open_vector_store(settings: Settings, path: Path, name: str, create: bool) -> VectorStore:
-    if not settings.chroma_url and not create and not path.is_dir():
-        raise IndexBuildError(f"Chroma folder {path} is missing")
-    return ChromaStore(chroma_client(settings, path), name, create)
+    if not settings.chroma_url and not create:
+        if not path.is_dir():
+            raise IndexBuildError(f"Chroma folder {path} is missing")
+        check_hnsw_files(path)
+    where = f"the Chroma server at {settings.chroma_url}" if settings.chroma_url else f"the embedded store in {path}"
+    return ChromaStore(chroma_client(settings, path), name, create, settings.chroma_timeout_s, where)
+
+
+# hnswlib's persisted header as Chroma writes it: format version, offsetLevel0, max_elements,
+# cur_element_count, size_data_per_element, … (little-endian).
+_HNSW_HEADER = struct.Struct("<iQQQQ")
+
+
+def check_hnsw_files(chroma_dir: Path) -> None:
+    """Detect truncated HNSW segment files at load: each file's size must match what its header
+    declares (Chroma itself would only fail, or answer wrongly, at the first query)."""
+    for header in chroma_dir.glob("*/header.bin"):
+        seg = header.parent
+        raw = header.read_bytes()
+        if len(raw) < _HNSW_HEADER.size:
+            raise IndexBuildError(f"HNSW header {header} is truncated ({len(raw)} bytes)")
+        _version, _offset, max_elements, count, per_element = _HNSW_HEADER.unpack_from(raw)
+        if count > max_elements:
+            raise IndexBuildError(f"HNSW header {header} is damaged ({count} elements > capacity {max_elements})")
+        # Chroma writes the whole capacity; plain hnswlib writes only the elements in use.
+        for name, unit in (("data_level0.bin", per_element), ("length.bin", 4)):
+            f = seg / name
+            actual = f.stat().st_size if f.is_file() else -1
+            if actual not in (max_elements * unit, count * unit):
+                raise IndexBuildError(
+                    f"HNSW file {f} is truncated or missing ({actual} bytes, expected {max_elements * unit})"
+                )

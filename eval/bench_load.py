@@ -90,6 +90,45 @@ def tree_status(pid: int) -> dict[int, dict[str, int]]:
     return {p: proc_status(p) for p in process_tree(pid)}
 
 
+def reset_peak(pids: list[int]) -> bool:
+    """Reset each process's VmHWM to its current RSS (``/proc/<pid>/clear_refs`` "5"), so that the
+    VmHWM read after the run is this run's peak, not the process's lifetime peak."""
+    ok = True
+    for p in pids:
+        try:
+            Path(f"/proc/{p}/clear_refs").write_text("5")
+        except OSError:
+            ok = False
+    return ok
+
+
+class RssSampler:
+    """Samples the RSS of a process tree every ``interval`` seconds in a thread: the run's peak even
+    where VmHWM cannot be reset (another user's process, an old kernel)."""
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        import threading
+
+        self.pid, self.interval = pid, interval
+        self.peak: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for p, st in tree_status(self.pid).items():
+                self.peak[p] = max(self.peak.get(p, 0), st.get("VmRSS", 0))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
 def start_server(index_dir: Path | None, workdir: Path, timeout: float, workers: int = 1) -> tuple[subprocess.Popen, str, float]:
     """Build the index if needed, then start the server: (process, URL, seconds from its start to ready)."""
     port = free_port()
@@ -98,6 +137,7 @@ def start_server(index_dir: Path | None, workdir: Path, timeout: float, workers:
         "CHATBOT_INDEX_DIR": str(index_dir or workdir / "index"),
         "CHATBOT_DATA_DIR": str(workdir / "data"),
         "CHATBOT_LOG_LEVEL": "WARNING",
+        "CHATBOT_RATE_LIMIT_PER_MINUTE": "0",  # every client of this benchmark shares 127.0.0.1
         "GRADIO_ANALYTICS_ENABLED": "False",
         "GRADIO_TEMP_DIR": str(workdir / "gradio"),
         "HF_HUB_OFFLINE": "1",
@@ -204,9 +244,17 @@ def run_once(args: argparse.Namespace, questions: list[str], workers: int) -> di
             print(f"server pid {pid} ({workers} worker{'s' if workers > 1 else ''}) ready at {url} in {ready_s} s")
         health = httpx.get(url + "api/health", timeout=10, headers={"Authorization": f"Bearer {args.token}"} if args.token else {}).json()
         rss_before = tree_status(pid) if pid else {}
+        hwm_reset = reset_peak(list(rss_before)) if pid else False
         cpu_before = sum(c for c in (cpu_seconds(p) for p in rss_before) if c is not None) if pid else None
         print(f"{args.requests} requests, {args.clients} concurrent clients, {len(questions)} distinct questions ...")
-        res = asyncio.run(run_load(url, questions, args.requests, args.clients, args.max_seconds, args.token))
+        sampler = RssSampler(pid) if pid else None
+        if sampler:
+            sampler.__enter__()
+        try:
+            res = asyncio.run(run_load(url, questions, args.requests, args.clients, args.max_seconds, args.token))
+        finally:
+            if sampler:
+                sampler.__exit__()
         rss_after = tree_status(pid) if pid else {}
         cpu_after = sum(c for c in (cpu_seconds(p) for p in rss_after) if c is not None) if pid else None
     finally:
@@ -218,7 +266,14 @@ def run_once(args: argparse.Namespace, questions: list[str], workers: int) -> di
     lat = res["latencies_ms"]
     done = len(lat)
     mb = lambda kb: round(kb / 1024, 1)  # noqa: E731
-    procs = [{"pid": p, "peak_rss_mb": mb(st["VmHWM"]), "rss_mb": mb(st["VmRSS"])} for p, st in rss_after.items() if "VmHWM" in st]
+    sampled = sampler.peak if sampler else {}
+    # The run's peak: VmHWM when it was reset just before the run, else the sampled maximum (which
+    # can miss a spike shorter than the sampling interval). Never the process's lifetime peak.
+    procs = [
+        {"pid": p, "peak_rss_mb": mb(st["VmHWM"] if hwm_reset else max(sampled.get(p, 0), st["VmRSS"])),
+         "sampled_peak_rss_mb": mb(sampled.get(p, 0)), "lifetime_peak_rss_mb": mb(st["VmHWM"]), "rss_mb": mb(st["VmRSS"])}
+        for p, st in rss_after.items() if "VmHWM" in st
+    ]
     report = {
         "url": url,
         "server_pid": pid,
@@ -241,7 +296,8 @@ def run_once(args: argparse.Namespace, questions: list[str], workers: int) -> di
         },
         # one process with 1 worker; the supervisor first, then each worker, with more
         "processes": procs,
-        "server_peak_rss_mb": max((p["peak_rss_mb"] for p in procs), default=None),
+        "server_peak_rss_mb": max((p["peak_rss_mb"] for p in procs), default=None),  # during this run
+        "peak_rss_method": "VmHWM reset before the run" if hwm_reset else "RSS sampled every 50 ms",
         "server_total_rss_mb": round(sum(p["rss_mb"] for p in procs), 1) if procs else None,
         "server_rss_before_mb": round(sum(st.get("VmRSS", 0) for st in rss_before.values()) / 1024, 1) if rss_before else None,
         "server_cpu_s": round(cpu_after - cpu_before, 2) if cpu_before is not None and cpu_after is not None else None,

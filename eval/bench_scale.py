@@ -1,6 +1,6 @@
 """How build, load, memory and answer time grow with the corpus: a benchmark, not a timed test.
 
-    .venv/bin/python eval/bench_scale.py [--sizes 1] [--big] [--rounds 3] [--work /tmp/bench-scale]
+    .venv/bin/python eval/bench_scale.py [--sizes 1] [--big] [--rounds 3] [--work eval/reports/scale-work]
                                          [--out eval/reports/scale]
 
 A first build costs ≈ 10 min per MB on this 2-core machine (1 MB: 577 s), so the default is the 1 MB
@@ -272,7 +272,7 @@ def main() -> None:
     ap.add_argument("--big", action="store_true", help="also the 20 MB corpus (a long build)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--rebuild", action="store_true", help="build even when an index for the corpus exists")
-    ap.add_argument("--work", default="/tmp/bench-scale")
+    ap.add_argument("--work", default=str(Path(__file__).resolve().parent / "reports" / "scale-work"))
     ap.add_argument("--out", default=str(ROOT / "eval" / "reports" / "scale"))
     ap.add_argument("--child", choices=("build", "serve"), help=argparse.SUPPRESS)
     args = ap.parse_args()

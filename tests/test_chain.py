@@ -211,7 +211,7 @@ def test_unpaired_surrogates_are_a_question_error(bot) -> None:  # type: ignore[
 def test_unknown_name_is_said_and_rest_shown(bot) -> None:  # type: ignore[no-untyped-def]
     sats = re.search(r"such as (Orbital Sciences Corporation) and (Space Systems/Loral)", ARTICLE)
     ans = bot.ask("What part did Acme Aerospace play in building the Azerspace satellites?")
-    assert ans.abstained and "does not mention Acme Aerospace" in ans.text
+    assert ans.abstained and "You asked about “Acme Aerospace”; the article does not mention that" in ans.text
     assert sats.group(1) in ans.text and ans.citations
     assert bot.ask("What did Acme Aerospace sign during the business mission?").abstained
 
@@ -247,3 +247,10 @@ def test_concurrent_questions_do_not_share_state(bot) -> None:  # type: ignore[n
         answers = list(pool.map(bot.ask, asks))
     for q, ans in zip(asks, answers, strict=True):
         assert questions[q] in ans.text, (q, ans.text)
+
+
+def test_attacker_text_is_quoted_as_the_users_words(bot) -> None:  # type: ignore[no-untyped-def]
+    """A made-up name is never asserted in the bot's voice: it is quoted as what the user asked about."""
+    ans = bot.ask("What did Mr VISIT-EVIL-EXAMPLE-COM-FOR-REFUND say at the roundtable?")
+    assert ans.abstained
+    assert "It never mentions Mr VISIT" not in ans.text and "“Mr VISIT-EVIL-EXAMPLE-COM-FOR-REFUND" in ans.text

@@ -119,8 +119,8 @@ def test_index_search_and_ask_through_a_chroma_server(  # type: ignore[no-untype
         for c in ans.citations:
             assert doc.text[c.start : c.end] == c.quote
 
-        # A rebuild makes a new collection; the replaced one stays one generation (other web processes
-        # may still query it), and the next rebuild deletes it from the server.
+        # A rebuild makes a new collection; the replaced one stays while a live process has it loaded
+        # (here: ``bot``), and once that process has switched, the next rebuild deletes it.
         built, reason = mgr.ensure(rebuild=True)
         assert built and reason == "rebuild requested"
         m2 = mgr.read_manifest()
@@ -131,7 +131,12 @@ def test_index_search_and_ask_through_a_chroma_server(  # type: ignore[no-untype
         assert bot.ask("Who led the delegation?").citations  # a process still on the old build keeps answering
         assert mgr.ensure(rebuild=True)[0]
         names = [c.name for c in client.list_collections()]
-        assert m.collection not in names and m2.collection in names
+        assert m.collection in names and m2.collection in names  # bot still answers from the first build
+        assert bot.ask("Who led the delegation?").citations
+        assert bot.reload() and bot.index.root == mgr.current.resolve()
+        assert mgr.ensure(rebuild=True)[0]
+        names = [c.name for c in client.list_collections()]
+        assert m.collection not in names and m2.collection not in names
         assert len(list(mgr.builds.iterdir())) == 2
 
         # The server goes away: loading fails fast and clearly, and keeps the index as it is.

@@ -34,9 +34,10 @@ def maps_lib(pid: int, name: str) -> bool:
         return False
 
 
-def serve(settings: Settings, *args: str) -> tuple[subprocess.Popen, str]:  # type: ignore[type-arg]
+def serve(settings: Settings, *args: str, env_keep: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:  # type: ignore[type-arg]
+    """``chatbot serve`` on a free 127.0.0.1 port; ``env_keep``: CHATBOT_* variables passed through."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHATBOT_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHATBOT_") or k in env_keep}
     env.update(
         CHATBOT_INDEX_DIR=str(settings.index_dir),
         CHATBOT_CORPUS_DIR=str(settings.corpus_dir),

@@ -200,6 +200,14 @@ def trim(span: Span) -> Span:
     return Span(text, span.start + m.end(), span.end)
 
 
+ASKED_MAX_CHARS = 40
+
+
+def asked_about(names: list[str], limit: int = ASKED_MAX_CHARS) -> str:
+    """The user's own words, quoted and shortened: never asserted in the bot's voice."""
+    return " or ".join(f"“{n if len(n) <= limit else n[: limit - 1] + '…'}”" for n in names)
+
+
 @dataclass(frozen=True)
 class Proposal:
     """The best answer the evidence offers, whether or not it should be given.
@@ -256,21 +264,22 @@ def answer_from_text(
         if best.lexical > 0 and rest_support >= min_support and len(covered) >= 2 and best.dense >= 0.45:
             span = trim(best.span)
             gated = Draft(
-                f"The article does not mention {' or '.join(unknown)}. What it says on the rest of the question: {span.text} {{0}}",
+                f"You asked about {asked_about(unknown)}; the article does not mention that. What it says on the rest "
+                f"of the question: {span.text} {{0}}",
                 [(best.passage.doc_id, span.start, span.end, span.text)],
                 abstained=True,
                 notes=[f"not in the article: {', '.join(unknown)}"],
                 support=rest_support,
             )
         else:
-            gated = abstain(scorer, uncovered, passages, f"It never mentions {' or '.join(unknown)}.")
+            gated = abstain(scorer, uncovered, passages, f"You asked about {asked_about(unknown)}; the article never mentions that.")
     low_support = best.lexical == 0 or (support < min_support and not (max_dense >= dense_paraphrase and support >= 0.15))
     if gated is None and low_support:
         gated = abstain(scorer, uncovered, passages)
     focus = focus_word(question)
     focus_unknown = bool(focus) and not scorer.knows(focus)
     if gated is None and focus_unknown:
-        gated = abstain(scorer, uncovered, passages, f"It never mentions “{focus}”.")
+        gated = abstain(scorer, uncovered, passages, f"You asked about {asked_about([focus])}; the article never mentions that.")
     ok, wanted = answer_type_ok(question, " ".join(c.span.text for c in chosen))
     if wants_figure and not wanted:  # "What were imports in the first half of 2024?"
         ok, wanted = answer_type_ok("how much " + question, " ".join(c.span.text for c in chosen))

@@ -1,8 +1,10 @@
 """The JSON API: ``/api/ask``, ``/api/facts``, ``/api/health``, ``/api/feedback``.
 
 Errors are always ``{"error": "<message for the user>"}`` (422 bad input, 413 too long, 401 bad
-token, 500 unexpected — logged with a request id, never a traceback). The endpoints are plain
-``def`` so FastAPI runs ``bot.ask`` in its thread pool.
+token, 405 wrong method, 429 too many questions, 503 a backend cannot answer now or the time
+budget ran out — with ``Retry-After``, 500 unexpected — logged with a request id, never a
+traceback). ``bot.ask`` runs in the thread pool under ``CHATBOT_REQUEST_TIMEOUT_S``; a client that
+disconnects stops the wait. The guards in ``chatbot.web.guards`` run before everything else.
 """
 
 from __future__ import annotations
@@ -10,33 +12,61 @@ from __future__ import annotations
 import hmac
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any, Literal
 
+import anyio
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chatbot.errors import ChatbotError, QuestionError
 from chatbot.types import Citation
+from chatbot.web.guards import BodyLimit, MethodGuard, RateLimit
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 1_000_000
 MAX_HISTORY_MESSAGES = 200
+RETRY_AFTER_S = 5  # what a 503 asks clients to wait: about one index reload or Chroma restart
+
+
+def _has_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_surrogate(v) for v in value)
+    return False
+
+
+class TextModel(BaseModel):
+    """Rejects unpaired surrogates (``"\\ud800"`` in JSON) in every text field, nested or not."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_text(cls, data: Any) -> Any:
+        if _has_surrogate(data):
+            raise ValueError("contains characters that are not valid text (unpaired surrogates)")
+        return data
 
 
 # ---- request / response models ------------------------------------------------------------------
-class Message(BaseModel):
+class Message(TextModel):
     model_config = ConfigDict(extra="ignore")
     role: Literal["user", "assistant"]
     content: StrictStr
 
 
-class AskRequest(BaseModel):
+class AskRequest(TextModel):
     model_config = ConfigDict(
         extra="ignore",
         json_schema_extra={
@@ -51,7 +81,9 @@ class AskRequest(BaseModel):
             ]
         },
     )
-    question: StrictStr = Field(description="The question (1 to CHATBOT_MAX_QUESTION_CHARS characters after trimming).")
+    question: StrictStr = Field(
+        min_length=1, description="The question (1 to CHATBOT_MAX_QUESTION_CHARS characters after trimming)."
+    )
     history: list[Message] | None = Field(
         default=None,
         max_length=MAX_HISTORY_MESSAGES,
@@ -79,7 +111,7 @@ class AnswerOut(BaseModel):
     standalone_question: str
 
 
-class FeedbackRequest(BaseModel):
+class FeedbackRequest(TextModel):
     model_config = ConfigDict(extra="ignore")
     question: StrictStr = Field(max_length=20_000)
     answer: StrictStr = Field(max_length=100_000)
@@ -99,8 +131,17 @@ class ErrorOut(BaseModel):
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "Missing or wrong bearer token (only when a token is configured)."},
-    422: {"model": ErrorOut, "description": "Empty question, malformed JSON or wrong types."},
+    405: {"model": ErrorOut, "description": "Wrong method for this path (the Allow header lists the right one)."},
+    413: {"model": ErrorOut, "description": "Request body over CHATBOT_MAX_BODY_BYTES."},
+    422: {"model": ErrorOut, "description": "Empty question, malformed JSON or UTF-8, wrong types, unpaired surrogates."},
     500: {"model": ErrorOut, "description": "Unexpected error (logged with the request id)."},
+}
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {
+        "model": ErrorOut,
+        "description": "A backend (vector store, index) cannot answer now, or the time budget ran out; see Retry-After.",
+        "headers": {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}},
+    }
 }
 
 
@@ -124,6 +165,10 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
+def _unavailable(message: str) -> JSONResponse:
+    return _error(503, message, {"Retry-After": str(RETRY_AFTER_S)})
+
+
 def _internal(exc: BaseException, where: str) -> JSONResponse:
     rid = uuid.uuid4().hex[:12]
     log.error("%s failed (request %s)", where, rid, exc_info=exc)
@@ -133,10 +178,20 @@ def _internal(exc: BaseException, where: str) -> JSONResponse:
 @router.post(
     "/ask",
     response_model=None,
-    responses={200: {"model": AnswerOut, "description": "The answer (``Answer.to_dict()``)."}, **ERRORS, 413: {"model": ErrorOut, "description": "Question longer than CHATBOT_MAX_QUESTION_CHARS."}},
+    responses={
+        200: {"model": AnswerOut, "description": "The answer (``Answer.to_dict()``)."},
+        **ERRORS,
+        **UNAVAILABLE,
+        413: {"model": ErrorOut, "description": "Question longer than CHATBOT_MAX_QUESTION_CHARS, or body over CHATBOT_MAX_BODY_BYTES."},
+        429: {
+            "model": ErrorOut,
+            "description": "Too many questions from this client (CHATBOT_RATE_LIMIT_PER_MINUTE); see Retry-After.",
+            "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
+        },
+    },
     summary="Answer a question, with citations",
 )
-def ask(body: AskRequest, request: Request) -> Any:
+async def ask(body: AskRequest, request: Request) -> Any:
     bot = request.app.state.bot
     limit = bot.settings.max_question_chars
     if len(body.question.strip()) > limit:
@@ -146,16 +201,58 @@ def ask(body: AskRequest, request: Request) -> Any:
             "(CHATBOT_MAX_QUESTION_CHARS). Shorten it.",
         )
     history = [m.model_dump() for m in body.history or []]
+    budget = bot.settings.request_timeout_s
     try:
-        answer = bot.ask(body.question, history, documents=body.documents)
+        answer = await run_bounded(request, lambda: bot.ask(body.question, history, documents=body.documents), budget)
     except QuestionError as exc:
         return _error(422, str(exc))
+    except TimeoutError:
+        log.warning("ask took longer than %.1f s: %r", budget, body.question[:200])
+        return _unavailable(f"The question took longer than {budget:g} s (CHATBOT_REQUEST_TIMEOUT_S). Try again later or ask something more specific.")
+    except ClientGone:
+        return _error(499, "The client closed the connection.")
     except ChatbotError as exc:
         log.warning("ask failed: %s", exc)
-        return _error(503, str(exc))
+        return _unavailable(str(exc))
     except Exception as exc:  # noqa: BLE001 - never leak internals to the client
         return _internal(exc, "ask")
     return answer.to_dict()
+
+
+class ClientGone(Exception):
+    """The client disconnected before the answer was ready."""
+
+
+async def run_bounded(request: Request, work: Callable[[], Any], budget_s: float) -> Any:
+    """Run ``work`` in the thread pool; raise ``TimeoutError`` past ``budget_s`` and ``ClientGone``
+    when the client disconnects first. A running thread cannot be stopped: it is abandoned (its
+    result dropped) and the request is answered at once."""
+    outcome: dict[str, Any] = {}
+
+    async def run(scope: anyio.CancelScope) -> None:
+        try:
+            outcome["value"] = await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+        except Exception as exc:  # noqa: BLE001 - re-raised below, in the caller's context
+            outcome["error"] = exc
+        scope.cancel()
+
+    async def watch(scope: anyio.CancelScope) -> None:
+        while not await request.is_disconnected():
+            await anyio.sleep(0.25)
+        outcome["gone"] = True
+        scope.cancel()
+
+    with anyio.move_on_after(budget_s):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run, tg.cancel_scope)
+            tg.start_soon(watch, tg.cancel_scope)
+    if "error" in outcome:
+        raise outcome["error"]
+    if "value" in outcome:
+        return outcome["value"]
+    if outcome.get("gone"):
+        raise ClientGone
+    raise TimeoutError
 
 
 @router.get("/facts", summary="The structured facts table and the parsed tables with their checks")
@@ -168,9 +265,21 @@ def facts(request: Request) -> dict[str, Any]:
     return {"facts": [f.to_dict() for f in db.facts], "tables": tables}
 
 
-@router.get("/health", summary="Index and model status")
-def health(request: Request) -> dict[str, Any]:
-    return request.app.state.bot.health()
+@router.get(
+    "/health",
+    summary="Readiness: a tiny query through each backend (cached about a second)",
+    responses={
+        503: {
+            "description": "A component failed (named in `failed`); the body has the same fields as 200.",
+            "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
+        }
+    },
+)
+def health(request: Request) -> Any:
+    state = request.app.state.bot.health()
+    if state.get("status") != "ok":
+        return JSONResponse(state, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
+    return state
 
 
 @router.post("/feedback", status_code=201, response_model=FeedbackOut, responses=ERRORS, summary="Store a thumbs up/down")
@@ -197,7 +306,9 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
     for e in errors[:5]:
         where = _loc(e.get("loc", ()))
         msg = str(e.get("msg", "invalid value"))
-        if e.get("type") == "missing" and where == "body":
+        if e.get("type") == "string_too_short" and where == "question":
+            details.append("the question is empty: type a question about the article")
+        elif e.get("type") == "missing" and where == "body":
             details.append("the request body is missing: send JSON such as {\"question\": \"...\"}")
         else:
             details.append(f"{where}: {msg}")
@@ -205,6 +316,8 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
 
 
 async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if exc.status_code == 400:  # FastAPI's "error parsing the body": invalid UTF-8, JSON nested too deep
+        return _error(422, "The request body is not valid JSON text (UTF-8). Send {\"question\": \"...\"}.")
     return _error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
 
 
@@ -212,28 +325,11 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     return _internal(exc, f"{request.method} {request.url.path}")
 
 
-class BodyLimit:
-    """Reject request bodies over ``limit`` bytes under /api/ with 413 before reading them."""
-
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and "/api/" in scope.get("path", ""):
-            length = dict(scope.get("headers") or []).get(b"content-length")
-            if length is not None and (not length.isdigit() or int(length) > self.limit):
-                resp = _error(413, f"The request body is larger than {self.limit:,} bytes.")
-                await resp(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
 class RefusedOriginLog:
     """Log once per origin a browser request from an origin that ``CHATBOT_CORS_ORIGINS`` does not
-    allow, naming the setting. It sits inside the CORS middleware, which answers refused preflights
-    itself; simple requests do arrive here: Gradio's GETs for ``<gradio-app>`` and the widget's
-    probe (``POST /api/origin-check``), which the widget sends when its call was blocked."""
+    allow, naming the setting. The server installs it outside the CORS middleware, so it sees refused
+    preflights as well as simple requests (Gradio's GETs for ``<gradio-app>``, the widget's probe
+    ``POST /api/origin-check``)."""
 
     MAX_REMEMBERED = 1000
 
@@ -251,7 +347,7 @@ class RefusedOriginLog:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            headers = dict(scope.get("headers") or [])
+            headers: dict[bytes, bytes] = dict(scope.get("headers") or [])
             origin = headers.get(b"origin", b"").decode("latin-1").rstrip("/")
             if origin and origin != "null" and origin not in self.logged:
                 host = headers.get(b"x-forwarded-host", headers.get(b"host", b"")).decode("latin-1")
@@ -282,5 +378,11 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, unexpected_error)
-    app.add_middleware(BodyLimit)
-    app.add_middleware(RefusedOriginLog)
+    settings = app.state.settings
+    allowed: dict[str, set[str]] = {}
+    for route in router.routes:
+        allowed.setdefault(getattr(route, "path", ""), set()).update(getattr(route, "methods", set()))
+    allowed["/api/origin-check"] = {"POST"}
+    app.add_middleware(MethodGuard, allowed=allowed)
+    app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # outermost of the three: before anything reads
