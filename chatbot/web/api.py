@@ -327,9 +327,9 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 
 class RefusedOriginLog:
     """Log once per origin a browser request from an origin that ``CHATBOT_CORS_ORIGINS`` does not
-    allow, naming the setting. The server installs it outside the CORS middleware, so it sees refused
-    preflights as well as simple requests (Gradio's GETs for ``<gradio-app>``, the widget's probe
-    ``POST /api/origin-check``)."""
+    allow, naming the setting. It sits inside the CORS middleware, which answers refused preflights
+    itself; simple requests do arrive here: Gradio's GETs for ``<gradio-app>`` and the widget's
+    probe (``POST /api/origin-check``), which the widget sends when its call was blocked."""
 
     MAX_REMEMBERED = 1000
 
@@ -383,6 +383,7 @@ def install(app: FastAPI) -> None:
     for route in router.routes:
         allowed.setdefault(getattr(route, "path", ""), set()).update(getattr(route, "methods", set()))
     allowed["/api/origin-check"] = {"POST"}
+    app.add_middleware(RefusedOriginLog)
     app.add_middleware(MethodGuard, allowed=allowed)
     app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # outermost of the three: before anything reads
