@@ -220,7 +220,7 @@ class AnswerChain:
 
     def _with_typed_answer(self, s: State, draft: Draft) -> Draft:
         """Lead with the answer itself — the name, date or figure asked for, taken from the first quote —
-        before the quote that holds it ("Kush Choksi — The delegation was led by Kush Choksi, …")."""
+        before the quote that holds it ("Ada Lin — The orchard was founded in 1990 by Ada Lin, …")."""
         query = analyse(s.standalone, self.settings.spacy_model)
         if query.answer_type not in TYPE_WORDS or not draft.spans:
             return draft
