@@ -94,7 +94,7 @@ def _header_partner(cols: tuple[str, ...]) -> str:
 @lru_cache(maxsize=256)
 def aliases(name: str) -> tuple[str, ...]:
     """Ways a question may name a party: the name, its country codes and names (pycountry), the
-    distinctive words of a multi-word name ("States", "America"), and its stem for adjectives."""
+    distinctive words of a multi-word name ("Kingdom" for "United Kingdom"), and its stem for adjectives."""
     out = {name.lower()}
     try:
         import pycountry
