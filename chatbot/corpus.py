@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from chatbot.errors import CorpusError
 from chatbot.formats import SUFFIXES, extract
 from chatbot.table_layouts import (
@@ -30,11 +32,13 @@ from chatbot.table_layouts import (
     numeric_share,
     split_cells,
 )
+from chatbot.text import country_code_groups, set_aliases
 from chatbot.types import Document, Passage, Span
 
-__all__ = ["CorpusRead", "Line", "Table", "corpus_hash", "load_corpus", "parse_document", "read_corpus", "read_document"]
+__all__ = ["ALIASES_FILE", "CorpusRead", "Line", "Table", "corpus_hash", "load_aliases", "load_corpus", "parse_document", "read_corpus", "read_document"]
 
 log = logging.getLogger(__name__)
+ALIASES_FILE = "aliases.yaml"
 BOILERPLATE_LINE = re.compile(r"^[\s|\-_=*•·.]*$")
 BOILERPLATE_TEXT = re.compile(
     r"^(print version|print|share( this)?( article)?|back to top|advertisement|subscribe.*|read more)$",
@@ -96,13 +100,32 @@ def read_corpus(corpus_dir: Path) -> CorpusRead:
 
 
 def load_corpus(corpus_dir: Path) -> list[Document]:
-    """The readable documents; each skipped file is logged as a warning of one line naming it."""
+    """The readable documents; each skipped file is logged as a warning of one line naming it. The
+    corpus's alias groups (``aliases.yaml``, and the country codes it uses beside a name of their
+    country) take effect for tokenising from here on."""
     found = read_corpus(corpus_dir)
+    set_aliases(load_aliases(corpus_dir / ALIASES_FILE) + country_code_groups([d.text for d in found.documents]))
     for message in found.skipped:
         log.warning("Skipped %s", message)
     if not found.documents:
         raise CorpusError(f"No readable document in {corpus_dir}: {' '.join(found.skipped)}")
     return list(found.documents)
+
+
+def load_aliases(path: Path) -> list[list[str]]:
+    """Alias groups from a corpus's ``aliases.yaml``: a list of lists of names, each group one thing
+    ("- [United Kingdom, UK, Britain]"); the first name is the one the others fold to. No file: none."""
+    if not path.is_file():
+        return []
+    try:
+        groups = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise CorpusError(f"{path.name} is not valid YAML: {exc}") from exc
+    if not isinstance(groups, list) or not all(
+        isinstance(g, list) and len(g) >= 2 and all(isinstance(n, str) and n.strip() for n in g) for g in groups
+    ):
+        raise CorpusError(f"{path.name} must be a list of groups, each a list of two or more names, e.g. - [United Kingdom, UK, Britain]")
+    return [[n.strip() for n in g] for g in groups]
 
 
 def corpus_hash(docs: Iterable[Document], extra_files: Iterable[Path] = ()) -> str:

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from chatbot.corpus import corpus_hash, load_corpus, parse_document
+from chatbot.corpus import ALIASES_FILE, corpus_hash, load_corpus, parse_document
 from chatbot.embeddings import Embedder, EmbedderPlan, SentenceTransformerEmbedder, plan_embedder
 from chatbot.errors import ChatbotError, IndexBuildError
 from chatbot.onnx_embedder import OnnxEmbedder, export_onnx
@@ -167,7 +167,7 @@ class IndexManager:
         return Manifest(**json.loads(path.read_text(encoding="utf-8")))
 
     def wanted_key(self, docs: list[Document]) -> tuple[Any, ...]:
-        h = corpus_hash(docs, [self.settings.corpus_dir / CURATED_FACTS_FILE])
+        h = corpus_hash(docs, [self.settings.corpus_dir / CURATED_FACTS_FILE, self.settings.corpus_dir / ALIASES_FILE])
         return (FORMAT_VERSION, h, self.model_id, _backend(self.settings))
 
     def status(self) -> tuple[bool, str]:

@@ -93,7 +93,7 @@ def fact_question(f: Fact) -> str:
     if not subject:
         return ""
     period = f" in {f.period}" if f.period else ""
-    if subject.split()[-1].endswith("ed"):  # "Azerbaijan exported": a clause, not a noun phrase
+    if subject.split()[-1].endswith("ed"):  # "the company exported": a clause, not a noun phrase
         return ""
     if f.kind == "table":
         return f"What was the {subject.lower()}{period}?"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from chatbot.facts.extract import TableData
-from chatbot.text import stem
+from chatbot.text import normalise, stem
 
 OUT_WORDS = {"export", "exports", "exported", "exporting", "exporter", "exporters", "sell", "sells", "sold", "selling",
              "sale", "sales", "ship", "ships", "shipped", "shipping", "shipment", "shipments", "supply", "supplied",
@@ -110,6 +110,7 @@ def aliases(name: str) -> tuple[str, ...]:
         words = full.split()
         if len(words) > 1:
             out |= {w for w in words if w not in GENERIC_NAME_WORDS and len(w) > 3}
+    out |= {normalise(a).strip() for a in out}  # as a question reads once country names are folded
     stems = {re.sub(r"[aeiouy]$", "", a) for a in out if len(a) > 4 and " " not in a}
     return tuple(sorted(out | stems, key=len, reverse=True))
 

@@ -42,7 +42,6 @@ COUNT_INTENT = re.compile(r"\bhow many\b|\bnumber of\b|\bcount\b")
 RANK_INTENT = re.compile(r"\brank(?:ed|ing)?\b|\bposition\b|\bplace\b|\bplaced\b")
 WHEN_INTENT = re.compile(r"\bwhen\b|\bwhat year\b|\bwhich year\b|\bwhat date\b|\bwhich date\b|\bdate\b|\bsince when\b|\bwhat day\b")
 YEAR_RE = re.compile(r"\b(1[89]\d{2}|20\d{2})\b")
-US_ALIASES = re.compile(r"\b(united states|u\.s\.a?\.?|usa|america|americans?)\b")
 # Questions asking for an entity, a place or a source rather than a number.
 ENTITY_Q = re.compile(r"^\s*(?:who|whom|whose|where|which\s+(?!year)\w+|what\s+(?:kind|type|sort|products?|goods|items?|sectors?|companies|organi[sz]ations?)\b)|\b(?:source|organi[sz]ation|agency|institution)\b")
 YEARS_APART = re.compile(r"\bhow many years\b|\bhow long (?:after|before|ago|between)\b|\byears (?:later|after|before|apart|between)\b")
@@ -96,7 +95,7 @@ class Metric:
 
 
 def fold_question(question: str) -> str:
-    return US_ALIASES.sub("us", normalise(question))
+    return normalise(question)
 
 
 def row_evidence(t: TableData, i: int) -> Evidence:
