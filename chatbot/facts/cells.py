@@ -9,17 +9,26 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cache
 
-from chatbot.facts.numbers import CURRENCIES, SCALES
+from chatbot.facts.currency import currency_in_text, currency_of, postfix_pattern, prefix_pattern
+from chatbot.facts.numbers import SCALES
 
 _SIGN = r"(?P<sign>[+\-−–]|\()?"
-_CUR = r"(?P<cur>US\$|[$€£¥₼]|[A-Z]{3}(?=\s?\d))?"
 _NUM = r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
-_SCALE = r"(?P<scale>bn|mn|mln|tn|[kKmMbB](?![A-Za-z])|\s?(?:thousand|million|billion|trillion)\b)?"
-_UNIT = r"(?:\s?(?P<unit>%|[A-Za-zµ°²³]{1,8}(?:/[A-Za-z]{1,4})?|[A-Za-z]{1,8}/[A-Za-z]{1,4}))?"
+_SCALE = r"(?P<scale>bn|mn|mln|tn|[kKmMbB](?![A-Za-z])|\s?(?:thousand|lakh|million|crore|billion|trillion)\b)?"
 _TAIL = r"\)?(?:\s?(?:\[\w{1,3}\]|\([a-z]\))|[*†‡§¹²³⁴⁵⁶⁷⁸⁹])?(?P<note>\s+\(.*\))?"  # footnote marks
-CELL = re.compile(rf"^{_SIGN}\s?{_CUR}\s?[+\-−]?{_NUM}{_SCALE}{_UNIT}{_TAIL}$")
-SCALE_WORDS = ("trillion", "billion", "million", "thousand")
+SCALE_WORDS = ("trillion", "billion", "million", "thousand", "crore", "lakh")
+
+
+@cache
+def cell_pattern() -> re.Pattern[str]:
+    """A numeric cell: sign, currency symbol or code, number, scale, then a currency or other unit
+    (``%``, ``km``, ``TEU``, ``Swiss francs``) and footnote marks. Currencies come from CLDR."""
+    cur = rf"(?P<cur>{prefix_pattern()}|[A-Z]{{3}}(?=\s?\d))?"
+    unit = (rf"(?:\s?(?P<unit>%|{postfix_pattern()}|[A-Za-zµ°²³]{{1,8}}(?:/[A-Za-z]{{1,4}})?"
+            r"|[A-Za-z]{1,8}/[A-Za-z]{1,4}))?")
+    return re.compile(rf"^{_SIGN}\s?{cur}\s?[+\-−]?{_NUM}{_SCALE}{unit}{_TAIL}$")
 
 
 @dataclass(frozen=True)
@@ -39,7 +48,7 @@ class CellValue:
 
 def type_cell(cell: str, default_unit: str = "", default_scale: Decimal = Decimal(1)) -> CellValue:
     s = cell.strip()
-    m = CELL.match(s)
+    m = cell_pattern().match(s)
     if not s or not m:
         return CellValue(cell, None)
     try:
@@ -49,17 +58,14 @@ def type_cell(cell: str, default_unit: str = "", default_scale: Decimal = Decima
     cur = (m.group("cur") or "").strip()
     scale_word = (m.group("scale") or "").strip()
     unit_word = m.group("unit") or ""
-    unit = CURRENCIES.get(cur.lower(), cur) if cur else ""
+    unit = (currency_of(cur) or cur) if cur else ""
     if scale_word == "m" and not cur and not default_unit:
         unit_word, scale_word = scale_word + unit_word, ""  # "5m" without a currency is five metres
     scale = Decimal(str(int(SCALES[scale_word.lower()]))) if scale_word else default_scale
     if unit_word == "%":
         unit = "percent"
     elif unit_word:
-        if unit_word.lower() in CURRENCIES:
-            unit = CURRENCIES[unit_word.lower()]
-        else:
-            unit = unit or unit_word
+        unit = currency_of(unit_word) or unit or unit_word
     unit = unit or default_unit
     sign = -1 if (m.group("sign") or "") in ("-", "−", "–", "(") else 1
     return CellValue(cell, sign * num * scale, unit, scale)
@@ -71,11 +77,7 @@ def header_unit(text: str) -> tuple[str, Decimal]:
     paren = re.findall(r"\(([^)]*)\)", text)
     body = " ".join(paren) if paren else text
     low = body.lower()
-    unit = ""
-    for key, code in CURRENCIES.items():
-        if re.search(rf"(?<![a-z]){re.escape(key)}(?![a-z])", low):
-            unit = code
-            break
+    unit = currency_in_text(f"({body})" if paren else body, unit_position=bool(paren))
     scale = Decimal(1)
     for word in (*SCALE_WORDS, "bn", "mn", "mln"):
         if re.search(rf"\b{word}\b", low):

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from chatbot.facts.currency import currency_symbol
 from chatbot.facts.extract import TableData
 from chatbot.facts.match import MAX_WORDS, MIN_WORDS, Hit, match_columns, match_rows, matching_cells
-from chatbot.facts.numbers import SCALE_NAMES, SYMBOLS
+from chatbot.facts.numbers import SCALE_NAMES
 from chatbot.facts.question import COUNT_INTENT, OPS, Metric, NumericAnswer, row_evidence
 
 MORE_WORDS = {"more", "higher", "larger", "bigger", "greater", "longer", "heavier", "most", "highest", "largest", "biggest"}
@@ -103,7 +104,7 @@ def show(t: TableData, m: Metric, v: Decimal, rows: list[int] | None = None) -> 
     sign = "−" if v < 0 else ""
     if unit == "percent":
         return f"{sign}{body}%"
-    sym = SYMBOLS.get(unit, "")
+    sym = currency_symbol(unit)
     words = SCALE_NAMES.get(float(scale), "")
     tail = f" {words}" if words else ""
     if sym:
@@ -270,7 +271,7 @@ def lookup(ask: TableAsk) -> NumericAnswer | None:
                 if not cell.strip():
                     continue
                 v = value(t, m, i)
-                shown = show(t, m, v, [i]) if v is not None and t.units[m.cols[0]] in SYMBOLS else cell
+                shown = show(t, m, v, [i]) if v is not None and currency_symbol(t.units[m.cols[0]]) else cell
             else:
                 v = value(t, m, i)
                 if v is None:

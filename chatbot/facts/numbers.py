@@ -5,31 +5,38 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
+
+from chatbot.facts.currency import (
+    currency_in_text,
+    currency_label,
+    currency_of,
+    currency_symbol,
+    postfix_pattern,
+    prefix_pattern,
+)
 
 SCALES = {
     "thousand": 1e3, "k": 1e3,
+    "lakh": 1e5, "crore": 1e7,
     "million": 1e6, "mn": 1e6, "m": 1e6, "mln": 1e6,
     "billion": 1e9, "bn": 1e9, "b": 1e9,
     "trillion": 1e12, "tn": 1e12, "t": 1e12,
 }
-SCALE_NAMES = {1.0: "", 1e3: "thousand", 1e6: "million", 1e9: "billion", 1e12: "trillion"}
-CURRENCIES = {
-    "$": "USD", "us$": "USD", "usd": "USD", "dollar": "USD", "dollars": "USD",
-    "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR",
-    "£": "GBP", "gbp": "GBP", "pound": "GBP", "pounds": "GBP",
-    "₼": "AZN", "azn": "AZN", "manat": "AZN",
-    "¥": "JPY", "jpy": "JPY", "yen": "JPY",
-    "chf": "CHF", "francs": "CHF",
-}
-SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "AZN": "₼"}
+SCALE_NAMES = {1.0: "", 1e3: "thousand", 1e5: "lakh", 1e6: "million", 1e7: "crore", 1e9: "billion", 1e12: "trillion"}
 
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
-_CUR_PRE = r"US\$|\$|€|£|¥|₼|USD\s?|EUR\s?|GBP\s?|AZN\s?|CHF\s?"
-_SCALE = r"trillion|billion|million|thousand|bn|mn|mln|tn|[MBKkT](?![a-zA-Z])"
-_CUR_POST = r"dollars|euros|pounds|manat|francs|yen|USD|EUR|GBP|AZN|CHF"
-MONEY = re.compile(
-    rf"(?P<pre>{_CUR_PRE})?(?P<num>{_NUM})(?:\s?(?P<scale>{_SCALE}))?(?:\s(?:of\s)?(?P<post>{_CUR_POST})\b)?"
-)
+_SCALE = r"trillion|billion|million|thousand|crore|lakh|bn|mn|mln|tn|[MBKkT](?![a-zA-Z])"
+
+
+@cache
+def money_pattern() -> re.Pattern[str]:
+    """An amount with its currency written before (symbol or code) or after (code or name); the
+    currencies come from CLDR on first use (see ``chatbot.facts.currency``)."""
+    return re.compile(
+        rf"(?P<pre>{prefix_pattern(running_text=True)})?(?P<num>{_NUM})(?:\s?(?P<scale>{_SCALE}))?"
+        rf"(?:\s(?:of\s)?(?P<post>{postfix_pattern(running_text=True)}))?"
+    )
 
 
 @dataclass(frozen=True)
@@ -56,7 +63,7 @@ def parse_cell(cell: str, default_unit: str = "", default_scale: float = 1.0) ->
             return None
     neg = s.startswith(("-", "−", "(")) and not s.startswith("(+")
     s = s.strip("()−-+ ")
-    m = MONEY.fullmatch(s)
+    m = money_pattern().fullmatch(s)
     if not m:
         return None
     amount = _amount(m, default_unit, default_scale)
@@ -70,8 +77,8 @@ def _amount(m: re.Match[str], default_unit: str = "", default_scale: float = 1.0
     num = Decimal(m.group("num").replace(",", ""))
     scale_word = (m.group("scale") or "").lower()
     scale = SCALES.get(scale_word, default_scale if not scale_word else 1.0)
-    cur = (m.group("pre") or m.group("post") or "").strip().lower()
-    unit = CURRENCIES.get(cur, default_unit)
+    cur = (m.group("pre") or m.group("post") or "").strip()
+    unit = currency_of(cur) if cur else default_unit
     value = float(num * Decimal(repr(scale)))  # exact: $8.13M is 8130000, not 8130000.000000001
     return Amount(value, unit, scale, m.group(0), m.start(), m.end())
 
@@ -79,7 +86,7 @@ def _amount(m: re.Match[str], default_unit: str = "", default_scale: float = 1.0
 def find_money(text: str) -> list[Amount]:
     """Amounts with an explicit currency in running text."""
     out = []
-    for m in MONEY.finditer(text):
+    for m in money_pattern().finditer(text):
         if not (m.group("pre") or m.group("post")):
             continue
         a = _amount(m)
@@ -91,13 +98,9 @@ def find_money(text: str) -> list[Amount]:
 def unit_from_text(text: str) -> tuple[str, float]:
     """Currency and scale named in a header or caption, e.g. '(EUR thousand)' or 'in $ million'."""
     low = text.lower()
-    unit = ""
-    for key, code in CURRENCIES.items():
-        if re.search(rf"(?<![a-z]){re.escape(key)}(?![a-z])", low):
-            unit = code
-            break
+    unit = currency_in_text(text)
     scale = 1.0
-    for word in ("trillion", "billion", "million", "thousand", "bn", "mn", "mln"):
+    for word in ("trillion", "billion", "million", "thousand", "crore", "lakh", "bn", "mn", "mln"):
         if re.search(rf"\b{word}\b", low):
             scale = SCALES[word]
             break
@@ -128,7 +131,7 @@ def _decimals_needed(x: float) -> int:
 
 def fmt_money(value: float, unit: str, scale: float) -> str:
     """'$2,450.75 million'."""
-    sym = SYMBOLS.get(unit, "")
+    sym = currency_symbol(unit)
     scale_name = SCALE_NAMES.get(scale, "")
     body = fmt_scaled(value, scale)
     neg = body.startswith("−")
@@ -144,5 +147,5 @@ def fmt_money(value: float, unit: str, scale: float) -> str:
 def unit_label(unit: str, scale: float) -> str:
     """'US$ million' for the arithmetic lines."""
     scale_name = SCALE_NAMES.get(scale, "")
-    cur = {"USD": "US$", "EUR": "EUR", "GBP": "GBP", "AZN": "AZN", "JPY": "JPY"}.get(unit, unit)
+    cur = currency_label(unit)
     return " ".join(x for x in (cur, scale_name) if x) or "units"
