@@ -289,11 +289,13 @@ class Chatbot:
 
 
 def _warm_language(model: str) -> None:
-    """Load spaCy in the background (timed by name in load_timings): the server is ready meanwhile, and
-    a question arriving first simply waits for the load it needs."""
+    """Load spaCy and build the currency patterns (CLDR) in the background: the server is ready
+    meanwhile, and a question arriving first simply waits for the load it needs."""
+    from chatbot.facts.numbers import find_money
     from chatbot.understanding.nlp import parse
 
     try:
+        find_money("Warm-up: 5 dollars.")
         parse("Who answers a warm-up question?", model)
     except Exception:  # noqa: BLE001 - the first question reports a missing pipeline as its own error
         log.exception("Loading the spaCy pipeline %s failed", model)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 
 import Stemmer
@@ -26,8 +27,9 @@ def _letters(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
-def _trie_pattern(phrases: list[str]) -> str:
-    """One regex alternation for many phrases, factored by prefix (fast: no linear scan of alternatives)."""
+def trie_pattern(phrases: Iterable[str]) -> str:
+    """One regex alternation for many literal phrases, factored by common prefix so that matching tries
+    one branch per character rather than every phrase in turn; longer phrases win."""
     trie: dict = {}
     for phrase in phrases:
         node = trie
@@ -129,7 +131,7 @@ class _Folder:
                 if low and low != canonical:
                     table[low] = canonical
         self.table = table
-        self.pattern = re.compile(r"(?<![\w.])" + _trie_pattern(sorted(table)) + r"(?![\w])") if table else None
+        self.pattern = re.compile(r"(?<![\w.])" + trie_pattern(sorted(table)) + r"(?![\w])") if table else None
 
     def __call__(self, text: str) -> str:
         if self.pattern is None:

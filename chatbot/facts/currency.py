@@ -19,7 +19,7 @@ Rules, all decided from the data:
 * **Label** for arithmetic lines: the English or international symbol when it is plain ASCII and
   names its country (``US$``, ``A$``), else the code (``EUR``).
 * **Names**: the English singular and plural (``euro``/``euros``), lower case, without the dated
-  variants CLDR writes with parentheses. A last word (``dollars``, ``manat``) stands for its
+  variants CLDR writes with parentheses. A last word (``dollars``, ``rupees``) stands for its
   currency when one currency has it; when several do, for the one whose display symbol is a bare
   sign, provided every other one with a sign-bearing symbol builds it on that same sign
   (``A$``, ``CA$`` extend ``$``, so "dollars" are US dollars); otherwise for none (``francs``).
@@ -33,6 +33,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+
+from chatbot.text import trie_pattern
 
 _OFFICIAL = ("official", "de_facto_official")
 _SCALE_WORDS = r"thousand|million|billion|trillion|crore|lakh|bn|mn|mln|tn|[kKmMbB]"
@@ -189,27 +191,6 @@ def currency_label(code: str) -> str:
     return currencies().label.get(code, code)
 
 
-def _trie(words: Iterable[str]) -> str:
-    """One regex alternation for many literal words, factored by common prefix so that matching
-    tries one branch per character rather than every word in turn; longer words win."""
-    root: dict = {}
-    for w in words:
-        node = root
-        for ch in w:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def emit(node: dict) -> str:
-        ends = "" in node
-        branches = [re.escape(ch) + emit(sub) for ch, sub in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 and not ends else "(?:" + "|".join(branches) + ")"
-        return body + ("?" if ends else "")
-
-    return emit(root)
-
-
 def _guarded(words: Iterable[str]) -> str:
     """Alternation of words; one that begins with a letter may not continue a word."""
     words = set(words)
@@ -217,9 +198,9 @@ def _guarded(words: Iterable[str]) -> str:
     other = [w for w in words if not w[:1].isalpha()]
     parts = []
     if other:
-        parts.append(_trie(other))
+        parts.append(trie_pattern(other))
     if alpha:
-        parts.append(r"(?<![^\W\d_])" + _trie(alpha))
+        parts.append(r"(?<![^\W\d_])" + trie_pattern(alpha))
     return "(?:" + "|".join(parts) + ")" if parts else "(?!)"
 
 
@@ -241,7 +222,7 @@ def postfix_pattern(running_text: bool = False) -> str:
     names in any case; in running text only current codes."""
     cur = currencies()
     marks = _guarded(set(cur.by_symbol) | set(cur.current if running_text else cur.codes))
-    names = _trie(cur.by_name)
+    names = trie_pattern(cur.by_name)
     return rf"(?:{marks}|(?i:{names}))(?!\w)"
 
 
@@ -254,11 +235,11 @@ def _in_text(unit_position: bool) -> re.Pattern[str]:
     # "BSD licence"). Outside a unit position (running text) a name counts only when it cannot
     # be an ordinary word: a full name or a plural-only last word ("dollars", not "won", "real").
     marks = _guarded(s for s in cur.by_symbol if _has_sign(s) or not s.isascii())
-    codes = _trie(cur.current)
+    codes = trie_pattern(cur.current)
     codes = (rf"(?:(?<=\()(?:{codes})(?=\))|(?<![^\W\d_])(?:{codes})(?=\s?(?:{_SCALE_WORDS})(?![^\W\d_]))"
              rf"|(?<=\bin\s)(?:{codes}))")
     names = cur.by_name if unit_position else cur.plain_names
-    return re.compile(rf"(?:{marks}|{codes}|(?<![^\W\d_])(?i:{_trie(names)}))(?![^\W\d_])")
+    return re.compile(rf"(?:{marks}|{codes}|(?<![^\W\d_])(?i:{trie_pattern(names)}))(?![^\W\d_])")
 
 
 def currency_in_text(text: str, unit_position: bool = False) -> str:

@@ -12,6 +12,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 
+from chatbot.facts.currency import currencies
 from chatbot.facts.flows import find_flow_table
 from chatbot.facts.keyed import answer_keyed
 from chatbot.facts.mention_ops import MentionOps
@@ -186,8 +187,8 @@ class NumericQA(TableOps, MentionOps):
             if word in STOPWORDS or (rare_only and re.search(r"(?:ed|ing|ly)$", word) and word not in self.capitalised):
                 continue  # verbs and adverbs ("handled", "shipping") say how, not what; names ("Airbus") count
             term = stem(word)
-            if rare_only and word in QUALIFIERS and term not in ctx:
-                return True  # "first half of 2024", "in manat", "per capita": not what the table measures
+            if rare_only and (word in QUALIFIERS or word in currencies().by_name) and term not in ctx:
+                return True  # "first half of 2024", "in euros", "per capita": not what the table measures
             if term in GENERIC or term in SCOPE_FILLER or term in METRIC_TERMS:
                 continue
             if term in ctx or YEAR_RE.fullmatch(term) or term not in self.doc_df or (rare_only and term in self.verb_only):

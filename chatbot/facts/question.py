@@ -49,8 +49,8 @@ NAME_WORD = re.compile(r"(?<![.?!]\s)\b[A-Z][a-z][\w\-]*")
 QUALIFIERS = {
     "half", "quarter", "quarterly", "month", "monthly", "weekly", "daily", "q1", "q2", "q3", "q4", "h1", "h2",
     "capita", "real", "nominal", "adjusted", "forecast", "forecasts", "projected", "projection", "expected",
-    "target", "targets", "planned", "estimate", "estimated", "manat", "euro", "euros", "rubles", "lira", "yuan",
-}
+    "target", "targets", "planned", "estimate", "estimated",
+}  # and every currency's English name (chatbot.facts.currency): "in euros" when the table is in dollars
 LIST_Q = re.compile(r"^\s*(?:which|what|name|list)\b|\blist\b")
 PART_WORDS = re.compile(r"\b(products?|items?|goods|commodit(?:y|ies)|categor(?:y|ies)|components?)\b")
 SCOPE_FILLER = {stem(w) for w in (
