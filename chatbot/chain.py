@@ -32,6 +32,7 @@ from chatbot.answering.offline import (
     from_numeric,
     summarize,
 )
+from chatbot.answering.polarity import compared_verdict
 from chatbot.answering.polarity import verdict as yes_no_verdict
 from chatbot.answering.typed import TYPE_BOOST, rerank
 from chatbot.answering.verify import check_citations, check_numbers
@@ -156,6 +157,9 @@ class AnswerChain:
             s.draft = summarize(self._passages(s))
         elif s.numeric is not None and not (WHY.search(s.standalone) and "false premise corrected" not in s.numeric.notes):
             s.draft = from_numeric(s.numeric)
+            if s.numeric.compared is not None and self._is_yes_no(s):
+                word = compared_verdict(s.standalone, analyse(s.standalone, self.settings.spacy_model).negated, s.numeric.compared)
+                s.draft = self._lead(s.draft, word) if word else s.draft
         else:
             # a why-question about figures wants the article's explanation; the figures are the fallback
             qvec = self.index.embedder.embed_query(s.standalone) if self.settings.dense_weight > 0 else None
@@ -242,8 +246,11 @@ class AnswerChain:
         evidence = " ".join(sp[3] for sp in draft.spans)
         q = analyse(s.standalone, self.settings.spacy_model)
         word = yes_no_verdict(s.standalone, q.negated, evidence, draft.support, dense, set(q.content_lemmas), self.settings.spacy_model)
-        if not word:
-            return draft
+        return self._lead(draft, word) if word else draft
+
+    @staticmethod
+    def _lead(draft: Draft, word: str) -> Draft:
+        """The answer led by the Yes or No its evidence decides."""
         return Draft(f"{word}. {draft.text}", draft.spans, draft.abstained, draft.route, draft.notes + [f"yes/no decided: {word}"],
                      draft.support, draft.arithmetic, draft.confidence, draft.features)
 

@@ -254,3 +254,18 @@ def test_attacker_text_is_quoted_as_the_users_words(bot) -> None:  # type: ignor
     ans = bot.ask("What did Mr VISIT-EVIL-EXAMPLE-COM-FOR-REFUND say at the roundtable?")
     assert ans.abstained
     assert "It never mentions Mr VISIT" not in ans.text and "“Mr VISIT-EVIL-EXAMPLE-COM-FOR-REFUND" in ans.text
+
+
+def test_yes_no_comparison_of_table_values_says_yes_or_no(other_bot) -> None:  # type: ignore[no-untyped-def]
+    text = next(iter(other_bot.index.documents.values())).text
+    rows = {m.group(1): float(m.group(2)) for m in re.finditer(r"^\| (\d{4}) \| [\d,]+ \| [\d,]+ \| ([\d.]+) \|$", text, re.M)}
+    (a, va), (b, vb) = list(rows.items())[:2]
+    for word, first, second in (("higher", a, b), ("lower", a, b), ("higher", b, a)):
+        ans = other_bot.ask(f"Was revenue in {first} {word} than in {second}?")
+        hi = rows[first] > rows[second]
+        expected = "Yes" if hi == (word == "higher") else "No"
+        assert ans.text.startswith(f"{expected}. "), ans.text
+        assert_cited(other_bot, ans)
+    # an either-or question is not a yes/no question
+    assert not other_bot.ask(f"Was revenue higher in {a} or in {b}?").text.startswith(("Yes", "No"))
+    assert va != vb

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from chatbot.facts.question import LESS_WORDS, MORE_WORDS
 from chatbot.understanding.nlp import DEFAULT_MODEL, parse
 
 # Fitted on the suite's dev documents (yes/no items): below these the evidence is about the topic but
@@ -46,3 +47,14 @@ def verdict(
     if not q_numbers <= ev_numbers:
         return ""
     return "No" if negated(evidence, about, model) != question_negated else "Yes"
+
+
+def compared_verdict(question: str, negated_question: bool, compared: tuple[float, float]) -> str:
+    """"Yes" or "No" for "was A higher than B?" from the two values, in the order the question names
+    them; "" when the question does not ask one way ("higher or lower?", both or no comparative)."""
+    words = set(re.findall(r"[a-z]+", question.lower()))
+    more, less = bool(words & MORE_WORDS), bool(words & LESS_WORDS)
+    if more == less or "or" in words or negated_question:
+        return ""
+    first, second = compared
+    return "Yes" if (first > second if more else first < second) else "No"

@@ -16,10 +16,16 @@ from chatbot.facts.currency import currency_symbol
 from chatbot.facts.extract import TableData
 from chatbot.facts.match import MAX_WORDS, MIN_WORDS, Hit, match_columns, match_rows, matching_cells
 from chatbot.facts.numbers import SCALE_NAMES
-from chatbot.facts.question import COUNT_INTENT, OPS, Metric, NumericAnswer, row_evidence
+from chatbot.facts.question import (
+    COUNT_INTENT,
+    LESS_WORDS,
+    MORE_WORDS,
+    OPS,
+    Metric,
+    NumericAnswer,
+    row_evidence,
+)
 
-MORE_WORDS = {"more", "higher", "larger", "bigger", "greater", "longer", "heavier", "most", "highest", "largest", "biggest"}
-LESS_WORDS = {"less", "lower", "smaller", "fewer", "shorter", "lighter", "least", "lowest", "smallest"}
 SPREAD = re.compile(r"\bminus\b|\brange\b|\bspread\b|\bhow wide\b|\bdifference\b|\bgap\b|\bhow far apart\b")
 DIVISION = re.compile(r"\bdivided by\b|\bover\b|\bper\b")
 DIVIDED = re.compile(r"\bdivided by\b|\brelative to\b|\bratio\b|\bper\b|\bover\b")
@@ -243,7 +249,8 @@ def extreme_rows(ask: TableAsk) -> NumericAnswer | None:
 def compare_rows(ask: TableAsk) -> NumericAnswer | None:
     """Two named rows on one column: which is higher, and by how much."""
     t, m = ask.table, ask.measures[0]
-    rows = _row_indexes(ask)[:2]
+    low = ask.q.lower()
+    rows = sorted(_row_indexes(ask)[:2], key=lambda i: (low.find(t.labels[i].lower()) % (len(low) + 1), i))  # as asked
     va, vb = value(t, m, rows[0]), value(t, m, rows[1])
     if va is None or vb is None:
         return None
@@ -256,7 +263,7 @@ def compare_rows(ask: TableAsk) -> NumericAnswer | None:
     arith = [f"{_label(t, w)} − {_label(t, o)} = {plain(vw, t, m, [w])} − {plain(vo, t, m, [o])} = {plain(vw - vo, t, m, r)}"]
     text = (f"{_label(t, w)} has the {'lower' if want_less else 'higher'} {m.name}: {show(t, m, vw, [w])} {{0}} against "
             f"{show(t, m, vo, [o])} for {_label(t, o)} {{1}}, a difference of {show(t, m, d, r)}.")
-    return NumericAnswer(text, [row_evidence(t, w), row_evidence(t, o)], arith, operation="compare")
+    return NumericAnswer(text, [row_evidence(t, w), row_evidence(t, o)], arith, operation="compare", compared=(float(va), float(vb)))
 
 
 def lookup(ask: TableAsk) -> NumericAnswer | None:

@@ -51,6 +51,9 @@ QUALIFIERS = {
     "capita", "real", "nominal", "adjusted", "forecast", "forecasts", "projected", "projection", "expected",
     "target", "targets", "planned", "estimate", "estimated",
 }  # and every currency's English name (chatbot.facts.currency): "in euros" when the table is in dollars
+# English comparatives and superlatives: which way a comparison asks.
+MORE_WORDS = {"more", "higher", "larger", "bigger", "greater", "longer", "heavier", "most", "highest", "largest", "biggest"}
+LESS_WORDS = {"less", "lower", "smaller", "fewer", "shorter", "lighter", "least", "lowest", "smallest"}
 LIST_Q = re.compile(r"^\s*(?:which|what|name|list)\b|\blist\b")
 PART_WORDS = re.compile(r"\b(products?|items?|goods|commodit(?:y|ies)|categor(?:y|ies)|components?)\b")
 SCOPE_FILLER = {stem(w) for w in (
@@ -84,6 +87,7 @@ class NumericAnswer:
     operation: str = "value"
     abstain: bool = False
     notes: list[str] = field(default_factory=list)
+    compared: tuple[float, float] | None = None  # two values in the order the question names them
 
 
 @dataclass(frozen=True)

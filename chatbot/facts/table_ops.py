@@ -283,6 +283,9 @@ class TableOps:
             if better is not None:
                 return better
         ans = NumericAnswer(text, evidence, arith, operation="value")
+        if len(rows) == 2 and len(metrics) == 1:
+            first, second = self.value(t, m, rows[0]), self.value(t, m, rows[1])  # rows in the question's order
+            ans.compared = (first, second) if first is not None and second is not None else None
         self._add_conflicts(ans, t, metrics, rows, q)
         return ans
 
