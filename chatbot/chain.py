@@ -54,7 +54,7 @@ from chatbot.understanding.entities import (
 
 log = logging.getLogger(__name__)
 PLACEHOLDER = re.compile(r"\{(\d+)\}")
-TYPE_WORDS = {AnswerType.PERSON: "a name", AnswerType.DATE: "a date", AnswerType.YEAR: "a year", AnswerType.AMOUNT: "a figure",
+TYPE_WORDS = {AnswerType.PERSON: "a name", AnswerType.DATE: "a date", AnswerType.YEAR: "a year", AnswerType.AMOUNT: "a figure", AnswerType.VALUE: "a figure",
               AnswerType.COUNT: "a number", AnswerType.PERCENT: "a percentage"}
 MAX_SPLIT_CHARS = 400  # longer questions are not split into parts (and not parsed twice)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from chatbot.understanding import AnswerType, analyse, split_parts
+from chatbot.understanding.entities import holds_type
 
 
 @pytest.mark.parametrize(
@@ -109,3 +110,21 @@ def test_common_english_typos_are_fixed_names_are_not() -> None:
 def test_answer_leads_with_the_name_asked_for(other_bot) -> None:  # type: ignore[no-untyped-def]
     ans = other_bot.ask("Who is the harbour master?")
     assert ans.text.startswith("Ingrid Solberg — ") and "Ingrid Solberg" in ans.citations[0].quote
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [("How much is a day pass for the museum?", "value"), ("How much was the grant?", "value"),
+     ("How much did ticket sales fall in 2020?", "amount"), ("How much time does the tour take?", "amount")],
+)
+def test_how_much_is_asks_for_a_value_never_a_duration(question: str, expected: str) -> None:
+    assert analyse(question).answer_type.value == expected
+
+
+def test_value_answers_hold_a_sum_not_a_length_of_time_or_a_head_count() -> None:
+    q = "How much is the curator paid?"
+    assert holds_type((("MONEY", "€41,000"),), AnswerType.VALUE, q)
+    assert holds_type((("CARDINAL", "41,000"),), AnswerType.VALUE, q)
+    assert not holds_type((("DATE", "12 years"),), AnswerType.VALUE, q)
+    assert not holds_type((("CARDINAL", "Two"),), AnswerType.VALUE, q)
+    assert holds_type((("DATE", "12 years"),), AnswerType.AMOUNT, "How long has the curator served?")

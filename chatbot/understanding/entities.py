@@ -20,6 +20,7 @@ LABELS_FOR = {
     AnswerType.DATE: frozenset({"DATE"}),
     AnswerType.YEAR: frozenset({"DATE"}),
     AnswerType.AMOUNT: frozenset({"MONEY", "QUANTITY", "CARDINAL", "PERCENT", "DATE", "TIME"}),  # "how long": 25 years
+    AnswerType.VALUE: frozenset({"MONEY", "QUANTITY", "CARDINAL", "PERCENT"}),  # "how much is X paid": not "25 years"
     AnswerType.COUNT: frozenset({"CARDINAL", "QUANTITY", "DATE", "TIME"}),
     AnswerType.PERCENT: frozenset({"PERCENT"}),
 }
@@ -53,7 +54,7 @@ MONTHS = {m.lower() for m in (*calendar.month_name[1:], *calendar.month_abbr[1:]
 # Types whose absence from the evidence settles it: the document does not give what was asked. Places
 # and organisations are not among them ("where does the data come from?" is rarely answered by a
 # named place, and the small English model misses many organisation names).
-REQUIRED_TYPES = frozenset({AnswerType.PERSON, AnswerType.DATE, AnswerType.YEAR, AnswerType.AMOUNT, AnswerType.COUNT,
+REQUIRED_TYPES = frozenset({AnswerType.PERSON, AnswerType.DATE, AnswerType.YEAR, AnswerType.AMOUNT, AnswerType.VALUE, AnswerType.COUNT,
                             AnswerType.PERCENT})
 YEAR = re.compile(r"(?<![\d.,])(1[5-9]\d\d|20\d\d)(?![\d.,])")
 
@@ -64,6 +65,8 @@ DURATION_UNITS = {"year", "years", "month", "months", "week", "weeks", "day", "d
 def _fits(label: str, text: str, answer_type: AnswerType, exact_date: bool) -> bool:
     """A DATE entity answers a "how long / how many" question only as a duration ("25 years"), and a
     "which date" question only when it pins a time ("8 August 2025", "in March"), not "last month"."""
+    if answer_type is AnswerType.VALUE and label == "CARDINAL":
+        return any(ch.isdigit() for ch in text)  # "two other speakers" count people; they are not a sum
     if label != "DATE":
         return True
     words = {w.strip(".,").lower() for w in text.split()}

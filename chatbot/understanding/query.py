@@ -41,6 +41,7 @@ class AnswerType(Enum):
     DATE = "date"
     YEAR = "year"
     AMOUNT = "amount"
+    VALUE = "value"  # "how much is/was X": a sum, number or share, never a length of time
     COUNT = "count"
     PERCENT = "percent"
     LIST = "list"
@@ -139,6 +140,8 @@ def _answer_type(doc, text: str) -> tuple[AnswerType, str]:  # type: ignore[no-u
     if word == "why":
         return AnswerType.REASON, ""
     if word == "how":
+        if nxt is not None and nxt.lower_ == "much" and nxt.dep_ in ("acomp", "attr") and nxt.head.lemma_ == "be":
+            return AnswerType.VALUE, ""
         if nxt is not None and nxt.lower_ in ("much", "many"):
             return (AnswerType.COUNT if nxt.lower_ == "many" else AnswerType.AMOUNT), _head_noun(nxt)
         if nxt is not None and nxt.pos_ in ("ADJ", "ADV") and nxt.lower_ not in ("come",):
