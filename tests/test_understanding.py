@@ -128,3 +128,22 @@ def test_value_answers_hold_a_sum_not_a_length_of_time_or_a_head_count() -> None
     assert not holds_type((("DATE", "12 years"),), AnswerType.VALUE, q)
     assert not holds_type((("CARDINAL", "Two"),), AnswerType.VALUE, q)
     assert holds_type((("DATE", "12 years"),), AnswerType.AMOUNT, "How long has the curator served?")
+
+
+@pytest.mark.parametrize(
+    "question, focus",
+    [("What licence is the library released under?", "licence"), ("which source does the report cite?", "source"),
+     ("what new tech areas did the firms enter?", "area"), ("What does the makeup of the fleet reveal?", ""),
+     ("How long has she been mayor?", ""), ("What is the population of the town?", "population")],
+)
+def test_focus_is_the_noun_asked_for(question: str, focus: str) -> None:
+    assert analyse(question).focus == focus
+
+
+def test_real_words_and_short_forms_are_not_corrected() -> None:
+    from chatbot.answering.normalize import english_correction
+
+    assert english_correction("tech") == "tech"  # a WordPiece word the frequency list lacks
+    assert english_correction("folks") == "folks"
+    assert english_correction("adress") == "address"
+    assert english_correction("avergae") == "average"

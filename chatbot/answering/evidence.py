@@ -59,7 +59,8 @@ class EvidenceScorer:
         n = len(index.passages)
         self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self.unknown_idf = math.log(1 + n / 0.5)
-        self.corpus_terms = set(df)
+        # words of the headings count as used: "PARVUS" may stand only in a section title
+        self.corpus_terms = set(df) | {t for p in index.passages for t in content_terms(p.section)}
         self._match_cache: dict[tuple[str, frozenset[str]], bool] = {}
 
     def weight(self, term: str) -> float:

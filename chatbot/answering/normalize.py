@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from chatbot.errors import ConfigError
 from chatbot.resources import once
 from chatbot.text import STOPWORDS, normalise, stem
 from chatbot.types import Document
@@ -43,12 +44,28 @@ def english():  # type: ignore[no-untyped-def]
     return once("spellchecker:en", lambda: SpellChecker(distance=1))
 
 
+def _load_wordpieces() -> frozenset[str]:
+    from chatbot.embeddings import resolve_model_path
+
+    try:
+        vocab = (resolve_model_path("packaged") / "vocab.txt").read_text(encoding="utf-8").split()
+    except (OSError, ConfigError):
+        return frozenset()  # another embedding model: no vocabulary to consult
+    return frozenset(w for w in vocab if w.isalpha())
+
+
+def wordpieces() -> frozenset[str]:
+    """Whole words of the embedding model's WordPiece vocabulary (about 22,500): real words and
+    common short forms ("tech", "folks") that a frequency list may lack, never to be "corrected"."""
+    return once("wordpieces", _load_wordpieces)
+
+
 @lru_cache(maxsize=8192)
 def english_correction(word: str) -> str:
     """A misspelt common English word corrected by one edit ("avergae" → "average", "adress" →
     "address"); known words, and words with no English neighbour, are returned as they are."""
     spell = english()
-    if word in spell:
+    if word in spell or word in wordpieces():
         return word
     candidates = spell.candidates(word) or ()
     if not candidates:

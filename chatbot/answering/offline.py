@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from chatbot.answering.evidence import EvidenceScorer, ScoredSentence, matches
 from chatbot.facts.qa import NumericAnswer
 from chatbot.types import Passage, Span
+from chatbot.understanding import AnswerType, analyse
 
 LIST_INTENT = re.compile(r"^\s*(?:which|what)\s+(?:\w+\s+){0,2}(?:are|were|companies|sectors|products|areas|agreements|countries|firms|goods|items|projects|corporations)\b|\blist\b|\bname (?:the|all|some)\b|\bwhich\b.*\b(?:companies|sectors|products|areas|agreements|items|goods|firms|projects)\b", re.I)
 LEAD_ADVERBIAL = re.compile(r"^(?:However|Notably|Moreover|Furthermore|Historically|Additionally|In addition|In conclusion|Over time|Meanwhile|Indeed|Also),\s+")
@@ -21,17 +22,8 @@ WANTS_NUMBER = re.compile(
     r"|\b(?:cost|costs|price|priced|tariffs?|duty|duties|salary|budget|revenues?|valued)\b",
     re.I,
 )
-FOCUS = re.compile(
-    r"^\s*(?:and\s+)?(?:what|which|how much|how many)\s+(?:(?:sort|sorts|kind|kinds|type|types)\s+of\s+)?([a-z][a-z\-]*)",
-    re.I,
-)
 NOT_FOCUS = {"is", "was", "are", "were", "did", "does", "do", "has", "have", "had", "the", "a", "an", "will", "would",
              "can", "could", "should", "of", "in", "on", "about", "to", "for", "its", "his", "her", "their", "it", "this", "that"}
-
-
-MODIFIERS = {"bigger", "biggest", "larger", "largest", "smaller", "smallest", "main", "key", "major", "other", "new",
-             "old", "top", "best", "specific", "particular", "different", "important", "exact", "exactly", "two", "three",
-             "five", "several", "many", "few", "high", "low", "big", "small", "recent", "current", "first", "last"}
 
 
 CAPITALISED = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+)*")
@@ -50,28 +42,6 @@ def unknown_names(question: str, scorer: EvidenceScorer) -> list[str]:
     return out
 
 
-POSSESSIVE_FOCUS = re.compile(
-    r"^\s*(?i:and\s+)?(?i:what|how much|how big|how large)\s+(?i:is|was|are|were|will be)\s+"
-    r"(?:[A-Z][\w\-]*(?:'s|’s)\s+([A-Za-z][A-Za-z\-]*)|the\s+([a-z][a-z\-]*)\s+of\b)",
-)
-
-
-def focus_word(question: str) -> str:
-    """The thing a question asks for ("What tariff …" → "tariff", "What was France's GDP …" → "gdp")."""
-    p = POSSESSIVE_FOCUS.match(question)  # "What was France's GDP …", "What is the population of …"
-    word = (p.group(1) or p.group(2)).lower() if p else ""
-    if word and word not in NOT_FOCUS and word not in MODIFIERS:
-        return word
-    m = FOCUS.match(question)
-    if not m or m.group(1).lower() in NOT_FOCUS:
-        return ""
-    word = m.group(1).lower()
-    if word in MODIFIERS:  # "Which bigger markets …" → "markets"
-        rest = question[m.end(1) :].split()
-        word = rest[0].lower().strip("?,.!") if rest else ""
-        if word in NOT_FOCUS or word in MODIFIERS:
-            return ""
-    return word
 WANTS_PERSON = re.compile(r"^\s*(?:and\s+)?who\b(?!se)(?!\s+(?:is|was|are|were)\s+(?-i:[A-Z]))", re.I)  # not "Who is <Name>?"
 SUMMARY = re.compile(
     r"\bsummar(?:y|ise|ize)\b|\b(?:main|key|central)\s+(?:topic|point|points|idea|ideas|message|argument|takeaways?)\b"
@@ -276,7 +246,9 @@ def answer_from_text(
     low_support = best.lexical == 0 or (support < min_support and not (max_dense >= dense_paraphrase and support >= 0.15))
     if gated is None and low_support:
         gated = abstain(scorer, uncovered, passages)
-    focus = focus_word(question)
+    query = analyse(question)
+    # the noun the question asks about; "what year", "what share" name the kind of answer, not a topic
+    focus = query.focus_text if query.answer_type not in (AnswerType.YEAR, AnswerType.DATE, AnswerType.PERCENT) else ""
     focus_unknown = bool(focus) and not scorer.knows(focus)
     if gated is None and focus_unknown:
         gated = abstain(scorer, uncovered, passages, f"You asked about {asked_about([focus])}; the article never mentions that.")

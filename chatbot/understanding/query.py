@@ -75,7 +75,8 @@ KIND_OF_NOUN = {
 class Query:
     text: str
     answer_type: AnswerType
-    focus: str = ""  # the head noun of what is asked for ("tools" in "what tools do I need")
+    focus: str = ""  # the lemma of the head noun of what is asked for ("tool" in "what tools do I need")
+    focus_text: str = ""  # that noun as the question writes it ("tools")
     entities: tuple[tuple[str, str], ...] = ()  # (text, spaCy label)
     years: tuple[str, ...] = ()
     negated: bool = False
@@ -106,6 +107,7 @@ def analyse(text: str, model: str = DEFAULT_MODEL) -> Query:
         text=text,
         answer_type=answer_type,
         focus=focus,
+        focus_text=next((t.lower_ for t in doc if focus and t.lemma_.lower() == focus), focus),
         entities=tuple((e.text, e.label_) for e in doc.ents),
         years=tuple(YEAR.findall(text)),
         negated=any(t.dep_ == "neg" for t in doc),
@@ -145,7 +147,7 @@ def _answer_type(doc, text: str) -> tuple[AnswerType, str]:  # type: ignore[no-u
         if nxt is not None and nxt.lower_ in ("much", "many"):
             return (AnswerType.COUNT if nxt.lower_ == "many" else AnswerType.AMOUNT), _head_noun(nxt)
         if nxt is not None and nxt.pos_ in ("ADJ", "ADV") and nxt.lower_ not in ("come",):
-            return AnswerType.AMOUNT, nxt.lower_
+            return AnswerType.AMOUNT, ""  # "how long", "how old": a measure, not a thing asked about
         return AnswerType.METHOD, ""
     # what / which: the noun it governs says what is asked for
     head = wh.head if wh.dep_ == "det" else None
@@ -164,8 +166,12 @@ def _answer_type(doc, text: str) -> tuple[AnswerType, str]:  # type: ignore[no-u
         attr = next((t for t in doc if t.dep_ in ("attr", "nsubj") and t.pos_ == "NOUN" and t.i > wh.i), None)
         if attr is not None and attr.tag_ == "NNS" and wh.dep_ in ("attr", "nsubj"):
             return AnswerType.LIST, attr.lemma_.lower()
-        noun = attr.lemma_.lower() if attr is not None else ""
-        return AnswerType.DEFINITION if noun == "" else AnswerType.THING, noun
+        if attr is None:
+            return AnswerType.DEFINITION, ""
+        # "what is the population of X" asks for the population; "what does the makeup reveal" does not
+        # ask for the makeup (the subject of another verb is not the thing asked for)
+        asked = attr.dep_ == "attr" or attr.head.lemma_ == "be"
+        return AnswerType.THING, attr.lemma_.lower() if asked else ""
     return AnswerType.THING, noun
 
 
