@@ -80,7 +80,7 @@ class QueryNormalizer:
         self.lower_acronyms: dict[str, str] = {}
         explicit: dict[str, str] = {}
         for d in documents:
-            self.vocab |= {normalise(w).strip("'’-") for w in WORD.findall(d.text)}
+            self.vocab |= {form.strip("'’-") for w in WORD.findall(d.text) for form in (w.lower(), normalise(w))}
             for m in NAME.finditer(d.text):
                 name = m.group(0)
                 words = name.split()
