@@ -147,3 +147,22 @@ def test_real_words_and_short_forms_are_not_corrected() -> None:
     assert english_correction("folks") == "folks"
     assert english_correction("adress") == "address"
     assert english_correction("avergae") == "average"
+
+
+@pytest.mark.parametrize(
+    "previous, follow_up, standalone",
+    [("What was the union's position in the pay row?", "and the board's?", "What was the board's position in the pay row?"),
+     ("who ported the library to m68k?", "what about m88k?", "who ported the library to m88k?"),
+     ("How much did Ostland export in 2023?", "what about Velmar?", "How much did Velmar export in 2023?")],
+)
+def test_follow_up_naming_another_thing_of_the_same_kind_swaps_it_in(previous: str, follow_up: str, standalone: str) -> None:
+    from chatbot.answering.condense import condense
+
+    assert condense(follow_up, [previous]) == standalone
+
+
+def test_follow_up_with_two_candidate_names_is_not_guessed() -> None:
+    from chatbot.answering.condense import swap_like
+
+    assert swap_like("When did Ostland sign the deal with Velmar?", "Brenna") == ""
+    assert swap_like("When was the deal signed?", "Brenna") == ""

@@ -149,6 +149,9 @@ def condense(question: str, previous: list[str], last_answer: str = "") -> str:
             lead = LEAD_QUESTION.match(prev)
             years = "" if new_years or not prev_years else f" in {prev_years[-1]}"
             rewritten = f"{lead.group(0) if lead and lead.group(0).strip() else 'What was '}{core}{years}?"
+    swapped = swap_like(prev, core) if not new_years and not new_metrics and ELLIPSIS_START.match(q) else ""
+    if swapped:
+        return swapped
     if not new_years and not new_metrics:
         extra = ""
         if PERSONAL.search(q) and last_answer:
@@ -156,6 +159,39 @@ def condense(question: str, previous: list[str], last_answer: str = "") -> str:
             extra = f"; {name}" if name and name.lower() not in prev.lower() else ""
         rewritten = f"{q.rstrip('?')} ({context_of(prev)}{extra})?"
     return re.sub(r"\s+", " ", rewritten).strip()
+
+
+POSSESSIVE_NP = re.compile(r"\b(?:the\s+)?(?:[A-Z][\w\-]*\s+)*[\w\-]+(?:'s|’s|s'|s’)(?=\s)")
+CODE_LIKE = re.compile(r"\b(?=[\w.\-]*\d)(?=[\w.\-]*[A-Za-z])[\w.\-]+\b")  # "m68k", "3.4.4", "ARM64"
+
+
+def swap_like(previous: str, core: str) -> str:
+    """"And the board's?" after "What was the union's position?" → "What was the board's position?";
+    "what about m88k?" after "who ported it to m68k?" → "who ported it to m88k?"; "what about Norland?"
+    after "how much did Kestavia export?" → "how much did Norland export?". The new thing replaces the
+    one of the same shape in the earlier question: a possessive, a code, or a proper name. "" if none."""
+    words = core.split()
+    if not words or len(words) > 4:
+        return ""
+    if re.search(r"(?:'s|’s|s'|s’)$", core):
+        old = POSSESSIVE_NP.search(previous)
+        return _replaced(previous, old, core) if old else ""
+    if len(words) == 1 and CODE_LIKE.fullmatch(core) and not YEAR.fullmatch(core):
+        old = next((m for m in CODE_LIKE.finditer(previous) if not YEAR.fullmatch(m.group(0))), None)
+        return _replaced(previous, old, core) if old else ""
+    if all(w[:1].isupper() for w in words if w.lower() not in ("of", "the", "and")) and core[:1].isupper():
+        names = [m for m in NAME_OR_WORD.finditer(previous) if m.start() > 0]
+        return _replaced(previous, names[-1], core) if len(names) == 1 else ""
+    return ""
+
+
+NAME_OR_WORD = re.compile(r"\b[A-Z][\w’'\-]*(?:\s+(?:(?:of|on|and|for|the)\s+)*[A-Z][\w’'\-]*)*")
+
+
+def _replaced(previous: str, old: re.Match[str], new: str) -> str:
+    if old.group(0).lower() == new.lower():
+        return ""
+    return previous[: old.start()] + new + previous[old.end() :]
 
 
 def _first_metric_word(text: str) -> str:
