@@ -49,6 +49,7 @@ class EvidenceScorer:
         pos = 0
         df: dict[str, int] = {}
         self.sentence_terms: dict[tuple[str, int], set[str]] = {}
+        self.position = {p.id: i for i, p in enumerate(index.passages)}
         for p in index.passages:
             self.offsets[p.id] = pos
             pos += len(p.sentences)
@@ -62,6 +63,18 @@ class EvidenceScorer:
         # words of the headings count as used: "PARVUS" may stand only in a section title
         self.corpus_terms = set(df) | {t for p in index.passages for t in content_terms(p.section)}
         self._match_cache: dict[tuple[str, frozenset[str]], bool] = {}
+
+    def following(self, passage: Passage, span: Span, n: int) -> list[tuple[Passage, Span]]:
+        """Up to ``n`` sentences after ``span`` in reading order, into the document's next passage."""
+        out: list[tuple[Passage, Span]] = []
+        i = self.position.get(passage.id)
+        while i is not None and i < len(self.index.passages) and len(out) < n:
+            p = self.index.passages[i]
+            if p.doc_id != passage.doc_id:
+                break
+            out += [(p, sp) for sp in p.sentences if sp.start >= span.end][: n - len(out)]
+            i += 1
+        return out
 
     def weight(self, term: str) -> float:
         return self.idf.get(term, self.unknown_idf)

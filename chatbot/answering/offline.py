@@ -4,7 +4,7 @@ questions, otherwise the best evidence sentences, quoted, with [n] citations."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from chatbot.answering.evidence import EvidenceScorer, ScoredSentence, matches
 from chatbot.facts.qa import NumericAnswer
@@ -80,6 +80,7 @@ HAS_DATE = re.compile(rf"\b(?:1[89]\d{{2}}|20\d{{2}})\b|\b(?:{MONTHS})\b|\b(?:la
 NAME = re.compile(r"\b[A-Z][a-z’'\-]+(?:\s+[A-Z][a-z’'\-]+)+")
 
 
+MARKUP_LINE = re.compile(r"^\s*\.\.\s")  # a reStructuredText directive or comment (".. dropdown:: References")
 WHY = re.compile(r"^\s*(?:and\s+)?why\b|\bhow come\b|\bwhat explains\b|\bfor what reason\b|\bwhy\b", re.I)
 
 
@@ -205,12 +206,16 @@ def answer_from_text(
     if not scored:
         return Proposal(None, abstain(scorer, keys, passages), {"no_evidence": 1.0})
     gated: Draft | None = None
+    scored = [c for c in scored if not MARKUP_LINE.match(c.span.text)] or scored
     best = scored[0]
     if LIST_INTENT.search(question):
         # Prefer a sentence that enumerates (commas) among the close candidates.
         close = [s for s in scored[:4] if s.score >= best.score - 0.12]
         best = max(close, key=lambda s: (s.span.text.count(",") >= 3, s.score))
     chosen = [best]
+    if best.span.text.rstrip().endswith(":"):
+        # "Original Owners:" introduces what follows (perhaps under a heading of its own); alone it answers nothing
+        chosen += [replace(best, passage=p, span=sp) for p, sp in scorer.following(best.passage, best.span, 2)]
     support, uncovered = scorer.support(question, [best.span])
     if support < 0.999:
         for cand in scored[1:6]:
