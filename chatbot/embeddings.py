@@ -32,7 +32,9 @@ class Embedder(Protocol):
 
     model_id: str
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
+    def embed_documents(self, texts: list[str], show_progress: bool = False, workers: int = 1) -> list[list[float]]:
+        """One normalised vector per text; ``workers``: cores to use (a build uses all of them)."""
+        ...
 
     def embed_query(self, text: str) -> list[float]: ...
 
@@ -157,10 +159,19 @@ class SentenceTransformerEmbedder:
     def dimension(self) -> int:
         return int(self._model.get_embedding_dimension())
 
-    def embed_documents(self, texts: list[str], show_progress: bool = False) -> list[list[float]]:
-        vecs = self._model.encode(
-            texts, batch_size=32, normalize_embeddings=True, show_progress_bar=show_progress, convert_to_numpy=True
-        )
+    def embed_documents(self, texts: list[str], show_progress: bool = False, workers: int = 1) -> list[list[float]]:
+        """Batches of 32 with ``workers`` torch threads for this call only (serving keeps its setting)."""
+        import torch
+
+        model = self._model
+        before = torch.get_num_threads()
+        torch.set_num_threads(max(1, workers))
+        try:
+            vecs = model.encode(
+                texts, batch_size=32, normalize_embeddings=True, show_progress_bar=show_progress, convert_to_numpy=True
+            )
+        finally:
+            torch.set_num_threads(before)
         return vecs.tolist()
 
     def _encode_one(self, text: str) -> list[float]:

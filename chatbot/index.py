@@ -43,10 +43,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chatbot import incremental
 from chatbot.corpus import ALIASES_FILE, corpus_hash, load_corpus, parse_document
 from chatbot.embeddings import Embedder, EmbedderPlan, SentenceTransformerEmbedder, plan_embedder
 from chatbot.errors import ChatbotError, IndexBuildError
+from chatbot.facts.store import combine, write_facts_db
 from chatbot.onnx_embedder import OnnxEmbedder, export_onnx
+from chatbot.progress import enabled as progress_enabled
 from chatbot.settings import Settings
 from chatbot.text import content_terms
 from chatbot.types import Document, Passage, Span
@@ -66,6 +69,9 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index buil
 FORMAT_VERSION = 5
 CURATED_FACTS_FILE = "facts.yaml"
 EMBEDDER_DIR = "embedder"
+
+# Build-time parallelism: every core this process may use (serving keeps settings.embedding_threads).
+BUILD_WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 # model id -> a finished ONNX export made by this process: later builds copy it instead of exporting
 # again (an export loads torch and takes seconds).
@@ -187,6 +193,7 @@ class IndexManager:
     def ensure(self, rebuild: bool = False) -> tuple[bool, str]:
         """Build when needed. Returns (built?, reason)."""
         ok, reason = (False, "rebuild requested") if rebuild else self.status()
+        reuse = not rebuild  # a requested rebuild, or a build replacing an unusable one, starts afresh
         if ok:
             try:
                 self._open(self.read_manifest())  # type: ignore[arg-type]
@@ -194,24 +201,21 @@ class IndexManager:
             except VectorStoreUnavailable:
                 raise  # the server is down: a rebuild would fail the same way
             except Exception as exc:  # noqa: BLE001 - any failure means the index is unusable
-                reason = f"index unusable: {exc}"
+                reason, reuse = f"index unusable: {exc}", False
                 log.warning("Index at %s is unusable (%s); rebuilding.", self.current, exc)
         elif reason.startswith("manifest unreadable"):
+            reuse = False
             log.warning("Index at %s is unusable (%s); rebuilding.", self.current, reason)
-        self.build()
+        self.build(reuse=reuse)
         return True, reason
 
-    def build(self) -> Manifest:
+    def build(self, reuse: bool = True) -> Manifest:
+        """Build a new index and make it ``current``. With ``reuse``, documents unchanged since the
+        current build keep its passages, vectors and facts (``chatbot.incremental``): only new and
+        edited documents are parsed, extracted and embedded."""
         t0 = time.perf_counter()
         docs = load_corpus(self.settings.corpus_dir)
         key = self.wanted_key(docs)
-        passages, tables_by_doc = [], {}
-        for doc in docs:
-            ps, tables = parse_document(doc)
-            passages.extend(ps)
-            tables_by_doc[doc.doc_id] = tables
-        if not passages:
-            raise IndexBuildError(f"The corpus in {self.settings.corpus_dir} produced no passages.")
         if self.settings.chroma_url:
             chroma_client(self.settings, None)  # fail fast, before any embedding work, if the server is down
         self.builds.mkdir(parents=True, exist_ok=True)
@@ -221,23 +225,32 @@ class IndexManager:
         tmp.mkdir()
         collection = f"{self.settings.chroma_collection_prefix}-{key[1][:12]}-{uuid.uuid4().hex[:8]}"
         try:
+            reuse_key = incremental.reuse_key(FORMAT_VERSION, self.model_id)
+            previous_root = self.current_build() if reuse else None
+            previous = self._previous_artefacts(previous_root, reuse_key)
+            hashes = {d.doc_id: incremental.document_hash(d) for d in docs}
+            fresh = [d for d in docs if (d.doc_id, hashes[d.doc_id]) not in previous]
+            if previous:
+                log.info("%d of %d documents are new or changed; the others come from %s",
+                         len(fresh), len(docs), previous_root.name if previous_root else "")
+            embedder = self._build_embedder(tmp / EMBEDDER_DIR)
+            made = self._derive(fresh, hashes, embedder)
+            parts = [previous.get((d.doc_id, hashes[d.doc_id])) or made[d.doc_id] for d in docs]
+            passages = [p for part in parts for p in part.passages]
+            if not passages:
+                raise IndexBuildError(f"The corpus in {self.settings.corpus_dir} produced no passages.")
+            dim = next(part.passage_vectors.shape[1] for part in parts if part.passages)
             (tmp / "passages.json").write_text(
-                json.dumps({"documents": [asdict(d) for d in docs], "passages": [asdict(p) for p in passages]}),
+                json.dumps({"documents": [asdict(d) for d in docs], "passages": [_passage_dict(p) for p in passages]}),
                 encoding="utf-8",
             )
             self._build_bm25(passages, tmp / "bm25")
-            n_facts = self._build_facts(docs, passages, tables_by_doc, tmp / "facts.sqlite")
-            sentences = [s.text for p in passages for s in p.sentences]
-            embedder = self._build_embedder(tmp / EMBEDDER_DIR)
-            log.info("Embedding %d passages and %d sentences with %s", len(passages), len(sentences), embedder.model_id)
-            all_vectors = embedder.embed_documents(  # type: ignore[call-arg]
-                [_embedding_text(p) for p in passages] + sentences,
-                show_progress=os.environ.get("CHATBOT_PROGRESS", "1") != "0",
-            )
-            vectors = all_vectors[: len(passages)]
-            np.save(tmp / "sentences.npy", np.asarray(all_vectors[len(passages) :], dtype=np.float32))
-            store = open_vector_store(self.settings, tmp / "chroma", collection, create=True)
-            store.add(passages, vectors)
+            facts, tables = combine([part.facts for part in parts])
+            n_facts = write_facts_db(docs, facts, tables, tmp / "facts.sqlite", self.settings.corpus_dir / CURATED_FACTS_FILE)
+            np.save(tmp / "sentences.npy", incremental.stack([part.sentence_vectors for part in parts], dim))
+            incremental.write(tmp, reuse_key, parts, dim)
+            kept = {p.id for d in docs if (d.doc_id, hashes[d.doc_id]) in previous for p in previous[(d.doc_id, hashes[d.doc_id])].passages}
+            collection = self._fill_vector_store(tmp, collection, parts, previous_root if previous else None, kept)
             manifest = Manifest(
                 format=key[0],
                 corpus_hash=key[1],
@@ -260,8 +273,81 @@ class IndexManager:
         final = self.builds / build_id
         tmp.rename(final)
         self._swap(final)
-        log.info("Index built in %.1f s: %d passages, %d facts -> %s", manifest.build_seconds, len(passages), n_facts, final)
+        log.info("Index built in %.1f s: %d passages, %d facts, %d of %d documents (re)built -> %s",
+                 manifest.build_seconds, len(passages), n_facts, len(fresh), len(docs), final)
         return manifest
+
+    def _previous_artefacts(self, root: Path | None, key: str) -> dict[tuple[str, str], incremental.DocumentArtefacts]:
+        if root is None:
+            return {}
+        try:
+            return incremental.read(root, key)
+        except Exception as exc:  # noqa: BLE001 - unreadable leftovers only cost a full build
+            log.info("Not reusing %s (%s): every document is rebuilt.", root.name, exc)
+            return {}
+
+    def _derive(
+        self, docs: list[Document], hashes: dict[str, str], embedder: Embedder
+    ) -> dict[str, incremental.DocumentArtefacts]:
+        """Passages, facts and vectors of ``docs``: spaCy in batches, every distinct text embedded
+        once, on all cores."""
+        from chatbot.facts.batch import extract_documents
+
+        parsed = [(d, *parse_document(d)) for d in docs]
+        facts = extract_documents(parsed)
+        texts = [_embedding_text(p) for _, ps, _ in parsed for p in ps]
+        texts += [s.text for _, ps, _ in parsed for p in ps for s in p.sentences]
+        distinct = list(dict.fromkeys(texts))
+        log.info("Embedding %d texts (%d distinct) of %d documents with %s on %d cores",
+                 len(texts), len(distinct), len(docs), embedder.model_id, BUILD_WORKERS)
+        vectors: dict[str, np.ndarray] = {}
+        if distinct:
+            found = embedder.embed_documents(distinct, show_progress=progress_enabled(), workers=BUILD_WORKERS)
+            vectors = dict(zip(distinct, np.asarray(found, dtype=np.float32), strict=True))
+        out = {}
+        for (doc, passages, _), doc_facts in zip(parsed, facts, strict=True):
+            rows = [vectors[_embedding_text(p)] for p in passages]
+            sentence_rows = [vectors[s.text] for p in passages for s in p.sentences]
+            out[doc.doc_id] = incremental.DocumentArtefacts(
+                doc=doc,
+                hash=hashes[doc.doc_id],
+                passages=tuple(passages),
+                passage_vectors=_rows(rows),
+                sentence_vectors=_rows(sentence_rows),
+                facts=doc_facts,
+            )
+        return out
+
+    def _fill_vector_store(
+        self, tmp: Path, collection: str, parts: list[incremental.DocumentArtefacts], previous: Path | None, kept: set[str]
+    ) -> str:
+        """The passages' vectors into the vector store; returns the collection's name. Embedded, the
+        previous build's store is copied and only changed documents' passages are deleted and added;
+        a server collection (or a store that cannot be reused) is filled from scratch."""
+        fresh = [(p, part.passage_vectors[i]) for part in parts for i, p in enumerate(part.passages) if p.id not in kept]
+        total = sum(len(part.passages) for part in parts)
+        if previous is not None and not self.settings.chroma_url:
+            # Patched under another name, then renamed: a failed attempt must not leave the folder
+            # a fresh store is made in (Chroma keeps one client per path for the process's life).
+            copy = tmp / "chroma-reused"
+            try:
+                old = Manifest(**json.loads((previous / "manifest.json").read_text(encoding="utf-8")))
+                shutil.copytree(previous / "chroma", copy)
+                store = open_vector_store(self.settings, copy, old.collection, create=False)
+                gone = [pid for pid in _stored_ids(previous) if pid not in kept]
+                store.delete(gone)
+                store.add([p for p, _ in fresh], [v for _, v in fresh])
+                if store.count() == total:
+                    copy.rename(tmp / "chroma")
+                    log.info("Vector store: %d passages removed and %d added to a copy of %s", len(gone), len(fresh), previous.name)
+                    return old.collection
+                log.info("The copied vector store holds %d passages, not %d: filling a new one", store.count(), total)
+            except Exception as exc:  # noqa: BLE001 - a store that cannot be copied is rebuilt from the vectors
+                log.info("Not reusing the vector store of %s (%s): filling a new one", previous.name, exc)
+            shutil.rmtree(copy, ignore_errors=True)
+        store = open_vector_store(self.settings, tmp / "chroma", collection, create=True)
+        store.add([p for part in parts for p in part.passages], [v for part in parts for v in part.passage_vectors])
+        return collection
 
     def _build_embedder(self, folder: Path) -> Embedder:
         """The embedder for this build's documents — the very variant its queries will use. For the
@@ -279,7 +365,7 @@ class IndexManager:
             _remember_export(self.model_id, folder)
         if given is not None:
             return given
-        return OnnxEmbedder(folder, threads=0)  # all cores while building; one text per run (see onnx_embedder)
+        return OnnxEmbedder(folder, threads=1)  # one thread per run, BUILD_WORKERS runs side by side
 
     def _current_export(self) -> Path | None:
         """The current build's ONNX export when it is of the same model variant (a rebuild copies it
@@ -300,11 +386,6 @@ class IndexManager:
         retriever = bm25s.BM25()
         retriever.index(corpus_tokens, show_progress=False)
         retriever.save(str(folder))
-
-    def _build_facts(self, docs, passages, tables_by_doc, path: Path) -> int:  # type: ignore[no-untyped-def]
-        from chatbot.facts.store import build_facts_db
-
-        return build_facts_db(docs, passages, tables_by_doc, path, self.settings.corpus_dir / CURATED_FACTS_FILE)
 
     def _swap(self, final: Path) -> None:
         link_tmp = self.root / f".current-{uuid.uuid4().hex[:6]}"
@@ -400,19 +481,23 @@ class IndexManager:
             ok, reason = self.status()
         except ChatbotError as exc:  # e.g. a corpus file that is not valid UTF-8
             return self._last_good(exc)
+        reuse = True  # unless the current build is unusable: then nothing is taken from it
         if ok:
             try:
                 return self._open(self.read_manifest())  # type: ignore[arg-type]
             except VectorStoreUnavailable:
                 raise  # the server is down: a rebuild would fail the same way
             except ChatbotError as exc:
+                reuse = False
                 log.warning("Index at %s is unusable (%s); rebuilding.", self.current, exc)
             except Exception as exc:  # noqa: BLE001 - any failure means the index is unusable
+                reuse = False
                 log.warning("Index at %s is unusable (%s); rebuilding.", self.current, exc)
         elif reason.startswith("manifest unreadable"):
+            reuse = False
             log.warning("Index at %s is unusable (%s); rebuilding.", self.current, reason)
         try:
-            self.build()
+            self.build(reuse=reuse)
         except VectorStoreUnavailable:
             raise
         except ChatbotError as exc:
@@ -483,6 +568,20 @@ def _pid_alive(pid: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def _passage_dict(p: Passage) -> dict[str, Any]:
+    """``asdict(p)`` without its deep copies (a tenth of the time on a large corpus)."""
+    return {**vars(p), "sentences": [vars(s) for s in p.sentences]}
+
+
+def _rows(rows: list[np.ndarray]) -> np.ndarray:
+    return np.stack(rows) if rows else np.zeros((0, 0), np.float32)  # a document without passages
+
+
+def _stored_ids(build: Path) -> list[str]:
+    data = json.loads((build / "passages.json").read_text(encoding="utf-8"))
+    return [p["id"] for p in data["passages"]]
 
 
 def _embedding_text(p: Passage) -> str:

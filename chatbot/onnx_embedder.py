@@ -10,8 +10,11 @@ through onnxruntime's dynamic quantisation, and writes it with the tokenizer int
 
 ``OnnxEmbedder(folder)`` embeds from that folder. Every text, document or query, goes through the
 graph alone (never padded into a batch): int8 activations are quantised per tensor, so a text's
-vector would otherwise depend on its batch neighbours. A stored sentence vector therefore equals
-``embed_query`` of the same sentence.
+vector would otherwise depend on its batch neighbours (batches of 8-64 sentences: cosine to the
+text alone as low as 0.95). A stored sentence vector therefore equals ``embed_query`` of the same
+sentence. A build uses every core by running texts side by side, one single-threaded run per
+text (``embed_documents(workers=…)``): on 2 cores ≈ 2.4x the throughput of one run with 2 intra-op
+threads, which is slower than one thread on texts this short.
 """
 
 from __future__ import annotations
@@ -23,12 +26,14 @@ import tempfile
 import threading
 import warnings
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 from chatbot.errors import ConfigError
+from chatbot.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -184,8 +189,13 @@ class OnnxEmbedder:
         }
         return self._session.run(None, feed)[0][0].tolist()
 
-    def embed_documents(self, texts: list[str], show_progress: bool = False) -> list[list[float]]:
-        return [self._encode_one(t) for t in texts]
+    def embed_documents(self, texts: list[str], show_progress: bool = False, workers: int = 1) -> list[list[float]]:
+        """One vector per text, each text run alone; ``workers`` runs go side by side (onnxruntime
+        releases the GIL), so a session with one intra-op thread keeps every core busy."""
+        if workers <= 1:
+            return list(progress(map(self._encode_one, texts), len(texts), "embedding", show_progress))
+        with ThreadPoolExecutor(workers, thread_name_prefix="embed") as pool:
+            return list(progress(pool.map(self._encode_one, texts), len(texts), "embedding", show_progress))
 
     def embed_query(self, text: str) -> list[float]:
         with self._lock:

@@ -149,6 +149,12 @@ def set_aliases(groups: list[list[str]] | tuple[tuple[str, ...], ...]) -> None:
     _fold_cached.cache_clear()
 
 
+def alias_signature() -> str:
+    """The corpus alias groups in effect, as text: what tokenising depends on beyond this code."""
+    folder = _current()
+    return "\n".join(f"{a}={c}" for a, c in sorted(folder.table.items()) if a not in _country_aliases())
+
+
 def _current() -> _Folder:
     global _folder
     if _folder is None:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import concurrent.futures
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, TypeVar
 from urllib.parse import urlparse
+
+import numpy as np
 
 from chatbot.errors import ConfigError, IndexBuildError
 from chatbot.settings import Settings
@@ -38,7 +40,9 @@ class VectorStoreCorrupt(IndexBuildError):
 
 
 class VectorStore(Protocol):
-    def add(self, passages: list[Passage], vectors: list[list[float]]) -> None: ...
+    def add(self, passages: list[Passage], vectors: Sequence[Sequence[float]]) -> None: ...
+
+    def delete(self, ids: list[str]) -> None: ...
 
     def count(self) -> int: ...
 
@@ -116,15 +120,19 @@ class ChromaStore:
         else:
             self.collection = client.get_collection(name, embedding_function=None)
 
-    def add(self, passages: list[Passage], vectors: list[list[float]]) -> None:
+    def add(self, passages: list[Passage], vectors: Sequence[Sequence[float]]) -> None:
         for i in range(0, len(passages), 256):
             batch = passages[i : i + 256]
             self.collection.add(
                 ids=[p.id for p in batch],
-                embeddings=vectors[i : i + 256],
+                embeddings=np.asarray(vectors[i : i + 256], dtype=np.float32),
                 documents=[p.text for p in batch],
                 metadatas=[p.metadata() for p in batch],
             )
+
+    def delete(self, ids: list[str]) -> None:
+        for i in range(0, len(ids), 256):
+            self.collection.delete(ids=ids[i : i + 256])
 
     def count(self) -> int:
         return int(self._bounded(self.collection.count))

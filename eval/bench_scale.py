@@ -1,11 +1,7 @@
 """How build, load, memory and answer time grow with the corpus: a benchmark, not a timed test.
 
     .venv/bin/python eval/bench_scale.py [--sizes 1] [--big] [--rounds 3] [--work eval/reports/scale-work]
-                                         [--out eval/reports/scale]
-
-A first build costs ≈ 10 min per MB on this 2-core machine (1 MB: 577 s), so the default is the 1 MB
-corpus alone; ``--sizes 1,5`` adds the 5 MB one (≈ 50 min to build once) and ``--big`` the 20 MB one.
-Later runs reuse the built indexes and take about a minute per size.
+                                         [--out eval/reports/scale] [--rebuild] [--no-incremental]
 
 For each size (MB) a corpus is written under ``--work``: the suite's documents (``eval/docs``) plus
 generated reports, each with its own organisation, people, places, prose figures and a table whose
@@ -13,14 +9,18 @@ shape (year rows or region rows, 2-5 metric columns, units) and values come from
 generator, so no text repeats. ``--big`` adds the 20 MB corpus. Each corpus is then indexed and
 served in its own child process, so every peak RSS is that stage's alone:
 
-- build: wall time of ``IndexManager.build()``, peak RSS, index size on disk;
+- build: wall time of a full ``IndexManager.build()``, peak RSS, index size on disk; then (unless
+  ``--no-incremental``) the re-index after adding one generated 10 KB document (``add_10kb_s``) and
+  after removing it again (``remove_10kb_s``);
 - serve: ``Chatbot.load()`` time, warm ``ask()`` p50/p95 (and per kind) over a fixed mix of table,
   factoid and unanswerable questions about the generated reports, each asked with an empty
   query-embedding cache, peak RSS.
 
-An index already built for the same corpus is reused (``--rebuild`` forces a build), so answering
-changes can be measured again in seconds. Writes ``report.json`` and ``report.png`` (each measure
-against corpus size) to ``--out``.
+A full build embeds every passage and sentence one text per run on all cores (≈ 3 min per MB on
+this 2-core machine when it is shared; see the report), so the default is the 1 MB corpus alone.
+An index already built for the same corpus is reused (``--rebuild`` forces a full build), so
+answering changes can be measured again in seconds. Writes ``report.json`` and ``report.png``
+(each measure against corpus size) to ``--out``.
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ def _peak_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def child_build(work: Path, rebuild: bool) -> dict[str, object]:
+def child_build(work: Path, rebuild: bool, incremental: bool) -> dict[str, object]:
     from chatbot.index import IndexManager
     from chatbot.settings import Settings
 
@@ -177,15 +177,42 @@ def child_build(work: Path, rebuild: bool) -> dict[str, object]:
     if ok:
         manifest = manager.read_manifest()
         earlier = json.loads(measured.read_text(encoding="utf-8")) if measured.is_file() else {}
-        return {"build_s": manifest.build_seconds if manifest else None, "build_peak_rss_mb": None, **earlier, "reused": True}
-    t0 = time.perf_counter()
-    manifest = manager.build()
-    result: dict[str, object] = {
-        "reused": False, "build_s": round(time.perf_counter() - t0, 1), "build_peak_rss_mb": _peak_mb(),
-        "passages": manifest.passages, "facts": manifest.facts, "documents": len(manifest.documents),
-    }
-    measured.write_text(json.dumps(result), encoding="utf-8")
+        result: dict[str, object] = {"build_s": manifest.build_seconds if manifest else None, "build_peak_rss_mb": None, **earlier, "reused": True}
+    else:
+        t0 = time.perf_counter()
+        manifest = manager.build(reuse=False)
+        result = {
+            "reused": False, "build_s": round(time.perf_counter() - t0, 1), "build_peak_rss_mb": _peak_mb(),
+            "passages": manifest.passages, "facts": manifest.facts, "documents": len(manifest.documents),
+        }
+        measured.write_text(json.dumps(result), encoding="utf-8")
+    if incremental:
+        result.update(add_one_document(manager, work / "corpus"))
     return result
+
+
+def added_document(size: int = 10_000) -> str:
+    """Generated reports (not in any corpus: their own seed) joined into one document of ``size`` bytes."""
+    rng = random.Random(SEED + 1)
+    parts: list[str] = []
+    while sum(len(p.encode()) for p in parts) < size:
+        parts.append(report(rng, 900_000 + len(parts))[1])
+    return "\n\n".join(parts)
+
+
+def add_one_document(manager, corpus: Path) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Seconds to re-index after adding one 10 KB document, then after removing it again."""
+    path = corpus / "added-10kb-report.md"
+    path.write_text(added_document(), encoding="utf-8")
+    try:
+        t0 = time.perf_counter()
+        manager.build()
+        added = time.perf_counter() - t0
+    finally:
+        path.unlink()
+    t0 = time.perf_counter()
+    manager.build()
+    return {"add_10kb_s": round(added, 1), "remove_10kb_s": round(time.perf_counter() - t0, 1)}
 
 
 def child_serve(work: Path, rounds: int) -> dict[str, object]:
@@ -252,6 +279,10 @@ def plot(rows: list[dict[str, object]], path: Path) -> None:
             ax.plot(x, [r.get("build_peak_rss_mb") or float("nan") for r in rows], "o-", label="build")
             ax.plot(x, [r["serve_peak_rss_mb"] for r in rows], "s-", label="serve")
             ax.legend()
+        elif key == "build_s":
+            ax.plot(x, [r.get("build_s") or float("nan") for r in rows], "o-", label="full")
+            ax.plot(x, [r.get("add_10kb_s") or float("nan") for r in rows], "s-", label="add 10 KB")
+            ax.legend()
         elif key == "ask_p50_ms":
             ax.plot(x, [r["ask_p50_ms"] for r in rows], "o-", label="p50")
             ax.plot(x, [r["ask_p95_ms"] for r in rows], "s-", label="p95")
@@ -272,13 +303,14 @@ def main() -> None:
     ap.add_argument("--big", action="store_true", help="also the 20 MB corpus (a long build)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--rebuild", action="store_true", help="build even when an index for the corpus exists")
+    ap.add_argument("--no-incremental", action="store_true", help="skip the re-index after adding a 10 KB document")
     ap.add_argument("--work", default=str(Path(__file__).resolve().parent / "reports" / "scale-work"))
     ap.add_argument("--out", default=str(ROOT / "eval" / "reports" / "scale"))
     ap.add_argument("--child", choices=("build", "serve"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     work = Path(args.work)
     if args.child == "build":
-        print(json.dumps(child_build(work, args.rebuild)))
+        print(json.dumps(child_build(work, args.rebuild, not args.no_incremental)))
         return
     if args.child == "serve":
         print(json.dumps(child_serve(work, args.rounds)))
@@ -291,7 +323,8 @@ def main() -> None:
         mix = write_corpus(corpus, mb)
         (folder / "questions.json").write_text(json.dumps(mix), encoding="utf-8")
         row: dict[str, object] = {"corpus_mb": round(_dir_mb(corpus), 2), "files": len(list(corpus.iterdir()))}
-        row.update(_run_child("build", folder, ["--rebuild"] if args.rebuild else []))
+        extra = (["--rebuild"] if args.rebuild else []) + (["--no-incremental"] if args.no_incremental else [])
+        row.update(_run_child("build", folder, extra))
         row["index_mb"] = _dir_mb(folder / "index")
         row.update(_run_child("serve", folder, ["--rounds", str(args.rounds)]))
         rows.append(row)

@@ -12,11 +12,17 @@ Then spaCy's parse of the sentence (``chatbot.understanding.nlp``):
   name (``the 1990 Treaty``) it must modify that name (after a determiner an unlabelled year also
   counts), not be one of a list of years, and the name is not a person's (``Copyright 1991, 1995
   Jane Doe`` is not an event called "Jane Doe").
+
+A build parses the sentences in batches first and hands the parses in with ``parses_from``
+(``chatbot.facts.batch``); otherwise each sentence is parsed when first asked about.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from chatbot.understanding.nlp import parse
@@ -27,6 +33,23 @@ COUNT_ENTITIES = {"CARDINAL", "QUANTITY", ""}
 # ("the 1990 Treaty on Fisheries" is one EVENT entity for the English pipeline).
 DATED = {"DATE", "EVENT", "LAW"}
 LAYOUT_GAP = re.compile(r"\n| {2,}|\t")
+
+_PARSER: ContextVar[Callable[[str], Any] | None] = ContextVar("grammar_parser", default=None)
+
+
+@contextmanager
+def parses_from(parser: Callable[[str], Any]) -> Iterator[None]:
+    """Within the block, sentences are parsed by ``parser`` (e.g. a lookup of batch-parsed Docs)."""
+    token = _PARSER.set(parser)
+    try:
+        yield
+    finally:
+        _PARSER.reset(token)
+
+
+def _parse(sentence: str) -> Any:
+    parser = _PARSER.get()
+    return parser(sentence) if parser is not None else parse(sentence)
 
 
 def part_of_larger_number(text: str, start: int, end: int) -> bool:
@@ -49,7 +72,7 @@ def is_count(sentence: str, num_start: int, num_end: int, noun_start: int, noun_
     modifies that noun in the parse ("Part 2 covers …" does not count "covers")."""
     if part_of_larger_number(sentence, num_start, num_end) or LAYOUT_GAP.search(sentence[num_end:noun_start]):
         return False
-    doc = parse(sentence)
+    doc = _parse(sentence)
     tokens = _tokens(doc, num_start, num_end)
     if not tokens:
         return False
@@ -64,7 +87,7 @@ def is_date(sentence: str, start: int, end: int) -> bool:
     """The year at ``[start, end)`` is part of a date the parser recognises."""
     if part_of_larger_number(sentence, start, end):
         return False
-    tokens = _tokens(parse(sentence), start, end)
+    tokens = _tokens(_parse(sentence), start, end)
     return bool(tokens) and all(t.ent_type_ in DATED for t in tokens)
 
 
@@ -74,7 +97,7 @@ def year_modifies(sentence: str, start: int, end: int, name_start: int, name_end
     ("the 1997 Agreement on …", which the small English model leaves unlabelled)."""
     if part_of_larger_number(sentence, start, end):
         return False
-    doc = parse(sentence)
+    doc = _parse(sentence)
     year = _tokens(doc, start, end)
     if not year:
         return False
