@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -41,7 +42,7 @@ from chatbot.facts.qa import NumericAnswer, NumericQA
 from chatbot.index import LoadedIndex
 from chatbot.retrieval import Hit, HybridRetriever, HybridSearcher, hit_from_document
 from chatbot.settings import Settings
-from chatbot.types import Answer, Citation
+from chatbot.types import Answer, Citation, Passage
 from chatbot.understanding import AnswerType, Query, analyse, split_parts
 from chatbot.understanding.entities import (
     LABELS_FOR,
@@ -93,6 +94,10 @@ class AnswerChain:
         self.entities = SentenceEntities(settings.spacy_model)
         self.type_boost = TYPE_BOOST
         self.normalizer = QueryNormalizer(list(index.documents.values()))
+        layout: dict[str, list[Passage]] = {}
+        for p in index.passages:
+            layout.setdefault(p.doc_id, []).append(p)
+        self._layout = {d: ([p.start for p in ps], ps) for d, ps in ((d, sorted(ps, key=lambda p: p.start)) for d, ps in layout.items())}
         self.runnable: Runnable = (
             RunnableLambda(self.condense, name="condense")
             | RunnableLambda(self.retrieve, name="retrieve")
@@ -285,7 +290,7 @@ class AnswerChain:
         citations, text = self._number(draft)
         problems = check_citations(citations, self.index.documents)
         allowed = [c.quote for c in citations] + draft.arithmetic + [s.standalone]
-        allowed += [p.text for p in self.index.passages if any(p.start <= c.start and c.end <= p.end and p.doc_id == c.doc_id for c in citations)]
+        allowed += [p.text for c in citations if (p := self._passage_at(c.doc_id, c.start, c.end)) is not None]
         if draft.spans:  # every answer that quotes the article, abstaining or not
             problems += check_numbers(text.split("\n\nCalculation")[0], allowed)
         if problems:
@@ -333,10 +338,14 @@ class AnswerChain:
         text = re.sub(r"\s+([.,;:])", r"\1", text)
         return citations, text
 
-    def _passage_at(self, doc_id: str, start: int, end: int):  # type: ignore[no-untyped-def]
-        for p in self.index.passages:
-            if p.doc_id == doc_id and p.start <= start and end <= p.end:
-                return p
+    def _passage_at(self, doc_id: str, start: int, end: int) -> Passage | None:
+        """The passage holding a span: a binary search in its document's passages (no scan of the corpus)."""
+        starts, passages = self._layout.get(doc_id, ([], []))
+        i = bisect_right(starts, start) - 1
+        while i >= 0 and passages[i].start <= start:
+            if end <= passages[i].end:
+                return passages[i]
+            i -= 1
         return None
 
     # ---- entry points --------------------------------------------------------------------------

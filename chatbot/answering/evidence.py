@@ -50,6 +50,7 @@ class EvidenceScorer:
         df: dict[str, int] = {}
         self.sentence_terms: dict[tuple[str, int], set[str]] = {}
         self.position = {p.id: i for i, p in enumerate(index.passages)}
+        self.sections = list(dict.fromkeys(p.section for p in index.passages))  # in reading order
         for p in index.passages:
             self.offsets[p.id] = pos
             pos += len(p.sentences)

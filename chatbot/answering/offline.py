@@ -145,19 +145,19 @@ def from_numeric(ans: NumericAnswer) -> Draft:
 
 
 NOT_IN_ARTICLE = "The article does not contain the answer to this question."
+MAX_SECTIONS_LISTED = 12  # an abstention names what the corpus covers, not every section of a big one
 
 
 def abstain(
     scorer: EvidenceScorer, uncovered: list[str], passages: list[Passage], reason: str = "", lead: str = NOT_IN_ARTICLE
 ) -> Draft:
-    sections = []
-    for p in scorer.index.passages:
-        if p.section not in sections:
-            sections.append(p.section)
+    sections = scorer.sections
+    shown = sections[:MAX_SECTIONS_LISTED]
+    more = f"; and {len(sections) - len(shown)} more sections" if len(sections) > len(shown) else ""
     text = lead
     if reason:
         text += f" {reason}"
-    text += " It covers: " + "; ".join(sections) + "."
+    text += " It covers: " + "; ".join(shown) + more + "."
     return Draft(text, [], abstained=True, notes=[f"not covered: {', '.join(uncovered)}"] if uncovered else [])
 
 
