@@ -214,7 +214,8 @@ class AnswerChain:
         if proposal.answer is None:
             return proposal.gated or abstain(self.scorer, [], passages)
         p = self.answerability.probability(proposal.features)
-        if (proposal.features.get("unknown_names") or proposal.features.get("type_missing")) and proposal.gated is not None:
+        hard = ("unknown_names", "type_missing", "name_missing")
+        if any(proposal.features.get(k) for k in hard) and proposal.gated is not None:
             # a name the document never uses: whatever the evidence says, it is not about that
             proposal.gated.confidence = round(p, 4)
             return proposal.gated

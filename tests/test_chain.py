@@ -269,3 +269,16 @@ def test_yes_no_comparison_of_table_values_says_yes_or_no(other_bot) -> None:  #
     # an either-or question is not a yes/no question
     assert not other_bot.ask(f"Was revenue higher in {a} or in {b}?").text.startswith(("Yes", "No"))
     assert va != vb
+
+
+def test_a_rarely_named_thing_must_be_named_by_the_evidence(other_bot) -> None:  # type: ignore[no-untyped-def]
+    from chatbot.answering.offline import _names_in, rare_names
+
+    scorer = other_bot.chain.scorer
+    # "Nordline Terminals" stands in one passage: the topic; an unknown name is not rare, it is unknown
+    assert rare_names("What did Nordline Terminals sign?", scorer) == ["Nordline Terminals"]
+    assert rare_names("What did Acme Shipping sign?", scorer) == []
+    assert _names_in("The authority signed a Concession Agreement with Nordline Terminals.", ["Nordline Terminals"])
+    assert not _names_in("The authority signed a Concession Agreement.", ["Nordline Terminals"])
+    ans = other_bot.ask("When did Nordline Terminals sign its concession?")
+    assert not ans.abstained and all("Nordline" in c.quote for c in ans.citations)

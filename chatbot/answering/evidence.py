@@ -59,6 +59,7 @@ class EvidenceScorer:
             for k, s in enumerate(p.sentences):
                 self.sentence_terms[(p.id, k)] = set(content_terms(s.text))
         n = len(index.passages)
+        self.df = df  # in how many passages each term occurs
         self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self.unknown_idf = math.log(1 + n / 0.5)
         # words of the headings count as used: "PARVUS" may stand only in a section title

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 
 from chatbot.answering.evidence import EvidenceScorer, ScoredSentence, matches
 from chatbot.facts.qa import NumericAnswer
+from chatbot.text import content_terms
 from chatbot.types import Passage, Span
 from chatbot.understanding import AnswerType, analyse
 
@@ -26,7 +27,36 @@ NOT_FOCUS = {"is", "was", "are", "were", "did", "does", "do", "has", "have", "ha
              "can", "could", "should", "of", "in", "on", "about", "to", "for", "its", "his", "her", "their", "it", "this", "that"}
 
 
+NAME_OR_CODE = re.compile(
+    r"(?<![.?!]\s)(?<!^)\b(?:[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+)*|(?=[\w.\-]*\d)[a-z][\w.\-]*[a-z0-9])\b"
+)
 CAPITALISED = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+)*")
+
+
+# A name the document uses in few passages (at most this many, or this share of them) is what the
+# question is about: the evidence must name it. Names used throughout (the parties of a trade report)
+# are context, not the topic.
+RARE_NAME_PASSAGES = 3
+RARE_NAME_SHARE = 0.05
+RARE_NAME_CANDIDATES = 8  # how far down the ranked sentences a sentence naming it is looked for
+
+
+def rare_names(question: str, scorer: EvidenceScorer) -> list[str]:
+    """Proper names and codes in the question ("LoongArch64", "Moxie") that the document uses, but rarely."""
+    out = []
+    q = question.strip()
+    for m in NAME_OR_CODE.finditer(q):
+        terms = content_terms(m.group(0))
+        limit = max(RARE_NAME_PASSAGES, RARE_NAME_SHARE * len(scorer.index.passages))
+        if terms and all(t in scorer.df for t in terms) and min(scorer.df[t] for t in terms) <= limit:
+            out.append(m.group(0))
+    return out
+
+
+def _names_in(text: str, names: list[str]) -> bool:
+    """Does the text name one of them? (A follow-up carries earlier names along as context.)"""
+    have = set(content_terms(text))
+    return any(set(content_terms(n)) <= have for n in names)
 
 
 def unknown_names(question: str, scorer: EvidenceScorer) -> list[str]:
@@ -226,6 +256,14 @@ def answer_from_text(
                 chosen.append(cand)
                 support, uncovered = s2, unc2
                 break
+    rare = rare_names(question, scorer)
+    name_missing = bool(rare) and not _names_in(" ".join(c.span.text for c in chosen), rare)
+    if name_missing:
+        # "Who worked on the LoongArch64 port?": evidence that never names it is about something else
+        alt = next((c for c in scored[:RARE_NAME_CANDIDATES] if _names_in(c.span.text, rare)), None)
+        if alt is not None:
+            best, chosen, name_missing = alt, [alt], False
+            support, uncovered = scorer.support(question, [alt.span])
     max_dense = max(c.dense for c in scored)
     unknown = unknown_names(question, scorer)
     if unknown:
@@ -255,6 +293,8 @@ def answer_from_text(
     # the noun the question asks about; "what year", "what share" name the kind of answer, not a topic
     focus = query.focus_text if query.answer_type not in (AnswerType.YEAR, AnswerType.DATE, AnswerType.PERCENT) else ""
     focus_unknown = bool(focus) and not scorer.knows(focus)
+    if gated is None and name_missing:
+        gated = abstain(scorer, uncovered, passages, f"The passages found do not say this of {asked_about(rare)}.")
     if gated is None and focus_unknown:
         gated = abstain(scorer, uncovered, passages, f"You asked about {asked_about([focus])}; the article never mentions that.")
     ok, wanted = answer_type_ok(question, " ".join(c.span.text for c in chosen))
@@ -323,6 +363,7 @@ def answer_from_text(
         "wants_type": 1.0 if wanted else 0.0,
         "focus_unknown": 1.0 if focus_unknown else 0.0,
         "unknown_names": float(len(unknown)),
+        "name_missing": 1.0 if name_missing and gated is not None else 0.0,
         "unknown_terms": float(len(unknown_keys)),
         "uncovered_known": float(len(uncovered) - len(unknown_keys)),
         "key_terms": float(len(keys)),
