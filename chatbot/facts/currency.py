@@ -87,7 +87,10 @@ def currencies() -> Currencies:
         if ident not in available:
             return {}
         data = localedata.load(ident, merge_inherited=False).get("currency_symbols", {})
-        return {str(k): str(v) for k, v in data.items()}
+        symbols = {str(k): str(v) for k, v in data.items()}
+        # Babel keeps every loaded locale (its whole data, ~300 of them here): keep only the symbols
+        getattr(localedata, "_cache", {}).pop(ident, None)
+        return symbols
 
     local: dict[str, set[str]] = defaultdict(set)
     current: set[str] = set()
