@@ -66,8 +66,9 @@ class Fact:
     start: int
     end: int
     text_value: str = ""
-    kind: str = "mention"  # "table" | "mention" | "event" | "curated"
+    kind: str = "mention"  # "table" | "mention" | "event" | "curated" | "part" …
     source_note: str = ""
+    parent_id: str = ""  # a "part" fact: the id of the fact it is part of ("aluminum plating" of total exports)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -193,3 +193,14 @@ def test_curated_fact_with_bad_quote_fails_and_keeps_index(tmp_path: Path, embed
     bot = Chatbot.load(settings, embedder=embedder, warm=False)
     curated = [f for f in bot.facts_db.facts if f.kind == "curated"]
     assert len(curated) == 1 and ARTICLE[curated[0].start : curated[0].end] == good
+
+
+def test_part_facts_link_their_whole_by_a_typed_id(bot) -> None:  # type: ignore[no-untyped-def]
+    facts = {f.id: f for f in bot.chain.facts.db.facts}
+    parts = [f for f in facts.values() if f.kind == "part"]
+    assert parts, "the article's product amounts are parts of its export total"
+    for f in parts:
+        parent = facts[f.parent_id]
+        assert parent.kind != "part" and parent.doc_id == f.doc_id
+        assert "|" not in f.source_note and parent.subject in f.source_note
+    assert all(not f.parent_id for f in facts.values() if f.kind != "part")

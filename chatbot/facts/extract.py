@@ -247,7 +247,8 @@ def mention_facts(doc: Document, passage: Passage) -> list[Fact]:
                 end=sent.start + q_end,
                 text_value=a.text,
                 kind="part" if bracketed and parent else "mention",
-                source_note=(f"part of: {parent.subject} ({parent.text_value})|{parent.id}" if bracketed and parent else source_note),
+                source_note=(f"part of: {parent.subject} ({parent.text_value})" if bracketed and parent else source_note),
+                parent_id=parent.id if bracketed and parent else "",
             )
             out.append(fact)
             if not bracketed:

@@ -58,8 +58,8 @@ class MentionOps:
     def _part_groups(self) -> dict[str, list[Fact]]:
         groups: dict[str, list[Fact]] = {}
         for f in self.db.facts:
-            if f.kind == "part" and "|" in f.source_note:
-                groups.setdefault(f.source_note.rsplit("|", 1)[1], []).append(f)
+            if f.kind == "part" and f.parent_id:
+                groups.setdefault(f.parent_id, []).append(f)
         return groups
 
     def _group_for(self, q: str) -> tuple[Fact, list[Fact]] | None:
@@ -263,9 +263,8 @@ class MentionOps:
         f = best[1]
         if only is None and self._off_topic(q, f"{f.subject} {self._sentence_around(f)} {f.period} {self._scope_title(f)}"):
             return None
-        if share and f.kind == "part" and "|" in f.source_note:
-            parent_id = f.source_note.rsplit("|", 1)[1]
-            parent = next((p for p in self.db.facts if p.id == parent_id), None)
+        if share and f.kind == "part" and f.parent_id:
+            parent = next((p for p in self.db.facts if p.id == f.parent_id), None)
             if parent and parent.value and f.value is not None:
                 pct = f.value / parent.value * 100
                 s = 1e6 if parent.value >= 1e6 else 1.0
@@ -280,8 +279,8 @@ class MentionOps:
         else:
             period = f" in {f.period}" if f.period and f.period not in f.quote else ""
             text = f"{f.subject[0].upper() + f.subject[1:]}: {f.text_value}{period} {{0}}."
-            if f.kind == "part" and "|" in f.source_note:
-                text = text[:-1] + f", part of {f.source_note.split('|')[0].removeprefix('part of: ')}."
+            if f.kind == "part" and f.parent_id:
+                text = text[:-1] + f", part of {f.source_note.removeprefix('part of: ')}."
         return NumericAnswer(text, [fact_evidence(f)], operation=f.kind)
 
 

@@ -27,7 +27,7 @@ SCHEMA = """
 CREATE TABLE facts (
     id TEXT PRIMARY KEY, subject TEXT NOT NULL, attribute TEXT NOT NULL, value REAL, unit TEXT,
     period TEXT, quote TEXT NOT NULL, doc_id TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
-    text_value TEXT, kind TEXT NOT NULL, source_note TEXT
+    text_value TEXT, kind TEXT NOT NULL, source_note TEXT, parent_id TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX facts_subject ON facts(subject);
 CREATE INDEX facts_period ON facts(period);
@@ -194,7 +194,7 @@ def write_facts_db(docs: list[Document], facts: list[Fact], tables: list[TableDa
     try:
         con.executescript(SCHEMA)
         con.executemany(
-            'INSERT INTO facts VALUES (:id,:subject,:attribute,:value,:unit,:period,:quote,:doc_id,:start,:end,:text_value,:kind,:source_note)',
+            'INSERT INTO facts VALUES (:id,:subject,:attribute,:value,:unit,:period,:quote,:doc_id,:start,:end,:text_value,:kind,:source_note,:parent_id)',
             rows,
         )
         for t in tables:

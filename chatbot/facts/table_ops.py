@@ -317,7 +317,7 @@ class TableOps:
         if best is None:
             return None
         f = best[1]
-        text = f"{f.quote} {{0}}" + (f" (citing {f.source_note})" if f.source_note and "|" not in f.source_note else "") + "."
+        text = f"{f.quote} {{0}}" + (f" (citing {f.source_note})" if f.source_note and not f.parent_id else "") + "."
         ans = NumericAnswer(text, [fact_evidence(f)], operation="value")
         tv = t.values[i][m.cols[0]]
         if tv and f.value and max(tv, f.value) / min(tv, f.value) <= 10 and abs(tv - f.value) > 1e-6 * tv:
@@ -352,7 +352,7 @@ class TableOps:
                         continue  # a different scope (ten times off) or the same figure
                     n = len(ans.evidence)
                     ans.evidence.append(fact_evidence(f))
-                    src = f" (citing {f.source_note})" if f.source_note and not f.source_note.startswith("part of") else ""
+                    src = f" (citing {f.source_note})" if f.source_note and not f.parent_id else ""
                     ans.text += (
                         f" Note: the article gives a different figure elsewhere — \"{f.quote}\"{src} {{{n}}} — "
                         f"so the two sources disagree ({t.cells[i][mm.cols[0]]} in the table vs {f.text_value})."
