@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from chatbot.settings import Settings
 from chatbot.web import api
 from chatbot.web.feedback import FeedbackStore
+from chatbot.web.gradio_guard import GradioRules
 
 log = logging.getLogger("chatbot.web")
 STATIC = Path(__file__).parent / "static"
@@ -128,6 +129,7 @@ def create_app(
     app.state.settings = settings
     app.state.api_token = token if token is not None else api_token(settings)
     app.state.feedback = feedback or FeedbackStore.in_dir(settings.data_dir)
+    app.state.gradio_rules = None  # set below with the UI
     api.install(app)
     # Always installed (even with no origin listed) so that this allow-list, not Gradio's own
     # localhost-only middleware, decides cross-origin access for the API and the UI alike.
@@ -174,8 +176,10 @@ def create_app(
                 return Response(loader, media_type="application/javascript; charset=utf-8", headers={"Cache-Control": "no-cache"})
 
         blocks = build_ui(bot, settings, app.state.feedback, examples)
-        # chatbot.web.guards.GradioInputGuard (unknown fn_index / call name → 422/404 instead of Gradio's
-        # 500) is not installed: it refuses the chat UI's own unqueued events. See the closing note.
+        # What Gradio's routes accept, read from these Blocks (GradioInputGuard, installed by api.install)
+        app.state.gradio_rules = GradioRules.from_blocks(
+            blocks, text_cap=settings.max_question_chars, body_cap=settings.max_body_bytes
+        )
         gr.mount_gradio_app(
             app,
             blocks,
