@@ -29,6 +29,7 @@ from chatbot.settings import Settings
 from chatbot.web import api
 from chatbot.web.feedback import FeedbackStore
 from chatbot.web.gradio_guard import GradioRules
+from chatbot.web.protocol import PROTOCOL, HTTPProtocol
 
 log = logging.getLogger("chatbot.web")
 STATIC = Path(__file__).parent / "static"
@@ -217,6 +218,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     _configure_logging(settings)
     prepare_environment(settings)
+    HTTPProtocol.configure(settings.header_timeout_s)  # this worker's connections
     return create_app(load_bot(settings), settings, ui=settings.ui)
 
 
@@ -298,6 +300,7 @@ def serve_workers(settings: Settings, workers: int) -> None:
         access_log=False,
         timeout_graceful_shutdown=settings.shutdown_grace_s,  # in-flight requests finish first
         timeout_keep_alive=settings.keep_alive_timeout_s,
+        http=PROTOCOL,  # its timeout is set in each worker by build_app
     )
 
 
@@ -328,7 +331,9 @@ def serve(settings: Settings, workers: int | None = None) -> None:
         access_log=False,
         timeout_graceful_shutdown=settings.shutdown_grace_s,  # in-flight requests finish first
         timeout_keep_alive=settings.keep_alive_timeout_s,
+        http=HTTPProtocol,
     )
+    HTTPProtocol.configure(settings.header_timeout_s)
     server = uvicorn.Server(config)
 
     async def run() -> None:
