@@ -1,5 +1,6 @@
 """``chatbot.web.protocol`` through raw sockets against real uvicorn (in a thread, with the protocol
-``serve`` uses) around a tiny app: the header deadline. ``test_faults.py`` checks it on a real
+``serve`` uses) around a tiny app: the header deadline, and a graceful shutdown that answers a
+request already sent on an idle kept-alive connection. ``test_faults.py`` checks both on a real
 ``chatbot serve`` process."""
 
 from __future__ import annotations
@@ -21,11 +22,17 @@ TIMEOUT_S = 1.0
 SLACK_S = 1.0  # timer and scheduling latency on a loaded 2-core machine
 
 
+LOOPS: list[asyncio.AbstractEventLoop] = []
+
+
 async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
     if scope["type"] != "http":
         return
+    LOOPS.append(asyncio.get_running_loop())
     if scope["path"] == "/slow":
         await asyncio.sleep(TIMEOUT_S * 2)  # a response longer than the header deadline
+    if scope["path"] == "/block":
+        time.sleep(1.0)  # holds the event loop: what a client sends meanwhile stays in the socket buffer
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
     await send({"type": "http.response.body", "body": b"ok"})
 
@@ -125,3 +132,37 @@ def test_prompt_headers_and_a_long_response_are_not_cut(port: int) -> None:
         received += read_all(sock, TIMEOUT_S * 3)
     assert received.startswith(b"HTTP/1.1 200") and received.endswith(b"ok"), received[:200]
 
+
+def test_shutdown_answers_a_request_sent_before_it_on_an_idle_connection() -> None:
+    """Deterministic: the request is in the socket buffer, unread, when shutdown reaches its
+    connection (uvicorn's own protocol closes that connection and the request is lost). On asyncio's
+    loop the order is fixed: a callback queued while the loop is held runs before the next reads."""
+    with running(loop="asyncio") as (server, number, thread):
+        idle = socket.create_connection(("127.0.0.1", number))
+        busy = socket.create_connection(("127.0.0.1", number))
+        try:
+            idle.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            idle.settimeout(5)
+            first = b""
+            while not first.endswith(b"ok"):
+                first += idle.recv(4096)
+            assert first.startswith(b"HTTP/1.1 200")  # answered in full; the connection is now idle, kept alive
+            busy.sendall(b"GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
+            time.sleep(0.4)  # the event loop is held by /block
+            idle.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # sent before the shutdown, not yet read
+            loop = LOOPS[-1]
+
+            def shut_down() -> None:  # what uvicorn's shutdown does first, ahead of the pending read
+                server.should_exit = True
+                for connection in list(server.server_state.connections):
+                    connection.shutdown()
+
+            loop.call_soon_threadsafe(shut_down)
+            answer = read_all(idle, 5)
+            assert answer.startswith(b"HTTP/1.1 200") and b"connection: close" in answer.lower(), answer[:200]
+            assert read_all(busy, 5).startswith(b"HTTP/1.1 200")
+            thread.join(10)
+            assert not thread.is_alive()
+        finally:
+            idle.close()
+            busy.close()

@@ -7,11 +7,18 @@ within ``CHATBOT_HEADER_TIMEOUT_S`` of the connection opening (first request) or
 first byte (later requests on a kept-alive connection); past it the client gets 408 and the
 connection is closed. Once the headers are in, the request's own time budget applies.
 
+It also makes graceful shutdown drain what clients sent before it. uvicorn's ``shutdown`` closes at
+once every connection with no request in progress, including one whose next request is already in
+the socket buffer or half parsed: that request, sent before the signal, would get no response.
+Here such a connection is kept until that request is answered (with ``Connection: close``); an
+idle one is closed as before. uvicorn waits for the connections up to ``timeout_graceful_shutdown``.
+
     uvicorn.Config(app, http=HTTPProtocol)        # or http=PROTOCOL (its import path)
 """
 
 from __future__ import annotations
 
+import array
 import asyncio
 from typing import Any
 
@@ -37,6 +44,8 @@ class HTTPProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._header_timer: asyncio.TimerHandle | None = None
+        self._partial = False  # bytes of a request whose headers are not complete yet
+        self._draining = False  # shutdown came while that request (or one in the buffer) was arriving
         super().connection_made(transport)
         self._arm()
 
@@ -47,10 +56,35 @@ class HTTPProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
         transport: Any = self.transport
         if not self._between_requests() or transport.get_protocol() is not self:  # headers in, or upgraded
             self._disarm()
+            self._partial = False
+            if self._draining and self.cycle is not None:
+                self.cycle.keep_alive = False  # answered, then closed (its task has not run yet)
+        else:
+            self._partial = True
+
+    def shutdown(self) -> None:
+        """Called by uvicorn's graceful shutdown for every open connection."""
+        if self._between_requests() and (self._partial or self._data_waiting()):
+            self._draining = True  # a request sent before the shutdown: read it, answer it, close
+            return
+        super().shutdown()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+
+    def _data_waiting(self) -> bool:
+        """Bytes the client sent that the event loop has not read yet (peeked, not consumed)."""
+        sock = self.transport.get_extra_info("socket")
+        try:
+            import fcntl
+            import termios
+
+            waiting = array.array("i", [0])
+            fcntl.ioctl(sock.fileno(), termios.FIONREAD, waiting)  # bytes in the receive buffer
+            return waiting[0] > 0
+        except (AttributeError, ImportError, OSError, ValueError):  # no socket, or not on POSIX
+            return False
 
     def _between_requests(self) -> bool:
         cycle = self.cycle
