@@ -83,9 +83,13 @@ def wait_for_answer(proc: subprocess.Popen, url: str, deadline: float) -> None: 
             r = httpx.post(url + "api/ask", json={"question": "What were US exports to Azerbaijan in 2024?"}, timeout=30)
             if r.status_code == 200:
                 assert r.json()["citations"]
-                return
+                break
         except httpx.HTTPError:
             time.sleep(0.3)
+    while time.monotonic() < deadline and proc.poll() is None:  # the UI is mounted in the background
+        if httpx.get(url + "api/health", timeout=30).json().get("ui") in ("ready", "off"):
+            return
+        time.sleep(0.2)
     pytest.fail(f"server never answered: {server_log(proc)[-2000:] if proc.poll() is not None else ''}")
 
 

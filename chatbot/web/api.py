@@ -277,7 +277,7 @@ def facts(request: Request) -> dict[str, Any]:
     },
 )
 def health(request: Request) -> Any:
-    state = request.app.state.bot.health()
+    state = {**request.app.state.bot.health(), "ui": getattr(request.app.state, "ui", "off")}
     if state.get("status") != "ok":
         return JSONResponse(state, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
     return state
