@@ -120,6 +120,11 @@ class Settings:
         "On SIGTERM/SIGINT, seconds in-flight requests get to finish before the server closes them.", 10
     )
     keep_alive_timeout_s: int = _desc("Seconds an idle keep-alive connection is kept open.", 5)
+    header_timeout_s: float = _desc(
+        "Seconds a client gets to send a request's line and headers (from connecting, or from the first "
+        "byte of a later request on the connection); past it, 408 and the connection is closed. 0: no limit.",
+        10.0,
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _desc("Logging level.", "INFO")
 
     @classmethod

@@ -68,14 +68,15 @@ def _hostile(rng: random.Random) -> bytes:
     return rng.choice(kinds)()
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "Gradio's /gradio_api/queue/join still answers 500 to a few generated bodies (4 of 1,500 in the "
-    "last run) that GradioInputGuard does not yet recognise"))
 def test_generated_hostile_requests_give_no_server_error(live: str) -> None:
     rng = random.Random(14)
+    # Not "gradio_api/call/ask": many generated bodies are valid questions, which Gradio's queue
+    # accepts at once and answers later, so this would become a load test (test_gradio_guard.py
+    # sends the malformed ones).
     paths = ["api/ask", "api/feedback", "api/health", "api/facts", "api/nope", "embed", "widget.js", "docs",
              "openapi.json", "gradio_api/queue/join", "gradio_api/info", "gradio_api/call/chat", "config",
-             "gradio_api/upload", "%ff%fe", "api/ask/../health", "a" * 3000]
+             "gradio_api/upload", "gradio_api/run/predict", "gradio_api/call/v2/chat", "gradio_api/cancel",
+             "gradio_api/reset", "%ff%fe", "api/ask/../health", "a" * 3000]
     bad: list[tuple[str, str, object]] = []
     resets = 0
     deadline = time.monotonic() + 300

@@ -290,3 +290,39 @@ def test_ui_rejects_empty_question_without_a_turn(bot, settings, tmp_path) -> No
     start = _fn(bot, settings, tmp_path, "start")
     with pytest.raises(gr.Error, match="empty"):  # a toast; the chain stops, nothing is added
         start("   ", [])
+
+
+@browser
+def test_ui_mounted_in_the_background_after_the_api_is_up(page, bot, settings, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``chatbot serve`` does not wait for Gradio's import: the API answers at once, ``/`` shows a
+    self-refreshing page and health says ``"ui": "starting"``; then the real UI works at ``/``."""
+    import threading
+
+    import httpx
+
+    from chatbot.web import ui_mount
+
+    release = threading.Event()
+    real_build = ui_mount.build
+
+    def held_build(app, examples):  # type: ignore[no-untyped-def]
+        release.wait(60)  # as if Gradio were still importing
+        return real_build(app, examples)
+
+    monkeypatch.setattr(ui_mount, "build", held_build)
+    with serve(bot, settings.replace(data_dir=tmp_path / "data"), ui="background") as url:
+        starting = httpx.get(url, timeout=10)
+        assert starting.status_code == 503 and 'http-equiv="refresh"' in starting.text and "starting" in starting.text
+        health = httpx.get(url + "api/health", timeout=30)
+        assert health.status_code == 200 and health.json()["ui"] == "starting"
+        assert httpx.post(url + "api/ask", json={"question": "What were imports in 2024?"}, timeout=60).status_code == 200
+        page.goto(url)
+        expect(page.locator("h1")).to_contain_text("starting")
+        release.set()
+        deadline = time.monotonic() + 60
+        while httpx.get(url + "api/health", timeout=30).json()["ui"] != "ready":
+            assert time.monotonic() < deadline, "the UI was never mounted"
+            time.sleep(0.2)
+        expect(page.locator("#cb-question textarea")).to_be_visible(timeout=TIMEOUT)  # the page reloaded itself
+        ask_ui(page, "What were imports in 2024?")
+        expect(last_answer(page)).to_contain_text("1,617.93", timeout=TIMEOUT)

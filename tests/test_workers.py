@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,6 +38,9 @@ def maps_lib(pid: int, name: str) -> bool:
 def serve(settings: Settings, *args: str, env_keep: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:  # type: ignore[type-arg]
     """``chatbot serve`` on a free 127.0.0.1 port; ``env_keep``: CHATBOT_* variables passed through."""
     port = free_port()
+    # A file, not a pipe: nobody reads a pipe while the server runs, and once its 64 KB are full of
+    # logged tracebacks (fuzzing makes plenty) the server blocks writing to it and stops answering.
+    log = tempfile.TemporaryFile()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHATBOT_") or k in env_keep}
     env.update(
         CHATBOT_INDEX_DIR=str(settings.index_dir),
@@ -49,9 +53,19 @@ def serve(settings: Settings, *args: str, env_keep: tuple[str, ...] = ()) -> tup
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "chatbot.cli", "serve", "--host", "127.0.0.1", "--port", str(port), *args],
-        env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=log,
     )
+    proc.log = log  # type: ignore[attr-defined]
     return proc, f"http://127.0.0.1:{port}/"
+
+
+def server_log(proc: subprocess.Popen) -> str:  # type: ignore[type-arg]
+    """What the server wrote to stderr so far."""
+    log = getattr(proc, "log", None)
+    if log is None:
+        return ""
+    log.seek(0)
+    return str(log.read().decode(errors="replace"))
 
 
 def stop(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
@@ -69,10 +83,14 @@ def wait_for_answer(proc: subprocess.Popen, url: str, deadline: float) -> None: 
             r = httpx.post(url + "api/ask", json={"question": "What were US exports to Azerbaijan in 2024?"}, timeout=30)
             if r.status_code == 200:
                 assert r.json()["citations"]
-                return
+                break
         except httpx.HTTPError:
             time.sleep(0.3)
-    pytest.fail(f"server never answered: {proc.stderr.read().decode()[-2000:] if proc.poll() is not None and proc.stderr else ''}")
+    while time.monotonic() < deadline and proc.poll() is None:  # the UI is mounted in the background
+        if httpx.get(url + "api/health", timeout=30).json().get("ui") in ("ready", "off"):
+            return
+        time.sleep(0.2)
+    pytest.fail(f"server never answered: {server_log(proc)[-2000:] if proc.poll() is not None else ''}")
 
 
 @pytest.mark.slow

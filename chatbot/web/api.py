@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chatbot.errors import ChatbotError, QuestionError
 from chatbot.types import Citation
+from chatbot.web.gradio_guard import GradioInputGuard
 from chatbot.web.guards import BodyLimit, MethodGuard, RateLimit
 
 log = logging.getLogger(__name__)
@@ -276,7 +277,7 @@ def facts(request: Request) -> dict[str, Any]:
     },
 )
 def health(request: Request) -> Any:
-    state = request.app.state.bot.health()
+    state = {**request.app.state.bot.health(), "ui": getattr(request.app.state, "ui", "off")}
     if state.get("status") != "ok":
         return JSONResponse(state, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
     return state
@@ -383,6 +384,7 @@ def install(app: FastAPI) -> None:
     for route in router.routes:
         allowed.setdefault(getattr(route, "path", ""), set()).update(getattr(route, "methods", set()))
     allowed["/api/origin-check"] = {"POST"}
+    app.add_middleware(GradioInputGuard)  # innermost: what is left after the caps, rate and method checks
     app.add_middleware(RefusedOriginLog)
     app.add_middleware(MethodGuard, allowed=allowed)
     app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)

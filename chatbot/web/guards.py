@@ -8,7 +8,8 @@
   unknown one 404 (otherwise the Gradio app mounted at ``/`` would answer 404 ``{"detail"}``), and
   Gradio's file upload is refused (the UI uploads nothing).
 
-Every refusal has the API's error shape ``{"error": "..."}``.
+What Gradio's own routes accept is checked by ``chatbot.web.gradio_guard``. Every refusal has the
+API's error shape ``{"error": "..."}``.
 """
 
 from __future__ import annotations
@@ -164,76 +165,3 @@ class MethodGuard:
                 await _refuse(403, "File uploads are not accepted by this server.")(scope, receive, send)
                 return
         await self.app(scope, receive, send)
-
-
-class GradioInputGuard:
-    """Refuses, with 422/404 in the API's shape, the Gradio requests that Gradio itself answers with
-    500: an ``fn_index`` it does not have, an unknown ``/gradio_api/call/<name>``, unpaired
-    surrogates (its validation error cannot be encoded). The body (already capped by ``BodyLimit``)
-    is read here and handed on unchanged."""
-
-    PATHS = ("/gradio_api/queue/join", "/gradio_api/call/", "/gradio_api/run/")
-
-    def __init__(self, app: ASGIApp, fn_indices: set[int], api_names: set[str]) -> None:
-        self.app = app
-        self.fn_indices = fn_indices
-        self.api_names = api_names
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = _relative_path(scope) if scope["type"] == "http" else ""
-        if scope.get("method") != "POST" or not path.startswith(self.PATHS):
-            await self.app(scope, receive, send)
-            return
-        for prefix in ("/gradio_api/call/", "/gradio_api/run/"):
-            if path.startswith(prefix) and path[len(prefix) :].strip("/") not in self.api_names:
-                await _refuse(404, "No such UI function.")(scope, receive, send)
-                return
-        chunks: list[bytes] = []
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client left
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        problem = _gradio_body_problem(body, self.fn_indices)
-        if problem:
-            await _refuse(422, problem)(scope, receive, send)
-            return
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-
-def _gradio_body_problem(body: bytes, fn_indices: set[int]) -> str:
-    import json
-
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
-        return ""  # Gradio answers 422 itself
-    if _any_surrogate(data):
-        return "The request contains characters that are not valid text (unpaired surrogates)."
-    if isinstance(data, dict):
-        fn = data.get("fn_index")
-        if fn is not None and (not isinstance(fn, int) or isinstance(fn, bool) or fn not in fn_indices):
-            return "Unknown fn_index."
-    return ""
-
-
-def _any_surrogate(value: object) -> bool:
-    if isinstance(value, str):
-        return any("\ud800" <= ch <= "\udfff" for ch in value)
-    if isinstance(value, dict):
-        return any(_any_surrogate(k) or _any_surrogate(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_any_surrogate(v) for v in value)
-    return False

@@ -17,7 +17,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from fastapi import FastAPI
@@ -26,8 +26,9 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chatbot.settings import Settings
-from chatbot.web import api
+from chatbot.web import api, ui_mount
 from chatbot.web.feedback import FeedbackStore
+from chatbot.web.protocol import PROTOCOL, HTTPProtocol
 
 log = logging.getLogger("chatbot.web")
 STATIC = Path(__file__).parent / "static"
@@ -101,13 +102,14 @@ def create_app(
     bot: Any,
     settings: Settings | None = None,
     *,
-    ui: bool = True,
+    ui: bool | Literal["background"] = True,
     token: str | None = None,
     feedback: FeedbackStore | None = None,
     examples: list[str] | None = None,
 ) -> FastAPI:
     """The whole web app around a loaded ``Chatbot``. ``token`` overrides the env var named by
-    ``settings.api_token_env``; ``ui=False`` leaves out Gradio (API, embed and widget only)."""
+    ``settings.api_token_env``; ``ui=False`` leaves out Gradio (API, embed and widget only);
+    ``ui="background"`` serves at once and mounts the UI when Gradio is imported (``ui_mount``)."""
     settings = settings or bot.settings
     prepare_environment(settings)
     from chatbot.bot import version
@@ -128,6 +130,7 @@ def create_app(
     app.state.settings = settings
     app.state.api_token = token if token is not None else api_token(settings)
     app.state.feedback = feedback or FeedbackStore.in_dir(settings.data_dir)
+    app.state.gradio_rules = None  # set below with the UI
     api.install(app)
     # Always installed (even with no origin listed) so that this allow-list, not Gradio's own
     # localhost-only middleware, decides cross-origin access for the API and the UI alike.
@@ -159,37 +162,11 @@ def create_app(
             headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
         )
 
-    if ui:
-        import gradio as gr
-
-        from chatbot.web.ui import CSS, build_ui
-
-        gradio_js = Path(gr.__file__).parent / "templates" / "frontend" / "gradio.js"
-        if gradio_js.is_file():
-            # Gradio's own web-component loader, so <gradio-app> needs no CDN (it imports ./assets/…).
-            loader = gradio_js.read_text(encoding="utf-8")
-
-            @app.get("/gradio.js", include_in_schema=False)
-            def gradio_loader() -> Response:
-                return Response(loader, media_type="application/javascript; charset=utf-8", headers={"Cache-Control": "no-cache"})
-
-        blocks = build_ui(bot, settings, app.state.feedback, examples)
-        # chatbot.web.guards.GradioInputGuard (unknown fn_index / call name → 422/404 instead of Gradio's
-        # 500) is not installed: it refuses the chat UI's own unqueued events. See the closing note.
-        gr.mount_gradio_app(
-            app,
-            blocks,
-            path="/",
-            auth=ui_auth(settings),
-            auth_message="Log in to use the document chat.",
-            footer_links=["gradio", "settings"],
-            run_history=False,
-            show_error=False,
-            ssr_mode=False,
-            mcp_server=False,
-            css=CSS,
-            theme=gr.themes.Soft(),
-        )
+    app.state.ui = "off"
+    if ui == "background":
+        app.router.lifespan_context = ui_mount.in_background(app, examples)
+    elif ui:
+        ui_mount.mount_now(app, examples)
     return app
 
 
@@ -213,7 +190,8 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     _configure_logging(settings)
     prepare_environment(settings)
-    return create_app(load_bot(settings), settings, ui=settings.ui)
+    HTTPProtocol.configure(settings.header_timeout_s)  # this worker's connections
+    return create_app(load_bot(settings), settings, ui="background" if settings.ui else False)
 
 
 def public_url(settings: Settings, host: str | None = None, port: int | None = None) -> str:
@@ -294,6 +272,7 @@ def serve_workers(settings: Settings, workers: int) -> None:
         access_log=False,
         timeout_graceful_shutdown=settings.shutdown_grace_s,  # in-flight requests finish first
         timeout_keep_alive=settings.keep_alive_timeout_s,
+        http=PROTOCOL,  # its timeout is set in each worker by build_app
     )
 
 
@@ -314,7 +293,7 @@ def serve(settings: Settings, workers: int | None = None) -> None:
     prepare_environment(settings)
     build_index_apart(settings)
     bot = load_bot(settings)
-    app = create_app(bot, settings, ui=settings.ui)
+    app = create_app(bot, settings, ui="background" if settings.ui else False)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -324,7 +303,9 @@ def serve(settings: Settings, workers: int | None = None) -> None:
         access_log=False,
         timeout_graceful_shutdown=settings.shutdown_grace_s,  # in-flight requests finish first
         timeout_keep_alive=settings.keep_alive_timeout_s,
+        http=HTTPProtocol,
     )
+    HTTPProtocol.configure(settings.header_timeout_s)
     server = uvicorn.Server(config)
 
     async def run() -> None:
