@@ -129,11 +129,14 @@ class Chatbot:
         return out[-self.settings.max_history_turns :]
 
     # ---- asking --------------------------------------------------------------------------------
-    def ask(self, question: str, history: list[dict[str, str]] | None = None, documents: Any = None) -> Answer:
-        """Answer ``question``; ``documents`` (doc ids) limits the answer to those documents."""
+    def ask(self, question: str, history: list[dict[str, str]] | None = None, documents: Any = None,
+            cancel: threading.Event | None = None) -> Answer:
+        """Answer ``question``; ``documents`` (doc ids) limits the answer to those documents. Setting
+        ``cancel`` stops the work at the next step with ``Cancelled`` (the web API sets it when the
+        client leaves or the time budget runs out)."""
         q = self.check_question(question)
         try:
-            return self._loaded.chain.run(q, self.check_history(history), documents=self.check_documents(documents))
+            return self._loaded.chain.run(q, self.check_history(history), documents=self.check_documents(documents), cancel=cancel)
         except VectorStoreCorrupt:
             self.repair()
             raise

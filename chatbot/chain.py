@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from langchain_core.runnables import Runnable, RunnableLambda
@@ -37,7 +38,7 @@ from chatbot.answering.polarity import compared_verdict
 from chatbot.answering.polarity import verdict as yes_no_verdict
 from chatbot.answering.typed import TYPE_BOOST, rerank
 from chatbot.answering.verify import check_citations, check_numbers
-from chatbot.errors import LLMError
+from chatbot.errors import Cancelled, LLMError
 from chatbot.facts.qa import NumericAnswer, NumericQA
 from chatbot.index import LoadedIndex
 from chatbot.retrieval import Hit, HybridRetriever, HybridSearcher, hit_from_document
@@ -77,6 +78,18 @@ class State:
     timings: dict[str, float] = field(default_factory=dict)
     answer: Answer | None = None
     on_token: object = None  # callable(str) for streaming LLM tokens
+    cancel: threading.Event | None = None  # set by the caller: stop at the next step
+
+
+def _checked(step: Callable[[State], State]) -> Callable[[State], State]:
+    """The step, run only while its question is still wanted."""
+
+    def run(s: State) -> State:
+        if s.cancel is not None and s.cancel.is_set():
+            raise Cancelled("The question was abandoned before it was answered.")
+        return step(s)
+
+    return run
 
 
 class AnswerChain:
@@ -99,11 +112,11 @@ class AnswerChain:
             layout.setdefault(p.doc_id, []).append(p)
         self._layout = {d: ([p.start for p in ps], ps) for d, ps in ((d, sorted(ps, key=lambda p: p.start)) for d, ps in layout.items())}
         self.runnable: Runnable = (
-            RunnableLambda(self.condense, name="condense")
-            | RunnableLambda(self.retrieve, name="retrieve")
-            | RunnableLambda(self.route, name="route")  # after retrieval: the facts step reads its documents only
-            | RunnableLambda(self.answer, name="answer")
-            | RunnableLambda(self.verify, name="verify")
+            RunnableLambda(_checked(self.condense), name="condense")
+            | RunnableLambda(_checked(self.retrieve), name="retrieve")
+            | RunnableLambda(_checked(self.route), name="route")  # after retrieval: the facts step reads its documents only
+            | RunnableLambda(_checked(self.answer), name="answer")
+            | RunnableLambda(_checked(self.verify), name="verify")
         )
 
     # ---- steps ---------------------------------------------------------------------------------
@@ -350,22 +363,25 @@ class AnswerChain:
         return None
 
     # ---- entry points --------------------------------------------------------------------------
-    def run(self, question: str, history: list[dict[str, str]], on_token=None, documents: frozenset[str] | None = None) -> Answer:  # type: ignore[no-untyped-def]
+    def run(self, question: str, history: list[dict[str, str]], on_token=None, documents: frozenset[str] | None = None,  # type: ignore[no-untyped-def]
+            cancel: threading.Event | None = None) -> Answer:
         t0 = time.perf_counter()
         parts = split_parts(question, self.settings.spacy_model) if len(question) <= MAX_SPLIT_CHARS else [question]
         if len(parts) > 1:
-            answer = self._run_parts(question, parts, history, on_token, documents)
+            answer = self._run_parts(question, parts, history, on_token, documents, cancel)
         else:
-            answer = self.runnable.invoke(State(question=question, history=history, on_token=on_token, documents=documents)).answer
+            answer = self.runnable.invoke(State(question=question, history=history, on_token=on_token, documents=documents,
+                                                cancel=cancel)).answer
         answer.timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return answer
 
-    def _run_parts(self, question: str, parts: list[str], history: list[dict[str, str]], on_token=None, documents=None) -> Answer:  # type: ignore[no-untyped-def]
+    def _run_parts(self, question: str, parts: list[str], history: list[dict[str, str]], on_token=None, documents=None,  # type: ignore[no-untyped-def]
+                   cancel: threading.Event | None = None) -> Answer:
         """A question asking several things: each part answered in turn (earlier parts are its history)."""
         answers: list[Answer] = []
         turns = list(history)
         for part in parts:
-            ans = self.runnable.invoke(State(question=part, history=turns, on_token=on_token, documents=documents)).answer
+            ans = self.runnable.invoke(State(question=part, history=turns, on_token=on_token, documents=documents, cancel=cancel)).answer
             answers.append(ans)
             turns = turns + [{"role": "user", "content": part}, {"role": "assistant", "content": ans.text}]
         if all(a.abstained for a in answers):

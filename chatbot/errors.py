@@ -25,5 +25,9 @@ class QuestionError(ChatbotError):
     """The question is empty, too long or malformed."""
 
 
+class Cancelled(ChatbotError):
+    """The question was abandoned (its client left, or its time budget ran out): work stopped."""
+
+
 class LLMError(ChatbotError):
     """The generative endpoint failed, timed out or returned unverifiable output."""

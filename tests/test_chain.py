@@ -282,3 +282,44 @@ def test_a_rarely_named_thing_must_be_named_by_the_evidence(other_bot) -> None: 
     assert not _names_in("The authority signed a Concession Agreement.", ["Nordline Terminals"])
     ans = other_bot.ask("When did Nordline Terminals sign its concession?")
     assert not ans.abstained and all("Nordline" in c.quote for c in ans.citations)
+
+
+def test_an_abandoned_question_stops_at_the_next_step(bot) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from chatbot.errors import Cancelled
+
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Cancelled):
+        bot.ask("What were imports in 2024?", cancel=stop)
+    with pytest.raises(Cancelled):  # a question in two parts stops too
+        bot.ask("When was the commission set up, and who led the mission?", cancel=stop)
+    assert not bot.ask("What were imports in 2024?", cancel=threading.Event()).abstained
+
+
+def test_past_its_budget_the_web_request_tells_the_work_to_stop() -> None:
+    import threading
+    import time
+
+    import anyio
+
+    from chatbot.web.api import run_bounded
+
+    class StillConnected:  # the client stays; only the time budget runs out
+        async def is_disconnected(self) -> bool:
+            return False
+
+    stop = threading.Event()
+    finished = threading.Event()
+
+    def work() -> str:
+        stop.wait(10)
+        finished.set()
+        return "late"
+
+    t0 = time.monotonic()
+    with pytest.raises(TimeoutError):
+        anyio.run(run_bounded, StillConnected(), work, 0.3, stop)  # type: ignore[arg-type]
+    assert stop.is_set() and time.monotonic() - t0 < 2
+    assert finished.wait(2), "the worker saw the stop signal and ended"

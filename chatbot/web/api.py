@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict
@@ -204,7 +205,8 @@ async def ask(body: AskRequest, request: Request) -> Any:
     history = [m.model_dump() for m in body.history or []]
     budget = bot.settings.request_timeout_s
     try:
-        answer = await run_bounded(request, lambda: bot.ask(body.question, history, documents=body.documents), budget)
+        stop = threading.Event()
+        answer = await run_bounded(request, lambda: bot.ask(body.question, history, documents=body.documents, cancel=stop), budget, stop)
     except QuestionError as exc:
         return _error(422, str(exc))
     except TimeoutError:
@@ -224,10 +226,10 @@ class ClientGone(Exception):
     """The client disconnected before the answer was ready."""
 
 
-async def run_bounded(request: Request, work: Callable[[], Any], budget_s: float) -> Any:
+async def run_bounded(request: Request, work: Callable[[], Any], budget_s: float, stop: threading.Event | None = None) -> Any:
     """Run ``work`` in the thread pool; raise ``TimeoutError`` past ``budget_s`` and ``ClientGone``
-    when the client disconnects first. A running thread cannot be stopped: it is abandoned (its
-    result dropped) and the request is answered at once."""
+    when the client disconnects first. The request is answered at once; the thread is told to stop
+    (``stop`` is set: the chain stops at its next step) and its result is dropped."""
     outcome: dict[str, Any] = {}
 
     async def run(scope: anyio.CancelScope) -> None:
@@ -247,6 +249,8 @@ async def run_bounded(request: Request, work: Callable[[], Any], budget_s: float
         async with anyio.create_task_group() as tg:
             tg.start_soon(run, tg.cancel_scope)
             tg.start_soon(watch, tg.cancel_scope)
+    if stop is not None and "value" not in outcome and "error" not in outcome:
+        stop.set()  # abandoned: the work stops at its next step instead of running on for nobody
     if "error" in outcome:
         raise outcome["error"]
     if "value" in outcome:
