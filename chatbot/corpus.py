@@ -32,7 +32,7 @@ from chatbot.table_layouts import (
     numeric_share,
     split_cells,
 )
-from chatbot.text import country_code_groups, set_aliases
+from chatbot.text import add_aliases, country_code_groups
 from chatbot.types import Document, Passage, Span
 
 __all__ = ["ALIASES_FILE", "CorpusRead", "Line", "Table", "corpus_hash", "load_aliases", "load_corpus", "parse_document", "read_corpus", "read_document"]
@@ -104,7 +104,7 @@ def load_corpus(corpus_dir: Path) -> list[Document]:
     corpus's alias groups (``aliases.yaml``, and the country codes it uses beside a name of their
     country) take effect for tokenising from here on."""
     found = read_corpus(corpus_dir)
-    set_aliases(load_aliases(corpus_dir / ALIASES_FILE) + country_code_groups([d.text for d in found.documents]))
+    add_aliases(load_aliases(corpus_dir / ALIASES_FILE) + country_code_groups([d.text for d in found.documents]))
     for message in found.skipped:
         log.warning("Skipped %s", message)
     if not found.documents:

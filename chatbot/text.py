@@ -140,12 +140,19 @@ class _Folder:
 
 
 _folder: _Folder | None = None
+_groups: frozenset[tuple[str, ...]] = frozenset()
 
 
-def set_aliases(groups: list[list[str]] | tuple[tuple[str, ...], ...]) -> None:
-    """Use a corpus's alias groups (``corpus/aliases.yaml``) from now on, in every tokenising step."""
-    global _folder
-    _folder = _Folder(tuple(tuple(g) for g in groups))
+def add_aliases(groups: list[list[str]] | tuple[tuple[str, ...], ...]) -> None:
+    """Fold a corpus's alias groups (``corpus/aliases.yaml``, country codes it uses) from now on, in
+    every tokenising step of this process. Groups only accumulate: an index loaded earlier in the
+    process (a test, the evaluation suite) keeps matching the way it was built."""
+    global _folder, _groups
+    new = {tuple(g) for g in groups} - _groups
+    if not new and _folder is not None:
+        return
+    _groups = _groups | new
+    _folder = _Folder(tuple(sorted(_groups)))
     _fold_cached.cache_clear()
 
 

@@ -9,18 +9,23 @@ from pathlib import Path
 
 import pytest
 
+from chatbot import text
 from chatbot.corpus import ALIASES_FILE, load_aliases, load_corpus
 from chatbot.errors import CorpusError
-from chatbot.text import content_terms, country_code_groups, set_aliases, words
+from chatbot.text import add_aliases, content_terms, country_code_groups, words
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
 def no_corpus_aliases() -> Iterator[None]:
-    set_aliases([])
+    """Each test starts with no corpus groups; the process's own (other tests' indexes) come back after."""
+    saved = (text._folder, text._groups)
+    text._folder, text._groups = None, frozenset()
+    text._fold_cached.cache_clear()
     yield
-    set_aliases([])
+    text._folder, text._groups = saved
+    text._fold_cached.cache_clear()
 
 
 def test_country_names_and_dotted_codes_fold_to_one_token() -> None:
@@ -45,7 +50,7 @@ def test_bare_codes_fold_only_when_the_corpus_uses_them_as_names() -> None:
     assert words("AI and GB") == ["ai", "and", "gb"]
     groups = country_code_groups(["The United Kingdom (GB) sold more. AI is a technology here, not a country code."])
     assert groups == [["United Kingdom", "GB"]]
-    set_aliases(groups)
+    add_aliases(groups)
     assert words("GB exports") == words("United Kingdom exports")
     assert words("AI") == ["ai"]
 
