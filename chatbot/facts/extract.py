@@ -69,10 +69,6 @@ class TableData:
     layout: str = ""
 
     @property
-    def numeric_columns(self) -> list[int]:
-        return [j for j in range(1, len(self.columns)) if any(r[j] is not None for r in self.values)]
-
-    @property
     def year_keyed(self) -> bool:
         return bool(self.labels) and all(YEAR.fullmatch(lab.strip()) for lab in self.labels)
 
