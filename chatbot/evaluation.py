@@ -387,7 +387,7 @@ def run_cli(args: Any) -> int:
     bot = Chatbot.load()
     for item in items[:3]:  # warm caches outside the measurement
         bot.ask(item.turns[0])
-    bot.chain.index.embedder._cache.clear()
+    bot.chain.index.embedder.clear_cache()
     results = evaluate(bot, items)
     summary = aggregate(results)
     meta = {"set": str(args.set), "when": time.strftime("%Y-%m-%d %H:%M:%S"), "health": bot.health()}

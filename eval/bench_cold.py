@@ -123,11 +123,11 @@ def warm(repeats: int) -> dict:
     ours, theirs = [], []
     for _ in range(repeats):
         for q in questions:
-            bot.index.embedder._cache.clear()
+            bot.index.embedder.clear_cache()
             t0 = time.perf_counter()
             bot.ask(q)
             ours.append((time.perf_counter() - t0) * 1000)
-            emb._cache.clear()
+            emb.clear_cache()
             t0 = time.perf_counter()
             col.query(query_embeddings=[emb.embed_query(q)], n_results=4)
             theirs.append((time.perf_counter() - t0) * 1000)

@@ -123,7 +123,7 @@ def main() -> None:
     lat = []
     for _ in range(3):
         for q, _, _ in qs:
-            idx.embedder._cache.clear()
+            idx.embedder.clear_cache()
             t0 = time.perf_counter()
             searcher.search(q, 4)
             lat.append((time.perf_counter() - t0) * 1000)
