@@ -18,10 +18,13 @@ import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatbot.errors import ChatbotError
 from chatbot.types import Answer
+
+if TYPE_CHECKING:
+    from chatbot.bot import Chatbot
 
 SCALE_WORDS = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "m": 1e6, "bn": 1e9, "b": 1e9, "k": 1e3}
 SHORT_ALTERNATIVE = 4
@@ -258,7 +261,7 @@ def aggregate(results: list[ItemResult]) -> dict[str, Any]:
 
 
 # ---- running -----------------------------------------------------------------------------------
-def evaluate(bot: Any, items: list[Item]) -> list[ItemResult]:
+def evaluate(bot: Chatbot, items: list[Item]) -> list[ItemResult]:
     documents = {d: doc.text for d, doc in bot.index.documents.items()}
     passages = bot.index.passages
     results = []
