@@ -28,6 +28,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     mgr = IndexManager(_settings())
     built, reason = mgr.ensure(rebuild=args.rebuild)
     m = mgr.read_manifest()
+    assert m is not None, "ensure() leaves a current index"
     state = "built" if built else "up to date, nothing to do"
     print(f"Index {state} ({reason}): {m.passages} passages, {m.facts} facts, model {m.model_id}, backend {m.vector_backend}")
     print(f"  {mgr.current.resolve()}")

@@ -93,7 +93,7 @@ def _is_prose(text: str) -> bool:
 def summarize(passages: list[Passage], max_sentences: int = 5) -> Draft:
     """An extractive overview: the opening sentence of the document and of each section, quoted."""
     spans: list[tuple[str, int, int, str]] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for p in passages:
         if p.kind != "text" or not p.sentences or (p.doc_id, p.section) in seen:
             continue

@@ -186,8 +186,8 @@ def _clause_bounds(sentence: str, pos: int) -> tuple[int, int]:
     start = 0
     for m in CLAUSE_BREAK.finditer(sentence, 0, pos):
         start = m.end()
-    m = CLAUSE_BREAK.search(sentence, pos)
-    end = m.start() if m else len(sentence.rstrip(". "))
+    after = CLAUSE_BREAK.search(sentence, pos)
+    end = after.start() if after else len(sentence.rstrip(". "))
     return start, end
 
 
