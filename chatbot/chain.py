@@ -168,7 +168,10 @@ class AnswerChain:
         t0 = time.perf_counter()
         passages = [h.passage for h in s.hits]
         if not s.standalone:
-            s.draft = abstain(self.scorer, [], passages, lead="The question holds only instructions to the assistant, which are not followed; ask about the article.")
+            s.draft = abstain(
+                self.scorer, [], passages,
+                lead="The question holds only instructions to the assistant, which are not followed; ask about the article.",
+            )
         elif s.query is not None and s.query.is_elaboration:
             continued = None if s.last_answer.startswith(NOT_IN_ARTICLE) else elaborate(s.last_answer, self._passages(s), [h.passage for h in s.hits])
             s.draft = continued or abstain(

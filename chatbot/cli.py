@@ -41,7 +41,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     bot = Chatbot.load(_settings())
     hits = bot.search(args.query, args.k)
     if args.json:
-        print(json.dumps([{**h.passage.metadata(), "score": h.score, "dense": h.dense, "bm25": h.bm25, "text": h.passage.text} for h in hits], indent=2, ensure_ascii=False))
+        print(json.dumps(
+            [{**h.passage.metadata(), "score": h.score, "dense": h.dense, "bm25": h.bm25, "text": h.passage.text} for h in hits],
+            indent=2, ensure_ascii=False,
+        ))
         return 0
     for rank, h in enumerate(hits, 1):
         p = h.passage

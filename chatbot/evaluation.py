@@ -317,7 +317,10 @@ def write_reports(out: Path, summary: dict[str, Any], results: list[ItemResult],
         for r in results:
             f.write(json.dumps({"question": r.question, "answer": r.answer, "contexts": r.contexts, "ground_truth": r.reference}, ensure_ascii=False) + "\n")
     lines = ["# Evaluation report", "", f"Question set: `{meta['set']}` ({len(results)} items), {meta['when']}", ""]
-    lines += ["| type | n | accuracy | abst. P | abst. R | cite P | cite R | hit@1 | hit@3 | p50 ms | p95 ms |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "| type | n | accuracy | abst. P | abst. R | cite P | cite R | hit@1 | hit@3 | p50 ms | p95 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     rows = [("**overall**", summary["overall"])] + list(summary["by_type"].items())
     for name, b in rows:
         lines.append(

@@ -379,7 +379,8 @@ class TableOps:
                         sc = t.scales[mm.cols[0]]
                         gap = abs(tv - f.value)
                         ans.arithmetic.append(
-                            f"{fmt_scaled(max(tv, f.value), sc)} − {fmt_scaled(min(tv, f.value), sc)} = {fmt_scaled(gap, sc)} ({unit_label(t.units[mm.cols[0]], sc)})"
+                            f"{fmt_scaled(max(tv, f.value), sc)} − {fmt_scaled(min(tv, f.value), sc)} = {fmt_scaled(gap, sc)}"
+                            f" ({unit_label(t.units[mm.cols[0]], sc)})"
                         )
                         ans.text += f" The two figures are {fmt_money(gap, t.units[mm.cols[0]], sc)} apart."
 
@@ -553,6 +554,7 @@ class TableOps:
         s = t.scales[metrics[0].cols[0]]
         total = sum(v for v in vals if v is not None)
         names = " + ".join(m.name for m in metrics)
-        arith = [f"{t.labels[i]}: {names} = " + " + ".join(fmt_scaled(v or 0, s) for v in vals) + f" = {fmt_scaled(total, s)} ({unit_label(t.units[metrics[0].cols[0]], s)})"]
+        arith = [f"{t.labels[i]}: {names} = " + " + ".join(fmt_scaled(v or 0, s) for v in vals)
+                 + f" = {fmt_scaled(total, s)} ({unit_label(t.units[metrics[0].cols[0]], s)})"]
         text = f"In {t.labels[i]}, {names.lower()} add up to {fmt_money(total, t.units[metrics[0].cols[0]], s)} {{0}}."
         return NumericAnswer(text, [row_evidence(t, i)], arith, operation="sum")
