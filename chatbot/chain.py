@@ -81,6 +81,11 @@ class State:
     cancel: threading.Event | None = None  # set by the caller: stop at the next step
 
 
+def _shift_markers(text: str, offset: int) -> str:
+    """``text`` with each citation marker [n] renumbered to [n + offset]."""
+    return re.sub(r"\[(\d+)\]", lambda m: f"[{int(m.group(1)) + offset}]", text)
+
+
 def _checked(step: Callable[[State], State]) -> Callable[[State], State]:
     """The step, run only while its question is still wanted."""
 
@@ -163,7 +168,10 @@ class AnswerChain:
         t0 = time.perf_counter()
         passages = [h.passage for h in s.hits]
         if not s.standalone:
-            s.draft = abstain(self.scorer, [], passages, lead="The question holds only instructions to the assistant, which are not followed; ask about the article.")
+            s.draft = abstain(
+                self.scorer, [], passages,
+                lead="The question holds only instructions to the assistant, which are not followed; ask about the article.",
+            )
         elif s.query is not None and s.query.is_elaboration:
             continued = None if s.last_answer.startswith(NOT_IN_ARTICLE) else elaborate(s.last_answer, self._passages(s), [h.passage for h in s.hits])
             s.draft = continued or abstain(
@@ -386,13 +394,15 @@ class AnswerChain:
             turns = turns + [{"role": "user", "content": part}, {"role": "assistant", "content": ans.text}]
         if all(a.abstained for a in answers):
             return answers[0]
-        texts, citations, notes = [], [], []
+        texts: list[str] = []
+        citations: list[Citation] = []
+        notes: list[str] = []
         for part, ans in zip(parts, answers, strict=True):
             offset = len(citations)
             if ans.abstained and not ans.citations:
                 texts.append(f"On “{part.rstrip('?')}”, the document does not say.")
             else:
-                texts.append(re.sub(r"\[(\d+)\]", lambda m, o=offset: f"[{int(m.group(1)) + o}]", ans.text))
+                texts.append(_shift_markers(ans.text, offset))
                 citations += [Citation(c.n + offset, c.quote, c.doc_id, c.passage_id, c.start, c.end, c.section) for c in ans.citations]
             notes += list(ans.notes)
         timings: dict[str, float] = {}

@@ -28,6 +28,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     mgr = IndexManager(_settings())
     built, reason = mgr.ensure(rebuild=args.rebuild)
     m = mgr.read_manifest()
+    assert m is not None, "ensure() leaves a current index"
     state = "built" if built else "up to date, nothing to do"
     print(f"Index {state} ({reason}): {m.passages} passages, {m.facts} facts, model {m.model_id}, backend {m.vector_backend}")
     print(f"  {mgr.current.resolve()}")
@@ -40,7 +41,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     bot = Chatbot.load(_settings())
     hits = bot.search(args.query, args.k)
     if args.json:
-        print(json.dumps([{**h.passage.metadata(), "score": h.score, "dense": h.dense, "bm25": h.bm25, "text": h.passage.text} for h in hits], indent=2, ensure_ascii=False))
+        print(json.dumps(
+            [{**h.passage.metadata(), "score": h.score, "dense": h.dense, "bm25": h.bm25, "text": h.passage.text} for h in hits],
+            indent=2, ensure_ascii=False,
+        ))
         return 0
     for rank, h in enumerate(hits, 1):
         p = h.passage

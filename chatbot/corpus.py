@@ -48,7 +48,8 @@ UNDERLINE_CHARS = "=-~^\"'`*+#:._"
 MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
 # Sentence ends: . ! ? followed by space and an upper-case letter, digit or quote.
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[A-Z0-9\"“‘(])")
-ABBREVIATIONS = ("Mr.", "Mrs.", "Ms.", "Dr.", "St.", "Inc.", "Ltd.", "Co.", "U.S.", "U.K.", "e.g.", "i.e.", "vs.", "No.", "Jan.", "Feb.", "Aug.", "Sept.", "Oct.", "Nov.", "Dec.")
+ABBREVIATIONS = ("Mr.", "Mrs.", "Ms.", "Dr.", "St.", "Inc.", "Ltd.", "Co.", "U.S.", "U.K.", "e.g.", "i.e.", "vs.", "No.",
+                 "Jan.", "Feb.", "Aug.", "Sept.", "Oct.", "Nov.", "Dec.")
 
 
 def content_id(*parts: object, n: int = 16) -> str:

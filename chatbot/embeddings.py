@@ -38,6 +38,10 @@ class Embedder(Protocol):
 
     def embed_query(self, text: str) -> list[float]: ...
 
+    def clear_cache(self) -> None:
+        """Forget the cached query vectors (a measurement then times real embedding)."""
+        ...
+
 
 @dataclass(frozen=True)
 class EmbedderPlan:
@@ -211,3 +215,8 @@ class SentenceTransformerEmbedder:
             if len(self._cache) > 512:
                 self._cache.popitem(last=False)
             return vec
+
+    def clear_cache(self) -> None:
+        """Forget the cached query vectors."""
+        with self._lock:
+            self._cache.clear()

@@ -18,10 +18,13 @@ import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatbot.errors import ChatbotError
 from chatbot.types import Answer
+
+if TYPE_CHECKING:
+    from chatbot.bot import Chatbot
 
 SCALE_WORDS = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "m": 1e6, "bn": 1e9, "b": 1e9, "k": 1e3}
 SHORT_ALTERNATIVE = 4
@@ -258,7 +261,7 @@ def aggregate(results: list[ItemResult]) -> dict[str, Any]:
 
 
 # ---- running -----------------------------------------------------------------------------------
-def evaluate(bot: Any, items: list[Item]) -> list[ItemResult]:
+def evaluate(bot: Chatbot, items: list[Item]) -> list[ItemResult]:
     documents = {d: doc.text for d, doc in bot.index.documents.items()}
     passages = bot.index.passages
     results = []
@@ -314,7 +317,10 @@ def write_reports(out: Path, summary: dict[str, Any], results: list[ItemResult],
         for r in results:
             f.write(json.dumps({"question": r.question, "answer": r.answer, "contexts": r.contexts, "ground_truth": r.reference}, ensure_ascii=False) + "\n")
     lines = ["# Evaluation report", "", f"Question set: `{meta['set']}` ({len(results)} items), {meta['when']}", ""]
-    lines += ["| type | n | accuracy | abst. P | abst. R | cite P | cite R | hit@1 | hit@3 | p50 ms | p95 ms |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "| type | n | accuracy | abst. P | abst. R | cite P | cite R | hit@1 | hit@3 | p50 ms | p95 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     rows = [("**overall**", summary["overall"])] + list(summary["by_type"].items())
     for name, b in rows:
         lines.append(
@@ -387,7 +393,7 @@ def run_cli(args: Any) -> int:
     bot = Chatbot.load()
     for item in items[:3]:  # warm caches outside the measurement
         bot.ask(item.turns[0])
-    bot.chain.index.embedder._cache.clear()
+    bot.chain.index.embedder.clear_cache()
     results = evaluate(bot, items)
     summary = aggregate(results)
     meta = {"set": str(args.set), "when": time.strftime("%Y-%m-%d %H:%M:%S"), "health": bot.health()}

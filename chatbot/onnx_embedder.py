@@ -208,3 +208,8 @@ class OnnxEmbedder:
             if len(self._cache) > QUERY_CACHE_SIZE:
                 self._cache.popitem(last=False)
         return vec
+
+    def clear_cache(self) -> None:
+        """Forget the cached query vectors."""
+        with self._lock:
+            self._cache.clear()

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from chatbot.types import Answer, Citation, Fact
+
+if TYPE_CHECKING:
+    from chatbot.bot import Chatbot
 
 MAX_SUGGESTIONS = 3
 # Each candidate costs one bot.ask (≈ 10–30 ms warm offline); this bounds the extra work per answer.
@@ -23,7 +26,7 @@ _PARTICIPLE = re.compile(r"^(?:was\s+|were\s+)?([a-z]+ed)\b")
 
 
 def follow_ups(
-    bot: Any, answer: Answer, asked: Iterable[str] = (), k: int = MAX_SUGGESTIONS, documents: list[str] | None = None
+    bot: Chatbot, answer: Answer, asked: Iterable[str] = (), k: int = MAX_SUGGESTIONS, documents: list[str] | None = None
 ) -> list[str]:
     """Up to ``k`` questions about the document related to ``answer``, each verified with
     ``bot.ask`` to be answered (not abstained) with at least one citation that the answer did not
@@ -56,7 +59,7 @@ def _norm(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
-def _candidates(bot: Any, cited: Sequence[Citation]) -> Iterator[str]:
+def _candidates(bot: Chatbot, cited: Sequence[Citation]) -> Iterator[str]:
     """Questions from related facts (nearest first), then from the other sections' titles."""
     passages = {p.id: p for p in bot.index.passages}
     cited_passages = {c.passage_id for c in cited}

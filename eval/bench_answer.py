@@ -46,7 +46,7 @@ def main() -> None:
     by_route: dict[str, list[float]] = {}
     for _ in range(args.rounds):
         for q, h in cases:
-            bot.index.embedder._cache.clear()
+            bot.index.embedder.clear_cache()
             s = time.perf_counter()
             ans = bot.ask(q, h)
             ms = (time.perf_counter() - s) * 1000

@@ -123,11 +123,11 @@ def warm(repeats: int) -> dict:
     ours, theirs = [], []
     for _ in range(repeats):
         for q in questions:
-            bot.index.embedder._cache.clear()
+            bot.index.embedder.clear_cache()
             t0 = time.perf_counter()
             bot.ask(q)
             ours.append((time.perf_counter() - t0) * 1000)
-            emb._cache.clear()
+            emb.clear_cache()
             t0 = time.perf_counter()
             col.query(query_embeddings=[emb.embed_query(q)], n_results=4)
             theirs.append((time.perf_counter() - t0) * 1000)
@@ -168,7 +168,8 @@ def server(workers: int, env: dict[str, str], ui: bool = True, timeout: float = 
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "chatbot.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)] + ([] if ui else ["--no-ui"]),
+    proc = subprocess.Popen([sys.executable, "-m", "chatbot.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+                             "--workers", str(workers)] + ([] if ui else ["--no-ui"]),
                             env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         ready = None
@@ -215,7 +216,8 @@ def main() -> int:
         report["cold"] = cold(args.rounds, env)
         report["servers"] = [server(1, env), server(2, env), server(1, env, ui=False), server(2, env, ui=False)]
         for s in report["servers"]:
-            print(f"server, {s['workers']} worker(s){'' if s['ui'] else ', no UI'}: ready in {s['ready_s']} s (all up {s['all_workers_up_s']} s), RSS MB {s['rss_mb']}")
+            print(f"server, {s['workers']} worker(s){'' if s['ui'] else ', no UI'}: ready in {s['ready_s']} s "
+                  f"(all up {s['all_workers_up_s']} s), RSS MB {s['rss_mb']}")
         report["warm"] = warm(args.repeats)
         print(f"warm ask() p50 {report['warm']['ask_p50_ms']} ms vs tutorial retrieval p50 {report['warm']['tutorial_retrieval_p50_ms']} ms")
         report["machine"] = {"cpus": os.cpu_count(), "loadavg": [round(x, 2) for x in os.getloadavg()]}

@@ -66,7 +66,8 @@ def tutorial_baseline(bot: Chatbot, qs: list[tuple[str, set[str], list[tuple[int
     emb = SentenceTransformerEmbedder("packaged", threads=1, quantize=False)  # the tutorial's plain MiniLM
     client = chromadb.EphemeralClient(settings=CS(anonymized_telemetry=False))
     col = client.create_collection("tutorial", embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
-    col.add(ids=[str(i) for i in range(len(chunks))], embeddings=emb.embed_documents([c.page_content for c in chunks]), documents=[c.page_content for c in chunks])
+    col.add(ids=[str(i) for i in range(len(chunks))], embeddings=emb.embed_documents([c.page_content for c in chunks]),
+            documents=[c.page_content for c in chunks])
     h1 = h3 = 0
     for q, _, gold_spans in qs:
         res = col.query(query_embeddings=[emb.embed_query(q)], n_results=4)["ids"][0]
@@ -123,7 +124,7 @@ def main() -> None:
     lat = []
     for _ in range(3):
         for q, _, _ in qs:
-            idx.embedder._cache.clear()
+            idx.embedder.clear_cache()
             t0 = time.perf_counter()
             searcher.search(q, 4)
             lat.append((time.perf_counter() - t0) * 1000)

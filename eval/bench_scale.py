@@ -99,7 +99,8 @@ def report(rng: random.Random, i: int) -> tuple[str, str, list[dict[str, str]]]:
         "",
         f"The {org}, based in {place}, published its review of the last {len(rows)} "
         f"{'years' if year_rows else 'regions'} on {rng.randint(1, 28)} {rng.choice(('March', 'June', 'October'))} "
-        f"{first + len(rows)}. Its {role}, {boss}, said the results reflected {rng.choice(('new contracts', 'a mild winter', 'higher prices', 'a longer season'))}.",
+        f"{first + len(rows)}. Its {role}, {boss}, said the results reflected "
+        f"{rng.choice(('new contracts', 'a mild winter', 'higher prices', 'a longer season'))}.",
         "",
         f"## {rng.choice(('Results', 'Figures', 'Performance', 'Key numbers'))}",
         "",
@@ -235,7 +236,7 @@ def child_serve(work: Path, rounds: int) -> dict[str, object]:
     steps: dict[str, list[float]] = {}
     for _ in range(rounds):
         for item in mix:
-            bot.index.embedder._cache.clear()  # type: ignore[attr-defined]
+            bot.index.embedder.clear_cache()
             s = time.perf_counter()
             a = bot.ask(item["q"])
             ms = (time.perf_counter() - s) * 1000

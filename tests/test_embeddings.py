@@ -33,6 +33,8 @@ def test_query_path_equals_encode(quantize: bool) -> None:
     assert fast.shape == (emb.dimension,)
     assert np.abs(fast - ref).max() < 1e-5
     assert abs(np.linalg.norm(fast) - 1) < 1e-5
+    emb.clear_cache()  # the next query is embedded again, to the same vector
+    assert np.abs(np.asarray(emb.embed_query(q)) - fast).max() < 1e-6
 
 
 def test_int8_changes_the_model_id() -> None:

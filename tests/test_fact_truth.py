@@ -9,8 +9,9 @@
 - an address: the number stands before a capitalised name ending in a street word, or inside a
   place / facility entity;
 - a year fact whose number spaCy does not read as part of a DATE (or of a dated EVENT or LAW name,
-  or as the number modifying a name after a determiner, "the 1997 Agreement") in its sentence, one of a list of years, or whose subject is a person (a copyright year is not
-  an event named after its holder);
+  or as the number modifying a name after a determiner, "the 1997 Agreement") in its sentence, one
+  of a list of years, or whose subject is a person (a copyright year is not an event named after its
+  holder);
 - a count whose number spaCy reads as something else (a postcode read as a DATE, a product code).
 """
 

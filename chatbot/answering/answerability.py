@@ -93,15 +93,3 @@ def _fit(rows: list[dict[str, float]], labels: list[int], active: set[str], l2: 
             break
     return AnswerabilityModel(tuple(float(v) for v in w[1:]), float(w[0]), tuple(float(v) for v in means),
                               tuple(float(v) for v in scales))
-
-
-def choose_threshold(probabilities: list[float], right: list[int], target_precision: float = TARGET_PRECISION) -> float:
-    """The lowest threshold at which the items answered (p ≥ t) are right ≥ ``target_precision``."""
-    pairs = sorted(zip(probabilities, right, strict=True), reverse=True)
-    best = 1.0
-    hits = 0
-    for n, (p, r) in enumerate(pairs, 1):
-        hits += r
-        if hits / n >= target_precision:
-            best = p
-    return round(best, 4)

@@ -42,7 +42,6 @@ NAME = re.compile(r"\b[A-Z][\w’'\-]*(?:\s+(?:(?:of|on|and|for|the)\s+)*[A-Z][\
 LATER = re.compile(r"\b(?:how many years|how long) (?:later|after|before|earlier|apart|passed)\b|\b(?:after|before) that\b", re.I)
 NEXT_YEAR = re.compile(r"\b(?:the )?(?:next|following|subsequent) year\b|\ba year later\b", re.I)
 PREV_YEAR = re.compile(r"\b(?:the )?(?:previous|prior|preceding) year\b|\bthe year before\b|\ba year earlier\b", re.I)
-METRIC_WORDS = {w for syns in METRIC_SYNONYMS.values() for w in syns if " " not in w} | {"deficit", "surplus", "balance"}
 
 
 def strip_injection(question: str) -> tuple[str, bool]:

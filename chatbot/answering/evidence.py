@@ -64,7 +64,6 @@ class EvidenceScorer:
         self.unknown_idf = math.log(1 + n / 0.5)
         # words of the headings count as used: "PARVUS" may stand only in a section title
         self.corpus_terms = set(df) | {t for p in index.passages for t in content_terms(p.section)}
-        self._match_cache: dict[tuple[str, frozenset[str]], bool] = {}
 
     def following(self, passage: Passage, span: Span, n: int) -> list[tuple[Passage, Span]]:
         """Up to ``n`` sentences after ``span`` in reading order, into the document's next passage."""

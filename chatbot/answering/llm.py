@@ -53,13 +53,14 @@ class OpenAICompatibleModel:
             if self._llm is None:
                 try:
                     from langchain_openai import ChatOpenAI
+                    from pydantic import SecretStr
                 except ImportError as exc:  # pragma: no cover - a declared dependency
                     raise LLMError("langchain-openai is not installed: pip install langchain-openai") from exc
                 key = os.environ.get(self.settings.llm_api_key_env) or "not-needed"
                 try:
                     self._llm = ChatOpenAI(
                         base_url=self.settings.llm_base_url,
-                        api_key=key,
+                        api_key=SecretStr(key),
                         model=self.settings.llm_model,
                         timeout=self.settings.llm_timeout_s,
                         max_retries=0,

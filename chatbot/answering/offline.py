@@ -12,8 +12,16 @@ from chatbot.text import content_terms
 from chatbot.types import Passage, Span
 from chatbot.understanding import AnswerType, analyse
 
-LIST_INTENT = re.compile(r"^\s*(?:which|what)\s+(?:\w+\s+){0,2}(?:are|were|companies|sectors|products|areas|agreements|countries|firms|goods|items|projects|corporations)\b|\blist\b|\bname (?:the|all|some)\b|\bwhich\b.*\b(?:companies|sectors|products|areas|agreements|items|goods|firms|projects)\b", re.I)
-LEAD_ADVERBIAL = re.compile(r"^(?:However|Notably|Moreover|Furthermore|Historically|Additionally|In addition|In conclusion|Over time|Meanwhile|Indeed|Also),\s+")
+LIST_INTENT = re.compile(
+    r"^\s*(?:which|what)\s+(?:\w+\s+){0,2}(?:are|were|companies|sectors|products|areas|agreements|countries|firms|goods|items|projects|corporations)\b"
+    r"|\blist\b|\bname (?:the|all|some)\b"
+    r"|\bwhich\b.*\b(?:companies|sectors|products|areas|agreements|items|goods|firms|projects)\b",
+    re.I,
+)
+LEAD_ADVERBIAL = re.compile(
+    r"^(?:However|Notably|Moreover|Furthermore|Historically|Additionally|In addition|In conclusion|Over time|Meanwhile|Indeed|Also)"
+    r",\s+"
+)
 YEAR = re.compile(r"\b(1[89]\d{2}|20\d{2})\b")
 MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 WANTS_YEAR = re.compile(r"\b(?:what|which|in what|in which) year\b", re.I)
@@ -93,7 +101,7 @@ def _is_prose(text: str) -> bool:
 def summarize(passages: list[Passage], max_sentences: int = 5) -> Draft:
     """An extractive overview: the opening sentence of the document and of each section, quoted."""
     spans: list[tuple[str, int, int, str]] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for p in passages:
         if p.kind != "text" or not p.sentences or (p.doc_id, p.section) in seen:
             continue
@@ -106,7 +114,11 @@ def summarize(passages: list[Passage], max_sentences: int = 5) -> Draft:
             break
     text = "In short, the article says: " + " ".join(f"{sp[3]} {{{i}}}" for i, sp in enumerate(spans))
     return Draft(text, spans, route="summary", support=1.0)
-HAS_DATE = re.compile(rf"\b(?:1[89]\d{{2}}|20\d{{2}})\b|\b(?:{MONTHS})\b|\b(?:last|next|this|previous) (?:month|year|week)\b|\b(?:end|beginning|start) of\b", re.I)
+HAS_DATE = re.compile(
+    rf"\b(?:1[89]\d{{2}}|20\d{{2}})\b|\b(?:{MONTHS})\b|\b(?:last|next|this|previous) (?:month|year|week)\b"
+    r"|\b(?:end|beginning|start) of\b",
+    re.I,
+)
 NAME = re.compile(r"\b[A-Z][a-z’'\-]+(?:\s+[A-Z][a-z’'\-]+)+")
 
 

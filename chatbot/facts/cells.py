@@ -88,13 +88,3 @@ def header_unit(text: str) -> tuple[str, Decimal]:
         if len(words) == 1 and len(words[0]) <= 12:
             unit = "percent" if words[0] == "%" else words[0]
     return unit, scale
-
-
-def show_decimal(x: Decimal, places: int | None = None) -> str:
-    """Exact decimal for display: thousands separators, no float noise, trailing zeros kept as
-    far as ``places`` (default: as written)."""
-    if places is not None:
-        x = x.quantize(Decimal(1).scaleb(-places)) if places > 0 else x.quantize(Decimal(1))
-    sign = "−" if x < 0 else ""
-    body = f"{abs(x):,f}"
-    return sign + body

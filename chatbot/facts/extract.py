@@ -31,10 +31,16 @@ YEAR = re.compile(r"(?<![\d$€£,.])(1[89]\d{2}|20\d{2})(?![\d%]|,\d)")
 MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 DATE = re.compile(rf"\b(?:(?:{MONTHS})\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\s+(?:{MONTHS})\s+\d{{4}})\b")
 RANK = re.compile(r"\b(?:rank(?:ing|ed|s)?|placed|placing)\s+(?:at\s+)?(\d+)(?:st|nd|rd|th)\b(?:\s+(?:globally|worldwide|in the world))?")
-COUNT = re.compile(r"(?<![\w\-])(over|more than|about|nearly|almost|around|at least|some|roughly)?\s?(\d{1,3}(?:,\d{3})+|\d+)\s+((?:[A-Za-z][\w\-]*)(?:\s+[a-z][\w\-]*){0,2})")
+COUNT = re.compile(
+    r"(?<![\w\-])(over|more than|about|nearly|almost|around|at least|some|roughly)?\s?"
+    r"(\d{1,3}(?:,\d{3})+|\d+)\s+((?:[A-Za-z][\w\-]*)(?:\s+[a-z][\w\-]*){0,2})"
+)
 CAP = r"[A-Z][\w’'\-–/]*"
 NAME = re.compile(rf"{CAP}(?:\s+(?:(?:of|on|and|for|the|to|in)\s+)*{CAP})*")
-EVENT_VERB = re.compile(r"\b(signed|established|founded|created|launched|adopted|regained|ratified|opened|concluded|agreed|formed)\b(?:\s+\w+){0,3}?\s+(?:in|on)\s+$")
+EVENT_VERB = re.compile(
+    r"\b(signed|established|founded|created|launched|adopted|regained|ratified|opened|concluded|agreed|formed)\b"
+    r"(?:\s+\w+){0,3}?\s+(?:in|on)\s+$"
+)
 CLAUSE_BREAK = re.compile(r"[,;:]\s|\s[-–—]\s|\(|\)")
 LEAD_CONJ = re.compile(r"^(?:while|whereas|and|but|as|with)\s+", re.I)
 LEAD_IN = re.compile(r"^(?:and|or|including|such as|dominated by|led by|notably|mainly|with)\s+", re.I)
@@ -67,10 +73,6 @@ class TableData:
     exact: tuple[tuple[str | None, ...], ...] = ()
     cell_spans: tuple[tuple[tuple[int, int], ...], ...] = ()
     layout: str = ""
-
-    @property
-    def numeric_columns(self) -> list[int]:
-        return [j for j in range(1, len(self.columns)) if any(r[j] is not None for r in self.values)]
 
     @property
     def year_keyed(self) -> bool:
@@ -190,8 +192,8 @@ def _clause_bounds(sentence: str, pos: int) -> tuple[int, int]:
     start = 0
     for m in CLAUSE_BREAK.finditer(sentence, 0, pos):
         start = m.end()
-    m = CLAUSE_BREAK.search(sentence, pos)
-    end = m.start() if m else len(sentence.rstrip(". "))
+    after = CLAUSE_BREAK.search(sentence, pos)
+    end = after.start() if after else len(sentence.rstrip(". "))
     return start, end
 
 

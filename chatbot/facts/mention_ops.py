@@ -5,6 +5,7 @@ shares between two amounts, years between two dated events.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from chatbot.facts.extract import FIELD_NOTE
 from chatbot.facts.numbers import fmt_money, fmt_number, fmt_scaled, unit_label
@@ -24,9 +25,24 @@ from chatbot.facts.question import (
 from chatbot.text import content_terms
 from chatbot.types import Fact
 
+if TYPE_CHECKING:
+    from chatbot.facts.store import FactsDB
+
 
 class MentionOps:
     """Answers from amounts, ranks, counts and dates found in sentences: components of a total,"""
+
+    # set by NumericQA, the class that mixes this in
+    db: FactsDB
+    titles: dict[str, str]
+    documents: dict[str, str]
+    _idf_cache: dict[str, float] | None
+
+    if TYPE_CHECKING:  # defined by NumericQA
+
+        def _coverage(self, q_terms: set[str], context: str) -> float: ...
+
+        def _off_topic(self, q: str, context: str, rare_only: bool = False) -> bool: ...
 
     def _share_of_mentions(self, q: str) -> NumericAnswer | None:
         """"What share of the country's total exports went to X?" → the smaller of the two
@@ -188,10 +204,11 @@ class MentionOps:
             return _compare_parts([f for _, f in sorted(found, key=lambda x: -x[0])[:2]], op)
         if wants_sum and len(found) >= 2:
             facts = [f for _, f in sorted(found, key=lambda x: x[1].start) if f.value is not None]
-            scale = 1e6 if all(f.value >= 1e5 for f in facts) else 1.0
-            total = sum(f.value for f in facts)
+            values = [f.value for f in facts if f.value is not None]  # one per fact, in order
+            scale = 1e6 if all(v >= 1e5 for v in values) else 1.0
+            total = sum(values)
             unit = facts[0].unit
-            arith = [" + ".join(fmt_scaled(f.value, scale) for f in facts) + f" = {fmt_scaled(total, scale)} ({unit_label(unit, scale)})"]
+            arith = [" + ".join(fmt_scaled(v, scale) for v in values) + f" = {fmt_scaled(total, scale)} ({unit_label(unit, scale)})"]
             listing = "; ".join(f"{f.subject} {f.text_value} {{{k}}}" for k, f in enumerate(facts))
             text = f"Together they come to {fmt_money(total, unit, scale)} ({listing})."
             return NumericAnswer(text, [fact_evidence(f) for f in facts], arith, operation="sum")
@@ -211,7 +228,8 @@ class MentionOps:
     # ---- facts from sentences ------------------------------------------------------------------
 
     def _idf(self) -> dict[str, float]:
-        if getattr(self, "_idf_cache", None) is None:  # built once from the facts; never per request
+        cache = getattr(self, "_idf_cache", None)
+        if cache is None:  # built once from the facts; never per request
             import math
 
             df: dict[str, int] = {}
@@ -219,8 +237,8 @@ class MentionOps:
                 for term in set(content_terms(f.subject)):
                     df[term] = df.get(term, 0) + 1
             n = max(1, len(self.db.facts))
-            self._idf_cache = {t: math.log(1 + n / c) for t, c in df.items()}
-        return self._idf_cache
+            cache = self._idf_cache = {t: math.log(1 + n / c) for t, c in df.items()}
+        return cache
 
     def _answer_mentions(self, q: str, kinds: tuple[str, ...] | None = None, only: Fact | None = None) -> NumericAnswer | None:
         q_terms = set(content_terms(q)) - GENERIC

@@ -48,10 +48,6 @@ class Amount:
     start: int
     end: int
 
-    @property
-    def scaled(self) -> float:
-        return self.value / self.scale
-
 
 def parse_cell(cell: str, default_unit: str = "", default_scale: float = 1.0) -> Amount | None:
     """A table cell as an amount, or None when it is not numeric."""

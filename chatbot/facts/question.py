@@ -14,9 +14,13 @@ from chatbot.types import Fact
 
 # General vocabulary: question words that name a metric, mapped to words found in column names.
 METRIC_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "import": ("import", "imports", "imported", "importing", "purchases", "purchase", "purchased", "bought", "buy", "buys", "buying", "spend", "spent", "spending on", "inflow", "inflows", "inbound"),
-    "export": ("export", "exports", "exported", "exporting", "exporters", "sales", "sold", "sell", "sells", "selling", "shipments", "shipped", "outflow", "outbound"),
-    "turnover": ("turnover", "total trade", "trade volume", "volume of trade", "overall trade", "bilateral trade", "combined trade", "trade total", "total volume", "two-way trade", "trade value", "value of trade", "total"),
+    "import": ("import", "imports", "imported", "importing", "purchases", "purchase", "purchased", "bought", "buy",
+               "buys", "buying", "spend", "spent", "spending on", "inflow", "inflows", "inbound"),
+    "export": ("export", "exports", "exported", "exporting", "exporters", "sales", "sold", "sell", "sells", "selling",
+               "shipments", "shipped", "outflow", "outbound"),
+    "turnover": ("turnover", "total trade", "trade volume", "volume of trade", "overall trade", "bilateral trade",
+                 "combined trade", "trade total", "total volume", "two-way trade", "trade value", "value of trade",
+                 "total"),
     "revenue": ("revenue", "revenues", "sales", "income", "turnover"),
     "profit": ("profit", "profits", "earnings", "net income"),
     "cost": ("cost", "costs", "expenses", "spending", "expenditure"),
@@ -24,14 +28,28 @@ METRIC_SYNONYMS: dict[str, tuple[str, ...]] = {
 BALANCE_WORDS = ("deficit", "surplus", "balance", "imbalance", "gap between", "trade gap")
 OPS: list[tuple[str, re.Pattern[str]]] = [
     ("ratio", re.compile(r"how many times|\bratio\b|\btimes (?:larger|bigger|higher|greater|more|smaller|lower)\b|\bmultiple\b|\bfold\b")),
-    ("growth", re.compile(r"\bhow much (?:larger|bigger|smaller|greater)\b|\bgrowth\b|\bgr[eo]w|\bincrease|\bincreas|\brise\b|\brose\b|\brisen\b|\bjump|\bfall\b|\bfell\b|\bfallen\b|\bdeclin|\bdecreas|\bdrop|\bchange|\bhow much (?:more|less|higher|lower)\b|\bby how much\b|\bpercent(?:age)? change\b|\bshr[iu]nk|\bcontract")),
+    ("growth", re.compile(
+        r"\bhow much (?:larger|bigger|smaller|greater)\b|\bgrowth\b|\bgr[eo]w|\bincrease|\bincreas|\brise\b|\brose\b"
+        r"|\brisen\b|\bjump|\bfall\b|\bfell\b|\bfallen\b|\bdeclin|\bdecreas|\bdrop|\bchange"
+        r"|\bhow much (?:more|less|higher|lower)\b|\bby how much\b|\bpercent(?:age)? change\b|\bshr[iu]nk|\bcontract"
+    )),
     ("share", re.compile(r"\bshare\b|\bwhat percent(?:age)?\b|\bproportion\b|\bpercentage of\b|% of\b|\bportion\b|\bfraction\b")),
     ("average", re.compile(r"\baverage\b|\bmean\b|\bper year on average\b")),
-    ("difference", re.compile(r"\bhow far apart\b|\bdiffer(?:ence)? between\b|\b(?:bigger|larger|higher|greater|smaller|lower)\b.*\bor\b|\bdifference\b|\bgap\b|\bmore than\b|\bless than\b|\bcompared?\b|\bversus\b|\bvs\.?\b|\bexceed")),
+    ("difference", re.compile(
+        r"\bhow far apart\b|\bdiffer(?:ence)? between\b|\b(?:bigger|larger|higher|greater|smaller|lower)\b.*\bor\b"
+        r"|\bdifference\b|\bgap\b|\bmore than\b|\bless than\b|\bcompared?\b|\bversus\b|\bvs\.?\b|\bexceed"
+    )),
     ("max", re.compile(r"\bhighest\b|\bpeak(?:ed)?\b|\blargest\b|\bmaximum\b|\bbiggest\b|\brecord\b|\bmost\b|\bstrongest\b|\btop\b")),
     ("min", re.compile(r"\blowest\b|\bsmallest\b|\bminimum\b|\bleast\b|\bweakest\b|\bbottom\b")),
-    ("trend", re.compile(r"\btrend|\bover the years\b|\bevolv|\bover time\b|\beach year\b|\bevery (?:single )?year\b|\bgo(?:ne)? up\b|\bwent up\b|\bgo(?:ne)? down\b|\bwent down\b|\ball (?:the )?years\b|\bby year\b|\byear by year\b|\bdevelop")),
-    ("sum", re.compile(r"\btotal (?:that|this|it|them|those|up)\b|\bacross all\b|\badd(?:ed)? up\b|\bcombined\b(?! trade)|\bsum\b|\bcumulative|\baltogether\b|\bcombined over\b|\bin total\b(?! (?:trade|two-way))|\bacross (?:the|all) (?:\w+ )?(?:years|rows)\b|\btotal (?:over|across|for) (?:the|all)\b")),
+    ("trend", re.compile(
+        r"\btrend|\bover the years\b|\bevolv|\bover time\b|\beach year\b|\bevery (?:single )?year\b|\bgo(?:ne)? up\b"
+        r"|\bwent up\b|\bgo(?:ne)? down\b|\bwent down\b|\ball (?:the )?years\b|\bby year\b|\byear by year\b|\bdevelop"
+    )),
+    ("sum", re.compile(
+        r"\btotal (?:that|this|it|them|those|up)\b|\bacross all\b|\badd(?:ed)? up\b|\bcombined\b(?! trade)|\bsum\b"
+        r"|\bcumulative|\baltogether\b|\bcombined over\b|\bin total\b(?! (?:trade|two-way))"
+        r"|\bacross (?:the|all) (?:\w+ )?(?:years|rows)\b|\btotal (?:over|across|for) (?:the|all)\b"
+    )),
 ]
 UP_WORDS = re.compile(r"\b(rise|rose|risen|increase[ds]?|grow|grew|grown|growth|jump(?:ed)?|surge[d]?|climb(?:ed)?|go up|went up|higher)\b")
 DOWN_WORDS = re.compile(r"\b(fall|fell|fallen|decline[ds]?|decrease[ds]?|drop(?:ped)?|shr[iu]nk|plunge[d]?|go down|went down|lower|contract(?:ed)?)\b")
@@ -43,7 +61,10 @@ RANK_INTENT = re.compile(r"\brank(?:ed|ing)?\b|\bposition\b|\bplace\b|\bplaced\b
 WHEN_INTENT = re.compile(r"\bwhen\b|\bwhat year\b|\bwhich year\b|\bwhat date\b|\bwhich date\b|\bdate\b|\bsince when\b|\bwhat day\b")
 YEAR_RE = re.compile(r"\b(1[89]\d{2}|20\d{2})\b")
 # Questions asking for an entity, a place or a source rather than a number.
-ENTITY_Q = re.compile(r"^\s*(?:who|whom|whose|where|which\s+(?!year)\w+|what\s+(?:kind|type|sort|products?|goods|items?|sectors?|companies|organi[sz]ations?)\b)|\b(?:source|organi[sz]ation|agency|institution)\b")
+ENTITY_Q = re.compile(
+    r"^\s*(?:who|whom|whose|where|which\s+(?!year)\w+|what\s+(?:kind|type|sort|products?|goods|items?|sectors?|companies|organi[sz]ations?)\b)"
+    r"|\b(?:source|organi[sz]ation|agency|institution)\b"
+)
 YEARS_APART = re.compile(r"\bhow many years\b|\bhow long (?:after|before|ago|between)\b|\byears (?:later|after|before|apart|between)\b")
 NAME_WORD = re.compile(r"(?<![.?!]\s)\b[A-Z][a-z][\w\-]*")
 QUALIFIERS = {
@@ -65,8 +86,11 @@ SCOPE_FILLER = {stem(w) for w in (
     "economic", "relations", "relationship", "partner", "partners", "term", "terms", "commerce", "commercial",
     "business", "flow", "flows", "volume", "volumes", "amount", "worth", "dollars", "money", "stuff", "things",
 )}
-METRIC_TERMS = {stem(w) for syns in METRIC_SYNONYMS.values() for s in syns for w in s.split()} | {stem(w) for w in ("deficit", "surplus", "balance", "imbalance", "gap")}
-GENERIC = {stem(w) for w in ("how", "much", "many", "what", "which", "value", "amount", "total", "year", "was", "were", "did", "the", "in", "of", "figure", "level", "size", "worth")}
+METRIC_TERMS = {stem(w) for syns in METRIC_SYNONYMS.values() for s in syns for w in s.split()} | {
+    stem(w) for w in ("deficit", "surplus", "balance", "imbalance", "gap")
+}
+GENERIC = {stem(w) for w in ("how", "much", "many", "what", "which", "value", "amount", "total", "year", "was", "were", "did",
+                             "the", "in", "of", "figure", "level", "size", "worth")}
 
 
 @dataclass(frozen=True)

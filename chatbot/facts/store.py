@@ -172,11 +172,6 @@ def curated_facts(path: Path, docs: list[Document]) -> list[Fact]:
     return out
 
 
-def build_facts_db(
-    docs: list[Document], passages: list[Passage], tables_by_doc: dict[str, list[Table]], path: Path, curated: Path
-) -> int:
-    return write_facts_db(docs, *extract_all(docs, passages, tables_by_doc), path, curated)
-
 
 def write_facts_db(docs: list[Document], facts: list[Fact], tables: list[TableData], path: Path, curated: Path) -> int:
     """Write the facts table (with the curated facts of ``curated``); returns the number of facts."""

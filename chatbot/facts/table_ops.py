@@ -7,9 +7,10 @@ from __future__ import annotations
 import math
 import re
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from chatbot.facts.extract import TableData
-from chatbot.facts.flows import ask_flows
+from chatbot.facts.flows import FlowTable, ask_flows
 from chatbot.facts.numbers import fmt_money, fmt_number, fmt_scaled, unit_label
 from chatbot.facts.question import (
     BALANCE_WORDS,
@@ -30,11 +31,27 @@ from chatbot.facts.question import (
 from chatbot.text import content_terms, stem, words
 from chatbot.types import Fact
 
+if TYPE_CHECKING:
+    from chatbot.facts.store import FactsDB
+
 TWO_WAY = re.compile(r"\b(?:two-way|turnover|bilateral|combined|overall|total)\b")
 
 
 class TableOps:
     """Answers from parsed tables: values, differences, growth, ratios, shares, sums, averages,"""
+
+    # set by NumericQA, the class that mixes this in
+    db: FactsDB
+    titles: dict[str, str]
+    flow_tables: dict[str, FlowTable]
+
+    if TYPE_CHECKING:  # defined by NumericQA and MentionOps
+
+        def _coverage(self, q_terms: set[str], context: str) -> float: ...
+
+        def _off_topic(self, q: str, context: str, rare_only: bool = False) -> bool: ...
+
+        def _sentence_around(self, f: Fact) -> str: ...
 
     def metrics(self, t: TableData, q: str) -> list[Metric]:
         flow = self.flow_metrics(t, q)
@@ -319,8 +336,8 @@ class TableOps:
         f = best[1]
         text = f"{f.quote} {{0}}" + (f" (citing {f.source_note})" if f.source_note and not f.parent_id else "") + "."
         ans = NumericAnswer(text, [fact_evidence(f)], operation="value")
-        tv = t.values[i][m.cols[0]]
-        if tv and f.value and max(tv, f.value) / min(tv, f.value) <= 10 and abs(tv - f.value) > 1e-6 * tv:
+        row_value = t.values[i][m.cols[0]]
+        if row_value and f.value and max(row_value, f.value) / min(row_value, f.value) <= 10 and abs(row_value - f.value) > 1e-6 * row_value:
             ans.evidence.append(row_evidence(t, i))
             ans.text += (f" Note: the article's trade table gives a different figure for {label}: {m.name.lower()} "
                          f"{t.cells[i][m.cols[0]]} {{1}}, so the two sources disagree ({f.text_value} vs {t.cells[i][m.cols[0]]}).")
@@ -362,7 +379,8 @@ class TableOps:
                         sc = t.scales[mm.cols[0]]
                         gap = abs(tv - f.value)
                         ans.arithmetic.append(
-                            f"{fmt_scaled(max(tv, f.value), sc)} − {fmt_scaled(min(tv, f.value), sc)} = {fmt_scaled(gap, sc)} ({unit_label(t.units[mm.cols[0]], sc)})"
+                            f"{fmt_scaled(max(tv, f.value), sc)} − {fmt_scaled(min(tv, f.value), sc)} = {fmt_scaled(gap, sc)}"
+                            f" ({unit_label(t.units[mm.cols[0]], sc)})"
                         )
                         ans.text += f" The two figures are {fmt_money(gap, t.units[mm.cols[0]], sc)} apart."
 
@@ -536,6 +554,7 @@ class TableOps:
         s = t.scales[metrics[0].cols[0]]
         total = sum(v for v in vals if v is not None)
         names = " + ".join(m.name for m in metrics)
-        arith = [f"{t.labels[i]}: {names} = " + " + ".join(fmt_scaled(v or 0, s) for v in vals) + f" = {fmt_scaled(total, s)} ({unit_label(t.units[metrics[0].cols[0]], s)})"]
+        arith = [f"{t.labels[i]}: {names} = " + " + ".join(fmt_scaled(v or 0, s) for v in vals)
+                 + f" = {fmt_scaled(total, s)} ({unit_label(t.units[metrics[0].cols[0]], s)})"]
         text = f"In {t.labels[i]}, {names.lower()} add up to {fmt_money(total, t.units[metrics[0].cols[0]], s)} {{0}}."
         return NumericAnswer(text, [row_evidence(t, i)], arith, operation="sum")

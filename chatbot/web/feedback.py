@@ -81,17 +81,3 @@ class FeedbackStore:
                 return cur.rowcount == 1
             finally:
                 con.close()
-
-    def all(self) -> list[dict[str, Any]]:
-        if not self.path.is_file():
-            return []
-        with self._lock:
-            con = self._connect()
-            try:
-                con.row_factory = sqlite3.Row
-                rows = [dict(r) for r in con.execute("SELECT * FROM feedback ORDER BY id")]
-            finally:
-                con.close()
-        for r in rows:
-            r["citations"] = json.loads(r["citations"])
-        return rows

@@ -232,7 +232,7 @@ def _line(text: str, s: int, e: int, marks: list[tuple[int, int, Key]], starts: 
 FACT_COLUMNS = ["kind", "subject", "attribute", "value", "unit", "period", "text_value", "quote"]
 
 
-FACT_WIDTHS = ["8%", "17%", "11%", "11%", "7%", "8%", "10%", "28%"]
+FACT_WIDTHS: list[str | int] = ["8%", "17%", "11%", "11%", "7%", "8%", "10%", "28%"]
 
 
 def number(value: Any) -> str:

@@ -17,7 +17,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from fastapi import FastAPI
@@ -29,6 +29,9 @@ from chatbot.settings import Settings
 from chatbot.web import api, ui_mount
 from chatbot.web.feedback import FeedbackStore
 from chatbot.web.protocol import PROTOCOL, HTTPProtocol
+
+if TYPE_CHECKING:
+    from chatbot.bot import Chatbot
 
 log = logging.getLogger("chatbot.web")
 STATIC = Path(__file__).parent / "static"
@@ -99,7 +102,7 @@ class RootPathPrefix:
 
 
 def create_app(
-    bot: Any,
+    bot: Chatbot,
     settings: Settings | None = None,
     *,
     ui: bool | Literal["background"] = True,

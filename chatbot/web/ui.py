@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 import pandas as pd
@@ -27,6 +27,9 @@ from chatbot.suggest import MAX_SUGGESTIONS, follow_ups
 from chatbot.types import Answer, Citation
 from chatbot.web import render
 from chatbot.web.feedback import FeedbackStore
+
+if TYPE_CHECKING:
+    from chatbot.bot import Chatbot
 
 __all__ = ["CSS", "CLIENT_JS", "build_ui", "load_examples"]
 
@@ -97,7 +100,7 @@ def _cited(turns: list[dict[str, Any]]) -> list[list[Citation]]:
     return [[Citation(**c) for c in (t.get("answer") or {}).get("citations", [])] for t in turns]
 
 
-def build_ui(bot: Any, settings: Settings, feedback: FeedbackStore, examples: list[str] | None = None) -> gr.Blocks:
+def build_ui(bot: Chatbot, settings: Settings, feedback: FeedbackStore, examples: list[str] | None = None) -> gr.Blocks:
     docs = bot.index.documents
     passages = bot.index.passages
     titles = {d: doc.title or d for d, doc in docs.items()}
