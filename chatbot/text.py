@@ -169,7 +169,7 @@ def _current() -> _Folder:
     return _folder
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)  # questions and short sentences repeat; a corpus's passages need not be kept
 def _fold_cached(text: str) -> str:
     return _current()(text)
 
