@@ -166,11 +166,3 @@ def test_follow_up_with_two_candidate_names_is_not_guessed() -> None:
 
     assert swap_like("When did Ostland sign the deal with Velmar?", "Brenna") == ""
     assert swap_like("When was the deal signed?", "Brenna") == ""
-
-
-def test_a_sentence_that_lists_things_is_told_from_one_that_does_not() -> None:
-    from chatbot.answering.offline import _enumerates
-
-    assert _enumerates("This will require that you install autoconf, automake and libtool.")
-    assert _enumerates("Members came from Tillby, Carrow, Millbrook and Oster.")
-    assert not _enumerates("If you build from git, run ./autogen.sh first.")

@@ -49,11 +49,6 @@ RARE_NAME_SHARE = 0.05
 RARE_NAME_CANDIDATES = 8  # how far down the ranked sentences a sentence naming it is looked for
 
 
-def _enumerates(text: str) -> bool:
-    """A sentence that lists things: three or more items joined by commas and a final "and"/"or"."""
-    return text.count(",") >= 2 or bool(re.search(r"\w+, [\w ]+,? (?:and|or) \w+", text))
-
-
 def rare_names(question: str, scorer: EvidenceScorer) -> list[str]:
     """Proper names and codes in the question ("LoongArch64", "Moxie") that the document uses, but rarely."""
     out = []
@@ -255,17 +250,11 @@ def answer_from_text(
     gated: Draft | None = None
     scored = [c for c in scored if not MARKUP_LINE.match(c.span.text)] or scored
     best = scored[0]
-    wants_list = LIST_INTENT.search(question) or analyse(question).answer_type is AnswerType.LIST
-    if wants_list:
+    if LIST_INTENT.search(question):
         # Prefer a sentence that enumerates (commas) among the close candidates.
         close = [s for s in scored[:4] if s.score >= best.score - 0.12]
         best = max(close, key=lambda s: (s.span.text.count(",") >= 3, s.score))
     chosen = [best]
-    if wants_list and not _enumerates(best.span.text):
-        # "…; run ./autogen.sh first. You will need autoconf, automake and libtool": the list follows
-        nxt = scorer.following(best.passage, best.span, 1)
-        if nxt and _enumerates(nxt[0][1].text):
-            chosen.append(replace(best, passage=nxt[0][0], span=nxt[0][1]))
     if best.span.text.rstrip().endswith(":"):
         # "Original Owners:" introduces what follows (perhaps under a heading of its own); alone it answers nothing
         chosen += [replace(best, passage=p, span=sp) for p, sp in scorer.following(best.passage, best.span, 2)]
