@@ -103,18 +103,21 @@ def country_code_groups(texts: list[str]) -> list[list[str]]:
     codes = {w for t in texts for w in re.findall(r"\b[A-Z]{2,3}\b", t)}
     if not codes:
         return []
-    low = " ".join(texts).lower()
     table = _country_aliases()
-    groups = []
+    wanted: dict[str, list[str]] = {}  # canonical → [display name, code, …]
     for code in sorted(codes):
         c = pycountry.countries.get(alpha_2=code) if len(code) == 2 else pycountry.countries.get(alpha_3=code)
-        if c is None:
-            continue
-        canonical = _letters(getattr(c, "common_name", None) or c.name)
-        names = {a for a, k in table.items() if k == canonical and " " in a or a.isalpha() and k == canonical} | {canonical}
-        if any(re.search(rf"(?<![\w]){re.escape(n)}(?![\w])", low) for n in names if len(n) > 3):
-            groups.append([getattr(c, "common_name", None) or c.name, code])
-    return groups
+        if c is not None:
+            display = getattr(c, "common_name", None) or c.name
+            wanted.setdefault(_letters(display), [display]).append(code)
+    if not wanted:
+        return []
+    names = {a: k for a, k in table.items() if k in wanted and (" " in a or a.isalpha()) and len(a) > 3}
+    names.update({k: k for k in wanted if len(k) > 3})
+    # one pass over the corpus for every candidate name (a search per name is minutes on a big corpus)
+    pattern = re.compile(r"(?<![\w])(?:" + trie_pattern(sorted(names)) + r")(?![\w])")
+    seen = {names[m.group(0)] for t in texts for m in pattern.finditer(t.lower()) if m.group(0) in names}
+    return [group for canonical, group in wanted.items() if canonical in seen]
 
 
 class _Folder:

@@ -80,7 +80,9 @@ class QueryNormalizer:
         self.lower_acronyms: dict[str, str] = {}
         explicit: dict[str, str] = {}
         for d in documents:
-            self.vocab |= {form.strip("'’-") for w in WORD.findall(d.text) for form in (w.lower(), normalise(w))}
+            # each word as written, and as folded (one pass over the text, not one per word)
+            self.vocab |= {w.lower().strip("'’-") for w in WORD.findall(d.text)}
+            self.vocab |= {w.strip("'’-") for w in WORD.findall(normalise(d.text))}
             for m in NAME.finditer(d.text):
                 name = m.group(0)
                 words = name.split()
