@@ -14,6 +14,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("CHATBOT_PROGRESS", "0")
 
+from chatbot.index import IndexManager  # noqa: E402
 from chatbot.settings import PROJECT_ROOT, Settings  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
@@ -114,3 +115,12 @@ def browser_type_launch_args(browser_type_launch_args):  # type: ignore[no-untyp
         "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"],
     }
+
+
+@pytest.fixture
+def fresh(tmp_path: Path, settings: Settings, embedder) -> Settings:  # type: ignore[no-untyped-def]
+    """A private copy of the session's built index, so a test may rebuild or damage it."""
+    own = make_settings(tmp_path / "own")
+    IndexManager(settings, embedder).load()  # the session index exists
+    shutil.copytree(settings.index_dir, own.index_dir, symlinks=True)
+    return own

@@ -4,7 +4,6 @@ chunked body, a client over its rate limit. Every load loop is bounded in count 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -24,15 +23,6 @@ from test_workers import stop, wait_for_answer
 pytestmark = pytest.mark.slow
 QUESTIONS = ["What were US exports to Azerbaijan in 2024?", "What was the trade turnover in 2023?",
              "What is the capital of France?", "Which companies operate in Azerbaijan?"]
-
-
-@pytest.fixture
-def fresh(tmp_path: Path, settings: Settings, embedder) -> Settings:  # type: ignore[no-untyped-def]
-    """A private copy of the session's built index, so a test may rebuild or damage it."""
-    own = make_settings(tmp_path / "own")
-    IndexManager(settings, embedder).load()  # the session index exists
-    shutil.copytree(settings.index_dir, own.index_dir, symlinks=True)
-    return own
 
 
 def serve(settings: Settings, *args: str, **env: str) -> tuple[subprocess.Popen, str]:  # type: ignore[type-arg]

@@ -91,12 +91,10 @@ def test_token_buckets_limit_one_key_and_refill() -> None:
     assert b.take("a", 1.5) == 0  # refilled
 
 
-def test_a_leased_build_survives_two_rebuilds_and_the_bot_switches(tmp_path: Path, settings, embedder) -> None:  # type: ignore[no-untyped-def]
+def test_a_leased_build_survives_two_rebuilds_and_the_bot_switches(fresh, embedder) -> None:  # type: ignore[no-untyped-def]
     from chatbot.bot import Chatbot
 
-    IndexManager(settings, embedder).load()
-    own = make_settings(tmp_path / "own")
-    shutil.copytree(settings.index_dir, own.index_dir, symlinks=True)
+    own = fresh
     bot = Chatbot.load(own, warm=False, embedder=embedder)
     first = bot.index.root
     assert leased(first)
@@ -110,12 +108,10 @@ def test_a_leased_build_survives_two_rebuilds_and_the_bot_switches(tmp_path: Pat
     assert not first.exists()
 
 
-def test_a_build_that_cannot_load_keeps_the_last_good_one(tmp_path: Path, settings, embedder) -> None:  # type: ignore[no-untyped-def]
+def test_a_build_that_cannot_load_keeps_the_last_good_one(fresh, embedder) -> None:  # type: ignore[no-untyped-def]
     from chatbot.bot import Chatbot
 
-    IndexManager(settings, embedder).load()
-    own = make_settings(tmp_path / "own")
-    shutil.copytree(settings.index_dir, own.index_dir, symlinks=True)
+    own = fresh
     bot = Chatbot.load(own, warm=False, embedder=embedder)
     good = bot.index.root
     mgr = IndexManager(own, embedder)
