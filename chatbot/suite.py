@@ -157,14 +157,22 @@ def block(results: list[ItemResult]) -> dict[str, Any]:
     }
 
 
+# Question types answered from a table: their totals are reported per split (held-out ones as a
+# total only, like every held-out number), for the target "table questions right on held-out documents".
+TABLE_TYPES = frozenset({"table_lookup", "table_compute"})
+
+
 def summarize(docs: list[SuiteDoc], results: dict[str, list[ItemResult]]) -> dict[str, Any]:
     split_of = {d.name: d.split for d in docs}
     per_doc = {d.name: {"split": d.split, "origin": d.meta["origin"], **block(results[d.name])} for d in docs if d.name in results}
-    totals = {}
+    totals, table_totals = {}, {}
     for split in SPLITS:
         rs = [r for name, rr in results.items() if split_of[name] == split for r in rr]
         if rs:
             totals[split] = block(rs)
+        tables = [r for r in rs if r.type in TABLE_TYPES]
+        if tables:
+            table_totals[split] = block(tables)
     by_type: dict[str, list[ItemResult]] = {}
     for name, rr in results.items():
         if split_of[name] == "dev":
@@ -173,6 +181,7 @@ def summarize(docs: list[SuiteDoc], results: dict[str, list[ItemResult]]) -> dic
     return {
         "documents": per_doc,
         "totals": totals,
+        "table_totals": table_totals,
         "dev_by_type": {t: block(rs) for t, rs in sorted(by_type.items())},
     }
 
@@ -227,6 +236,7 @@ def render_markdown(summary: dict[str, Any], results: dict[str, list[ItemResult]
     ]
     lines = ["# Evaluation suite report", "", f"Suite: `{meta.get('suite', '')}`, {meta.get('when', '')}", "", "## Totals", ""]
     lines += head + [_row(f"**{s}**", b) for s, b in summary["totals"].items()]
+    lines += [_row(f"table questions, {s}", b) for s, b in summary.get("table_totals", {}).items()]
     lines += ["", "## Per document", ""] + head
     lines += [_row(name, b, b["split"]) for name, b in summary["documents"].items()]
     if summary["dev_by_type"]:
@@ -287,6 +297,8 @@ def print_suite_summary(summary: dict[str, Any]) -> None:
         line(name, b, b["split"])
     for split, b in summary["totals"].items():
         line(f"TOTAL {split}", b)
+    for split, b in summary.get("table_totals", {}).items():
+        line(f"TABLES {split}", b)
 
 
 def run_cli(args: Any) -> int:

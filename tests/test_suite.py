@@ -102,13 +102,14 @@ def test_runner_end_to_end_on_two_tiny_documents(tmp_path: Path, embedder) -> No
     _write_doc(root, "orchard", "held-out", "orchard.txt",
                "Glenmoor Orchard grows apples and pears on 40 hectares.\n"
                "The orchard was founded in 1990 by Ada Lin, a botanist from Kelso.\n",
-               [_q("o1", "Who founded Glenmoor Orchard?", [["Ada Lin"]], ["founded in 1990 by Ada Lin"])])
+               [{**_q("o1", "Who founded Glenmoor Orchard?", [["Ada Lin"]], ["founded in 1990 by Ada Lin"]), "type": "table_lookup"}])
     docs = load_suite(root)
     assert [d.split for d in docs] == ["dev", "held-out"]
     results = run_suite(docs, embedder=embedder)
     summary = summarize(docs, results)
     assert summary["documents"]["lighthouse"]["n"] == 2 and summary["documents"]["orchard"]["n"] == 1
     assert summary["totals"]["dev"]["n"] == 2 and summary["totals"]["held-out"]["n"] == 1
+    assert set(summary["table_totals"]) == {"held-out"} and summary["table_totals"]["held-out"]["n"] == 1
     by_id = {r.id: r for rr in results.values() for r in rr}
     assert by_id["l1"].verdict == Verdict.RIGHT, by_id["l1"].answer
     assert by_id["l1"].citation_hits >= 1  # the cited span holds the gold evidence: each doc has its own index
