@@ -186,6 +186,8 @@ class AnswerChain:
             if s.numeric.compared is not None and self._is_yes_no(s):
                 word = compared_verdict(s.standalone, analyse(s.standalone, self.settings.spacy_model).negated, s.numeric.compared)
                 s.draft = self._lead(s.draft, word) if word else s.draft
+            elif s.numeric.verdict and self._is_yes_no(s):
+                s.draft = self._lead(s.draft, s.numeric.verdict)
         else:
             # a why-question about figures wants the article's explanation; the figures are the fallback
             qvec = self.index.embedder.embed_query(s.standalone) if self.settings.dense_weight > 0 else None
@@ -258,6 +260,7 @@ class AnswerChain:
         doc_id, start, _, quote = draft.spans[0]
         ents = self.entities.of([(doc_id, start, quote)])[0]
         found = answer_entity(ents, quote, query.answer_type, query.text, query.content_lemmas)
+        found = " ".join(found.split()) if found else found  # a name wrapped over two source lines reads as one
         if not found or draft.text.startswith(found):
             return draft
         return Draft(f"{found} — {draft.text}", draft.spans, draft.abstained, draft.route, draft.notes, draft.support,

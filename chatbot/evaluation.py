@@ -11,6 +11,7 @@ Only the last turn is scored; earlier turns are asked first, with the bot's own 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 import statistics
@@ -22,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from chatbot.errors import ChatbotError
 from chatbot.types import Answer
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from chatbot.bot import Chatbot
@@ -277,6 +280,9 @@ def evaluate(bot: Chatbot, items: list[Item]) -> list[ItemResult]:
             error = ""
         except ChatbotError as exc:
             ans, latency, error = Answer(text=f"error: {exc}", abstained=True), 0.0, str(exc)
+        except Exception as exc:  # noqa: BLE001 - a fault in one answer is counted as an error, the run goes on
+            log.exception("item %s failed", item.id)
+            ans, latency, error = Answer(text=f"error: {type(exc).__name__}: {exc}", abstained=True), 0.0, f"{type(exc).__name__}: {exc}"
         correct, missing = is_correct(item, ans)
         gold = gold_spans(item, documents)
         scores = citation_scores(ans, gold)

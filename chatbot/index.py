@@ -66,7 +66,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
-FORMAT_VERSION = 6  # 6: facts carry a typed parent_id
+FORMAT_VERSION = 7  # 6: facts carry a typed parent_id; 7: aligned tables with short text cells
 CURATED_FACTS_FILE = "facts.yaml"
 EMBEDDER_DIR = "embedder"
 

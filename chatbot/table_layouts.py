@@ -7,7 +7,8 @@ Layouts (tried in this order at a line):
 - reStructuredText simple tables between ``====`` rules; a token belongs to the rule column it
   overlaps most, so right-aligned numbers and a label column with no header name both work;
 - tab-separated and whitespace-aligned tables: a header line over two or more rows with the same
-  number of cells whose cells after the first are all numbers (with units, currency, scale or %);
+  number of cells whose cells after the first are numbers (with units, currency, scale or %) or,
+  in rows aligned by runs of spaces or tabs, at least half numbers and otherwise short words;
   a header one cell short names the columns after an unnamed label column; a header on two lines
   (``Read`` over ``(MB/s)``) is joined column by column, each chunk placed by its position;
 - cells may carry footnote marks (``41.2*``, ``530¹``, ``2,501.0 [1]``, ``12.0 (a)``).
@@ -282,6 +283,18 @@ def _is_row(cells: list[str]) -> bool:
             and any(is_numeric(c) for c in rest))
 
 
+def _is_mixed_row(line: str, cells: list[str]) -> bool:
+    """An aligned row (cells apart by two or more spaces or a tab) whose value cells are mostly numbers
+    and otherwise short words (``on call``, ``yes``, ``CWI``), never a sentence."""
+    if not re.search(r"\S(?: {2,}|\t)\S", line.strip()) or len(cells) < 3 or len(cells[0]) > 60:
+        return False
+    rest = [c for c in cells[1:] if not EMPTY_CELL.match(c)]
+    numbers = sum(is_numeric(c) for c in rest)
+    words = [c for c in rest if not is_numeric(c)]
+    short = all(len(c) <= 24 and len(c.split()) <= 3 and not re.search(r"[.;:!?]\s|[.;!?]$", c) for c in words)
+    return numbers >= 1 and numbers * 2 >= len(rest) and short
+
+
 def group_header(header: str, n: int) -> tuple[str, ...] | None:
     """Split a header line into ``n`` column names (or ``n - 1`` after an unnamed label column)."""
     cells = split_cells(header)
@@ -357,7 +370,7 @@ def _aligned_rows(lines: list[Line], j: int) -> tuple[list[tuple[str, ...]], lis
     n = None
     while j < len(lines):
         cells = split_cells(lines[j].text)
-        if not _is_row(cells) or (n is not None and len(cells) != n):
+        if not (_is_row(cells) or _is_mixed_row(lines[j].text, cells)) or (n is not None and len(cells) != n):
             break
         n = len(cells)
         rows.append(tuple(cells))

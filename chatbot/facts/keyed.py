@@ -9,12 +9,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from chatbot.facts.currency import currency_symbol
 from chatbot.facts.extract import TableData
-from chatbot.facts.match import MAX_WORDS, MIN_WORDS, Hit, match_columns, match_rows, matching_cells
+from chatbot.facts.match import (
+    LOW_END,
+    MAX_WORDS,
+    MIN_WORDS,
+    ORDINALS,
+    PARTIAL,
+    Hit,
+    clean_label,
+    label_key,
+    match_columns,
+    match_rows,
+    matching_cells,
+)
 from chatbot.facts.numbers import SCALE_NAMES
 from chatbot.facts.question import (
     COUNT_INTENT,
@@ -28,10 +40,19 @@ from chatbot.facts.question import (
 
 SPREAD = re.compile(r"\bminus\b|\brange\b|\bspread\b|\bhow wide\b|\bdifference\b|\bgap\b|\bhow far apart\b")
 DIVISION = re.compile(r"\bdivided by\b|\bover\b|\bper\b")
+PER = re.compile(r"\bper\b|\bdivided by\b|\bfor (?:each|every)\b")
 DIVIDED = re.compile(r"\bdivided by\b|\brelative to\b|\bratio\b|\bper\b|\bover\b")
 NEGATION = re.compile(r"\b(?:other than|not|except|besides|apart from|excluding|without)\s+(?:the\s+|a\s+)?$")
 SHARE = dict(OPS)["share"]
 TABLE_WORDS = re.compile(r"\btable\b|\brows?\b|\blisted\b|\bentries\b|\bin total\b")
+SUM = dict(OPS)["sum"]
+AVERAGE = re.compile(r"\baverage\b|\bmean\b|\bper (?:row|item|entry)\b")
+TIMES = re.compile(r"\bhow many times\b|\btimes (?:as|more|larger|bigger|higher|greater|better|faster)\b|\btwice\b|\bfold\b")
+LISTING = re.compile(r"^\s*(?:which|what|name|list)\b|\blist\b")
+# Cell words that say yes or no (general English and the usual marks).
+AFFIRM = {"yes", "y", "true", "✓", "✔", "x", "supported", "available", "included"}
+NEGATE = {"no", "n", "false", "✗", "✘", "none", "not supported", "unsupported", "not available"}
+NEGATED_ASK = re.compile(r"\b(?:not|no|without|lack|lacks|lacking|cannot|can't|don't|doesn't|isn't|aren't|never)\b")
 MAX_CITED_ROWS = 12
 
 
@@ -44,6 +65,8 @@ class TableAsk:
     flow: tuple[Metric, ...]  # columns or a balance resolved from a party's side
     extreme: str  # "max" | "min" | ""
     counting: bool
+    rank: int = 1  # "the second largest": 2
+    free: str = ""  # the question with the rows and columns it names blanked out: what it asks of them
 
     @property
     def measures(self) -> list[Metric]:
@@ -55,17 +78,34 @@ class TableAsk:
 def read_ask(t: TableData, q: str, flow: list[Metric]) -> TableAsk:
     rows = tuple(match_rows(t, q))
     cols = match_columns(t, q)
-    direct = [h for h in cols if h.strength >= 1.0]
+    direct = [h for h in cols if h.strength >= PARTIAL]
     # an extreme word after a verb ("benefited most", "grew the most") asks about a change, not a level
     words = set(re.findall(r"[a-z]+", re.sub(r"\b\w+ed\s+(?:the\s+)?(?:most|least)\b", " ", q)))
-    extreme = "max" if words & MAX_WORDS else "min" if words & MIN_WORDS else ""
+    extreme = "max" if words & MAX_WORDS else "min" if words & MIN_WORDS else _superlative(q)
     if direct and not rows:
         cols = direct  # "which attribute has the highest mean": "highest" is the operation
-    elif any(h.strength < 1.0 for h in cols):
+    elif any(h.strength < PARTIAL for h in cols):
         extreme = ""  # "the max <row>", "from lowest to highest": the extreme words name columns
     label_spans = [(h.start, h.end) for h in rows]
     cols = [h for h in cols if not any(a <= h.start and h.end <= b for a, b in label_spans)]
-    return TableAsk(t, q, rows, tuple(cols), tuple(flow), extreme, bool(COUNT_INTENT.search(q)))
+    free = q
+    for h in (*rows, *cols):
+        free = free[: h.start] + " " * (h.end - h.start) + free[h.end :]
+    rank = next((ORDINALS[w] for w in re.findall(r"[a-z0-9]+", q) if w in ORDINALS), 1) if extreme else 1
+    return TableAsk(t, q, rows, tuple(cols), tuple(flow), extreme, bool(COUNT_INTENT.search(q)), rank, free)
+
+
+def _superlative(q: str) -> str:
+    """"max" or "min" for a superlative adjective or adverb ("fastest", "slowest", "best"), by the
+    spaCy tag and lemma; "" when there is none."""
+    if not re.search(r"[a-z]{2}est\b|\bbest\b|\bworst\b", q):
+        return ""
+    from chatbot.understanding.nlp import parse
+
+    for tok in parse(q):
+        if tok.tag_ in ("JJS", "RBS"):
+            return "min" if tok.lemma_.lower() in LOW_END or tok.lower_ == "worst" else "max"
+    return ""
 
 
 # ---- values and display --------------------------------------------------------------------------
@@ -96,16 +136,19 @@ def places(t: TableData, j: int, rows: list[int]) -> int:
     return most
 
 
-def scaled(v: Decimal, t: TableData, j: int, rows: list[int] | None = None) -> Decimal:
+def scaled(v: Decimal, t: TableData, j: int, rows: list[int] | None = None, extra: int = 0) -> Decimal:
+    """``v`` in the column's scale, with the decimal places its cells use (``extra`` more for a mean)."""
     scale = Decimal(repr(t.scales[j])).normalize()
     x = v / scale if scale else v
-    return x.quantize(Decimal(1).scaleb(-places(t, j, rows if rows is not None else list(range(len(t.labels))))))
+    digits = places(t, j, rows if rows is not None else list(range(len(t.labels)))) + extra
+    x = x.quantize(Decimal(1).scaleb(-digits))
+    return x.normalize() if extra and x == x.to_integral_value() else x
 
 
-def show(t: TableData, m: Metric, v: Decimal, rows: list[int] | None = None) -> str:
+def show(t: TableData, m: Metric, v: Decimal, rows: list[int] | None = None, extra: int = 0) -> str:
     j = m.cols[0]
     unit, scale = t.units[j], Decimal(repr(t.scales[j])).normalize()
-    x = scaled(v, t, j, rows)
+    x = scaled(v, t, j, rows, extra)
     body = f"{abs(x):,f}"
     sign = "−" if v < 0 else ""
     if unit == "percent":
@@ -118,13 +161,13 @@ def show(t: TableData, m: Metric, v: Decimal, rows: list[int] | None = None) -> 
     return f"{sign}{body}{tail}" + (f" {unit}" if unit else "")
 
 
-def plain(v: Decimal, t: TableData, m: Metric, rows: list[int] | None = None) -> str:
-    x = scaled(v, t, m.cols[0], rows)
+def plain(v: Decimal, t: TableData, m: Metric, rows: list[int] | None = None, extra: int = 0) -> str:
+    x = scaled(v, t, m.cols[0], rows, extra)
     return ("−" if x < 0 else "") + f"{abs(x):,f}"
 
 
 def _label(t: TableData, i: int) -> str:
-    return t.labels[i] or f"row {i + 1}"
+    return clean_label(t.labels[i]) or f"row {i + 1}"
 
 
 def _cite(rows: list[int]) -> str:
@@ -138,6 +181,9 @@ def _evidence(t: TableData, rows: list[int]) -> list:  # type: ignore[type-arg]
 def _row_indexes(ask: TableAsk) -> list[int]:
     """Named rows; where a label repeats, the ones whose other cells the question also names."""
     rows = list(dict.fromkeys(h.index for h in ask.rows))
+    keys = [label_key(ask.table.labels[i]) for i in rows]
+    if len(set(keys)) == len(keys):
+        return rows
     cells = {i for i, *_ in matching_cells(ask.table, ask.q)}
     narrowed = [i for i in rows if i in cells]
     return narrowed or rows
@@ -232,25 +278,184 @@ def ratio_extreme(ask: TableAsk) -> NumericAnswer | None:
 
 
 def extreme_rows(ask: TableAsk) -> NumericAnswer | None:
-    """Which row has the highest / lowest value of a column ("which model has the longest range")."""
-    t, m = ask.table, ask.measures[0]
-    candidates = _row_indexes(ask) if len(ask.rows) >= 3 else list(range(len(t.labels)))
+    """Which row has the highest / lowest value of a column ("which model has the longest range"),
+    or the n-th ("the second largest"); of several columns named, the one the extreme word is nearest."""
+    t = ask.table
+    m = _nearest_measure(ask)
+    candidates = _row_indexes(ask) if len(ask.rows) >= 3 else [i for i in range(len(t.labels)) if not is_total(t.labels[i])]
     vals = [(v, i) for i in candidates if (v := value(t, m, i)) is not None]
+    if len(vals) < max(2, ask.rank):
+        return None
+    ranked = sorted(vals, key=lambda x: x[0], reverse=ask.extreme == "max")
+    v, i = ranked[ask.rank - 1]
+    word = "highest" if ask.extreme == "max" else "lowest"
+    if ask.rank > 1:
+        word = f"{next(w for w, n in ORDINALS.items() if n == ask.rank)} {word}"
+        before = "; ".join(f"{_label(t, k)} {show(t, m, x, [k])}" for x, k in ranked[: ask.rank - 1])
+        text = f"{_label(t, i)} has the {word} {m.name}: {show(t, m, v, [i])} {{0}} (after {before})."
+    else:
+        others = "; ".join(f"{_label(t, k)} {show(t, m, x, [k])}" for x, k in ranked[1:3])
+        text = f"{_label(t, i)} has the {word} {m.name}: {show(t, m, v, [i])} {{0}}" + (f" (next: {others})" if others else "") + "."
+    return NumericAnswer(text, [row_evidence(t, i)], operation=ask.extreme)
+
+
+def _nearest_measure(ask: TableAsk) -> Metric:
+    if len(ask.measures) < 2 or ask.flow or not ask.columns:
+        return ask.measures[0]
+    at = re.search(rf"\b(?:{'|'.join(sorted(MAX_WORDS | MIN_WORDS))})\b|[a-z]{{2}}est\b|\bbest\b|\bworst\b", ask.q)
+    if at is None:
+        return ask.measures[0]
+    h = min(ask.columns, key=lambda h: min(abs(h.start - at.end()), abs(at.start() - h.end)))
+    return Metric(ask.table.columns[h.index], (h.index,))
+
+
+def is_total(label: str) -> bool:
+    """A row that sums the others ("Total", "All regions", "Overall")."""
+    words = label_key(label).split()
+    return bool(words) and words[0] in ("total", "all", "overall", "sum", "grand")
+
+
+def _rows_for_total(ask: TableAsk, m: Metric) -> list[tuple[Decimal, int]]:
+    t = ask.table
+    rows = _row_indexes(ask) if len({label_key(t.labels[h.index]) for h in ask.rows}) >= 2 else range(len(t.labels))
+    return [(v, i) for i in rows if not is_total(t.labels[i]) and (v := value(t, m, i)) is not None]
+
+
+def aggregate(ask: TableAsk) -> NumericAnswer | None:
+    """Sum or mean of a column over every row (or the rows named): "how many beds in total",
+    "the average ratio of the five tools"."""
+    t, m = ask.table, ask.measures[0]
+    vals = _rows_for_total(ask, m)
     if len(vals) < 2:
         return None
-    v, i = (max if ask.extreme == "max" else min)(vals)
-    ranked = sorted(vals, key=lambda x: x[0], reverse=ask.extreme == "max")[:3]
-    others = "; ".join(f"{_label(t, k)} {show(t, m, x, [k])}" for x, k in ranked[1:])
-    text = (f"{_label(t, i)} has the {'highest' if ask.extreme == 'max' else 'lowest'} {m.name}: {show(t, m, v, [i])} {{0}}"
-            + (f" (next: {others})" if others else "") + ".")
-    return NumericAnswer(text, [row_evidence(t, i)], operation=ask.extreme)
+    rows = [i for _, i in vals]
+    total = sum((v for v, _ in vals), Decimal(0))
+    terms = " + ".join(plain(v, t, m, [i]) for v, i in vals)
+    if AVERAGE.search(ask.free):
+        mean = total / len(vals)
+        arith = [f"({terms}) / {len(vals)} = {plain(total, t, m, rows)} / {len(vals)} = {plain(mean, t, m, rows, extra=2)}"]
+        text = f"The average {m.name} over the {len(vals)} rows is {show(t, m, mean, rows, extra=2)} {_cite(rows)}."
+        return NumericAnswer(text, _evidence(t, rows), arith, operation="average")
+    arith = [f"{terms} = {plain(total, t, m, rows)} ({len(vals)} rows)"]
+    text = f"The {m.name} of the {len(vals)} rows add up to {show(t, m, total, rows)} {_cite(rows)}."
+    return NumericAnswer(text, _evidence(t, rows), arith, operation="sum")
+
+
+def row_share(ask: TableAsk) -> NumericAnswer | None:
+    """One row's part of a column's total: "what share of all patients did X see"."""
+    t, m = ask.table, ask.measures[0]
+    (i,) = _row_indexes(ask)[:1]
+    vals = _rows_for_total(ask, m)  # one row named: every row is the whole
+    v = value(t, m, i)
+    total = sum((x for x, _ in vals), Decimal(0))
+    if v is None or not total or i not in [k for _, k in vals]:
+        return None
+    pct = v / total * 100
+    rows = [i] + [k for _, k in vals if k != i]
+    arith = [f"{plain(v, t, m, [i])} / ({' + '.join(plain(x, t, m, [k]) for x, k in vals)}) = "
+             f"{plain(v, t, m, [i])} / {plain(total, t, m, rows)} = {_pct(pct)}% ({len(vals)} rows)"]
+    text = (f"{_label(t, i)} has {_pct(pct)}% of the {m.name} total: {show(t, m, v, [i])} {{0}} of {show(t, m, total, rows)} "
+            f"across the {len(vals)} rows {''.join(f'{{{k}}}' for k in range(1, min(len(rows), MAX_CITED_ROWS)))}.")
+    return NumericAnswer(text, _evidence(t, rows), arith, operation="share")
+
+
+def _pct(x: Decimal) -> str:
+    return f"{x.quantize(Decimal('0.1')):f}"
+
+
+def row_ratio(ask: TableAsk) -> NumericAnswer | None:
+    """One row, one column per another: "how many patients per bed did X treat"."""
+    t, (i,) = ask.table, _row_indexes(ask)[:1]
+    at = PER.search(ask.q)
+    if at is None:
+        return None
+    before = [h for h in ask.columns if h.end <= at.start()]
+    after = [h for h in ask.columns if h.start >= at.end()]
+    if not before or not after:
+        return None
+    num, den = max(before, key=lambda h: h.start), min(after, key=lambda h: h.start)
+    mn, md = Metric(t.columns[num.index], (num.index,)), Metric(t.columns[den.index], (den.index,))
+    vn, vd = value(t, mn, i), value(t, md, i)
+    if vn is None or not vd:
+        return None
+    r = vn / vd
+    arith = [f"{_label(t, i)}: {mn.name} / {md.name} = {plain(vn, t, mn, [i])} / {plain(vd, t, md, [i])} = {_nice(r)}"]
+    text = f"For {_label(t, i)}, {mn.name} per {md.name}: {plain(vn, t, mn, [i])} / {plain(vd, t, md, [i])} = {_nice(r)} {{0}}."
+    return NumericAnswer(text, [row_evidence(t, i)], arith, operation="ratio")
+
+
+def times_rows(ask: TableAsk) -> NumericAnswer | None:
+    """Two named rows on one column, as a multiple: "how many times higher is A's ratio than B's"."""
+    t, m = ask.table, ask.measures[0]
+    rows = _as_asked(ask)
+    if len(rows) < 2:
+        return None
+    a, b = rows
+    va, vb = value(t, m, a), value(t, m, b)
+    if va is None or not vb:
+        return None
+    r = va / vb
+    arith = [f"{_label(t, a)} / {_label(t, b)} = {plain(va, t, m, [a])} / {plain(vb, t, m, [b])} = {_nice(r)}"]
+    text = (f"{_label(t, a)}'s {m.name} is {_nice(r)} times {_label(t, b)}'s: {show(t, m, va, [a])} {{0}} against "
+            f"{show(t, m, vb, [b])} {{1}}.")
+    return NumericAnswer(text, [row_evidence(t, a), row_evidence(t, b)], arith, operation="ratio", compared=(float(va), float(vb)))
+
+
+def _nice(x: Decimal) -> str:
+    """A computed ratio: two decimals, trailing zeros dropped."""
+    y = x.quantize(Decimal("0.01"))
+    return f"{y.normalize():f}" if y == y.to_integral_value() else f"{y:f}"
+
+
+def _as_asked(ask: TableAsk) -> list[int]:
+    """The first two named rows, in the order the question names them."""
+    t, low = ask.table, ask.q.lower()
+    return sorted(_row_indexes(ask)[:2], key=lambda i: (low.find(label_key(t.labels[i])) % (len(low) + 1), i))
+
+
+# ---- yes/no columns ------------------------------------------------------------------------------
+
+
+def _flag(t: TableData, i: int, j: int) -> bool | None:
+    cell = t.cells[i][j].strip().lower()
+    return True if cell in AFFIRM else False if cell in NEGATE else None
+
+
+def flag_column(ask: TableAsk) -> int | None:
+    """The yes/no column the question names (every filled cell says yes or no), if any."""
+    t = ask.table
+    for m in ask.measures:
+        j = m.cols[0]
+        cells = [t.cells[i][j].strip() for i in range(len(t.labels)) if t.cells[i][j].strip()]
+        if m.kind == "column" and len(cells) >= 2 and all(_flag(t, i, j) is not None for i in range(len(t.labels)) if t.cells[i][j].strip()):
+            return j
+    return None
+
+
+def flagged_rows(ask: TableAsk) -> NumericAnswer | None:
+    """Which rows, or how many, say yes in a yes/no column ("which ones support streaming?", "how many
+    clinics have an emergency unit?"); asked negatively ("which have no …"), the rows that say no."""
+    t, j = ask.table, flag_column(ask)
+    if j is None:
+        return None
+    want = not NEGATED_ASK.search(ask.free)
+    rows = [i for i in range(len(t.labels)) if _flag(t, i, j) is want and not is_total(t.labels[i])]
+    said = "yes" if want else "no"
+    names = ", ".join(_label(t, i) for i in rows) or "none"
+    arith = [f"rows with {t.columns[j]} {said}: {len(rows)} of {len(t.labels)}"]
+    if ask.counting:
+        text = f"{len(rows)} of the {len(t.labels)} rows have {t.columns[j]}: {said} ({names}) {_cite(rows or [0])}."
+    else:
+        text = f"{t.columns[j]}: {said} for {names} {_cite(rows or [0])}."
+    return NumericAnswer(text, _evidence(t, rows or [0]), arith, operation="count" if ask.counting else "list")
 
 
 def compare_rows(ask: TableAsk) -> NumericAnswer | None:
     """Two named rows on one column: which is higher, and by how much."""
     t, m = ask.table, ask.measures[0]
-    low = ask.q.lower()
-    rows = sorted(_row_indexes(ask)[:2], key=lambda i: (low.find(t.labels[i].lower()) % (len(low) + 1), i))  # as asked
+    rows = _as_asked(ask)
+    if len(rows) < 2:
+        return None
     va, vb = value(t, m, rows[0]), value(t, m, rows[1])
     if va is None or vb is None:
         return None
@@ -295,16 +500,47 @@ def lookup(ask: TableAsk) -> NumericAnswer | None:
             parts.append(f"{m.name} for {_label(t, i)}: {shown} {{{cited.index(i)}}}")
     if not parts:
         return None
-    return NumericAnswer("; ".join(parts) + ".", _evidence(t, cited), arith, operation="value")
+    ans = NumericAnswer("; ".join(parts) + ".", _evidence(t, cited), arith, operation="value")
+    j = flag_column(ask)
+    if j is not None and len(rows) == 1 and len(ask.measures) == 1 and not NEGATED_ASK.search(ask.free):
+        ans.verdict = "Yes" if _flag(t, rows[0], j) else "No"  # "does B support streaming?" — "no" in its row
+    return ans
 
 
 def _round(x: Decimal) -> str:
     return f"{x.quantize(Decimal('0.001')):f}"
 
 
+def _other_years(a: TableAsk) -> bool:
+    """The question names years this table does not hold ("average over 2020–2024" of a product table)."""
+    years = set(re.findall(r"\b(?:1[89]|20)\d{2}\b", a.q))
+    held = " ".join((*a.table.labels, *a.table.columns, a.table.caption))
+    return bool(years) and not all(y in held for y in years)
+
+
+def _distinct_rows(a: TableAsk) -> int:
+    return len({label_key(a.table.labels[h.index]) for h in a.rows})
+
+
+def _one_column(a: TableAsk) -> bool:
+    return len(a.measures) == 1 and a.measures[0].kind == "column"
+
+
+def _repeated_label(a: TableAsk) -> bool:
+    keys = [label_key(lab) for lab in a.table.labels]
+    return any(keys.count(label_key(a.table.labels[h.index])) > 1 for h in a.rows)
+
+
 Operation = tuple[str, Callable[[TableAsk], bool], Callable[[TableAsk], NumericAnswer | None]]
 OPERATIONS: list[Operation] = [
-    ("count", lambda a: a.counting and _text_only(a) and (bool(a.rows) or bool(_cell_filters(a)) or bool(TABLE_WORDS.search(a.q))), count_rows),
+    ("flagged rows", lambda a: not a.rows and (a.counting or bool(LISTING.search(a.q))) and flag_column(a) is not None, flagged_rows),
+    ("count", lambda a: a.counting and _text_only(a) and ((_repeated_label(a) or bool(a.measures)) and bool(a.rows) or bool(_cell_filters(a))
+                                                          or bool(TABLE_WORDS.search(a.q))), count_rows),
+    ("row ratio", lambda a: _distinct_rows(a) == 1 and len(a.columns) >= 2 and not a.flow and bool(PER.search(a.q)), row_ratio),
+    ("share", lambda a: _distinct_rows(a) == 1 and _one_column(a) and bool(SHARE.search(a.free)), row_share),
+    ("aggregate", lambda a: _distinct_rows(a) != 1 and _one_column(a) and not a.extreme and not _other_years(a)
+     and bool(SUM.search(a.free) or AVERAGE.search(a.free)), aggregate),
+    ("times", lambda a: _distinct_rows(a) == 2 and _one_column(a) and bool(TIMES.search(a.free)), times_rows),
     ("column difference", lambda a: len(a.rows) >= 1 and len(a.measures) >= 2 and bool(SPREAD.search(a.q))
      and len(set(a.table.labels[h.index] for h in a.rows)) == 1, column_difference),
     ("ratio extreme", lambda a: not a.rows and len(a.columns) >= 2 and bool(a.extreme) and bool(DIVIDED.search(a.q)), ratio_extreme),
@@ -315,9 +551,35 @@ OPERATIONS: list[Operation] = [
 ]
 
 
-def answer_keyed(t: TableData, q: str, flow: list[Metric]) -> NumericAnswer | None:
+def lead_in(t: TableData, documents: dict[str, str] | None) -> str:
+    """The text just above a table: its heading and lead-in paragraph (and the caption)."""
+    text = (documents or {}).get(t.doc_id, "")
+    lead = text[max(0, t.row_spans[0][0] - 600) : t.row_spans[0][0]] if text and t.row_spans else ""
+    return t.caption + " " + " ".join(re.split(r"\n\s*\n", lead.strip())[-3:])  # heading, lead-in, header lines
+
+
+def _stems(text: str) -> set[str]:
+    from chatbot.text import STOPWORDS, stem
+
+    return {stem(w) for w in re.findall(r"[a-z][a-z\-]+", text.lower()) if w not in STOPWORDS}
+
+
+def by_affinity(tables: list[TableData], q: str, documents: dict[str, str] | None = None) -> list[TableData]:
+    """Tables in the order the question's words point at them: words of the text above a table and
+    of its column names; ties keep document order."""
+    if len(tables) < 2:
+        return tables
+    asked = _stems(q)
+    return sorted(tables, key=lambda t: len(asked & _stems(lead_in(t, documents) + " " + " ".join(t.columns))), reverse=True)
+
+
+def answer_keyed(t: TableData, q: str, flow: list[Metric], documents: dict[str, str] | None = None) -> NumericAnswer | None:
     """Answer a question from one name-keyed table, or None when it asks nothing of it."""
     ask = read_ask(t, q, flow)
+    values = [j for j in range(1, len(t.columns)) if any(v[j] is not None for v in t.values)]
+    if not ask.columns and not flow and len(values) == 1 and _stems(q) & (_stems(lead_in(t, documents)) - _stems(" ".join(t.labels))):
+        # a table of one measure, named by the text above it ("Electricity used per site" → Power)
+        ask = replace(ask, columns=(Hit(values[0], 0, 0, PARTIAL),))
     for _name, applies, run in OPERATIONS:
         if applies(ask):
             ans = run(ask)

@@ -17,7 +17,16 @@ from chatbot.text import STOPWORDS, stem
 
 MAX_WORDS = {"max", "maximum", "highest", "largest", "biggest", "greatest", "top", "most", "longest", "heaviest", "peak", "upper"}
 MIN_WORDS = {"min", "minimum", "lowest", "smallest", "least", "fewest", "shortest", "lightest", "bottom", "lower"}
+# English adjectives for the low end of a scale: their superlatives ("slowest", "cheapest") ask for a
+# minimum; every other superlative ("fastest", "busiest", "best") for a maximum.
+LOW_END = {"slow", "small", "low", "short", "few", "little", "cheap", "light", "weak", "thin", "narrow", "young",
+           "poor", "bad", "near", "early", "quiet", "cool", "cold", "soft", "tiny", "least", "min", "minimum"}
+ORDINALS = {"second": 2, "third": 3, "fourth": 4, "fifth": 5, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5}
+FOOTNOTE_MARK = re.compile(r"\s*(?:[*†‡§¹²³⁴⁵⁶⁷⁸⁹]+|\[\w{1,3}\])$")
 SAME_MEANING = ({"mean", "average", "avg"}, {"count", "number"}, {"price", "cost"})
+PARTIAL = 0.8  # strength of a column named by half its words
+# Words that say what to do with a column ("average", "total") rather than which column it is.
+OPERATION_WORDS = {"average", "mean", "total", "number", "count", "sum", "share", "percent", "percentage", "rate"}
 
 
 @dataclass(frozen=True)
@@ -25,7 +34,7 @@ class Hit:
     index: int
     start: int  # where the question names it
     end: int
-    strength: float  # 2 phrase, 1.5 all words, 1 a distinctive word; columns: 1 direct, 0.5 by an extreme word
+    strength: float  # 2 phrase, 1.5 all words, 1 a distinctive word; columns: 1 direct, 0.8 half its words, 0.5 by an extreme word
 
 
 def _words(text: str) -> list[tuple[int, int, str]]:
@@ -37,7 +46,12 @@ def _content(words: list[str]) -> list[str]:
 
 
 def label_key(label: str) -> str:
-    return re.sub(r"\s*\([^)]*\)\s*", " ", label).strip().lower()
+    return re.sub(r"\s*\([^)]*\)\s*", " ", FOOTNOTE_MARK.sub("", label)).strip().lower()
+
+
+def clean_label(label: str) -> str:
+    """A row label as shown in an answer: without a footnote mark ("Elmsford*" → "Elmsford")."""
+    return FOOTNOTE_MARK.sub("", label).strip()
 
 
 def match_rows(t: TableData, q: str) -> list[Hit]:
@@ -80,12 +94,18 @@ def match_columns(t: TableData, q: str, skip: tuple[int, ...] = ()) -> list[Hit]
     """Columns (after the label column) the question names, in the order it names them."""
     qwords = _words(q)
     hits: list[Hit] = []
+    partial: list[Hit] = []
+    column_words: dict[str, int] = {}  # how many column names use each word: a shared word names none of them
+    for col in t.columns[1:]:
+        for w in set(_content([w for _, _, w in _words(re.sub(r"\([^)]*\)", " ", col))])):
+            column_words[w] = column_words.get(w, 0) + 1
     for j, col in enumerate(t.columns):
         if j == 0 or j in skip or not col.strip():
             continue
         head = [w for _, _, w in _words(re.sub(r"\([^)]*\)", " ", col))]
         content = _content(head) or head
         found: list[tuple[int, int]] = []
+        found_by_word: list[tuple[int, int] | None] = []
         extreme = False
         for w in content:
             pos = _find_word(qwords, w)
@@ -95,13 +115,42 @@ def match_columns(t: TableData, q: str, skip: tuple[int, ...] = ()) -> list[Hit]
                 extreme = pos is not None
             if pos is not None:
                 found.append(pos)
+            found_by_word.append(pos)
         if content and len(found) == len(content):
             hits.append(Hit(j, min(a for a, _ in found), max(b for _, b in found), 0.5 if extreme else 1.0))
             continue
         acro = _acronym_hit(head, col, qwords)
         if acro is not None:
             hits.append(Hit(j, acro[0], acro[1], 1.0))
-    return sorted(hits, key=lambda h: h.start)
+            continue
+        named = [pos for w, pos in zip(content, found_by_word, strict=True)
+                 if pos is not None and w not in OPERATION_WORDS and column_words.get(w, 0) == 1]
+        if not extreme and len(content) >= 2 and named and len(named) * 2 >= len(content):
+            partial.append(Hit(j, min(a for a, _ in named), max(b for _, b in named), PARTIAL))
+    # a column named by half its words ("wait" → "Average wait (days)", "patients" → "Patients seen"),
+    # when no column is named in full by the same words
+    hits += [h for h in partial if not any(k.start <= h.start and h.end <= k.end for k in hits)]
+    hits.sort(key=lambda h: h.start)
+    return _without_modifiers(hits, q)
+
+
+def _without_modifiers(hits: list[Hit], q: str) -> list[Hit]:
+    """Drop a column named only as a modifier of another named column's word: in "compression
+    ratio" the question asks for the ratio (the spaCy parse: a compound or adjective on its head)."""
+    if len(hits) < 2:
+        return hits
+    from chatbot.understanding.nlp import parse
+
+    doc = parse(q)
+    by_start = {t.idx: t for t in doc}
+    out = []
+    for h in hits:
+        tok = by_start.get(h.start)
+        modifies = tok is not None and tok.dep_ in ("compound", "amod", "nmod") and any(
+            k is not h and k.start <= tok.head.idx < k.end for k in hits)
+        if not modifies:
+            out.append(h)
+    return out
 
 
 def _find_word(qwords: list[tuple[int, int, str]], w: str) -> tuple[int, int] | None:
@@ -126,7 +175,7 @@ def _acronym_hit(head: list[str], col: str, qwords: list[tuple[int, int, str]]) 
     if len(head) >= 2:  # "Operating System" ← "OS"
         initials = "".join(w[0] for w in head)
         for a, b, x in qwords:
-            if x == initials and len(x) >= 2:
+            if x == initials and len(x) >= 2 and x not in STOPWORDS:  # "no" is not "Nights Observed"
                 return a, b
     return None
 

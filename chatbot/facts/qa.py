@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from chatbot.facts.currency import currencies
 from chatbot.facts.flows import find_flow_table
-from chatbot.facts.keyed import answer_keyed
+from chatbot.facts.keyed import answer_keyed, by_affinity
 from chatbot.facts.mention_ops import MentionOps
 from chatbot.facts.question import (
     COUNT_INTENT,
@@ -127,9 +127,9 @@ class NumericQA(TableOps, MentionOps):
         names = {w.lower() for w in NAME_WORD.findall(question.strip()[1:])}
         if any(not self._doc_knows(n) for n in names):
             return None  # "imports from China": the document never names it, so no figure here is about it
-        for t in self.db.tables:
+        for t in by_affinity([t for t in self.db.tables if not t.year_keyed], q, self.documents):
             if not t.year_keyed:
-                keyed = answer_keyed(t, q, self.flow_metrics(t, q))
+                keyed = answer_keyed(t, q, self.flow_metrics(t, q), self.documents)
                 if keyed is not None:
                     return keyed
         if op in ("max", "min") and PART_WORDS.search(q):

@@ -112,6 +112,7 @@ class NumericAnswer:
     abstain: bool = False
     notes: list[str] = field(default_factory=list)
     compared: tuple[float, float] | None = None  # two values in the order the question names them
+    verdict: str = ""  # "Yes" / "No" when the figures themselves decide a yes/no question
 
 
 @dataclass(frozen=True)
