@@ -24,7 +24,8 @@ INJECTION = re.compile(
     r"|\b(?:tell|write|give) me (?:a |an )?(?:joke|poem|story|song)\b|\brespond only with\b|\bsay (?:that|exactly)\b",
     re.IGNORECASE,
 )
-SENTENCE = re.compile(r"[^.?!]+(?:[.?!]+|$)")
+# A sentence ends at . ? ! followed by a space or the end; "3.4.4", "v2.0" and "BeOpen.com" stay whole.
+SENTENCE = re.compile(r"(?:[^.?!]|[.?!](?=\S))+(?:[.?!]+|$)")
 LEAD_QUESTION = re.compile(
     r"^\s*(?:and\s+)?(?:when|what|which|who|whom|whose|where|why|how(?:\s+(?:much|many|large|big))?)\b"
     r"(?:\s+(?:was|were|is|are|did|does|do|has|have|had|will|would|can))?\s*",
