@@ -49,9 +49,9 @@ from chatbot.understanding.entities import (
     LABELS_FOR,
     REQUIRED_TYPES,
     SentenceEntities,
-    answer_entity,
     holds_type,
     holds_year,
+    ranked_answer_entity,
 )
 
 log = logging.getLogger(__name__)
@@ -257,10 +257,15 @@ class AnswerChain:
         query = analyse(s.standalone, self.settings.spacy_model)
         if query.answer_type not in TYPE_WORDS or not draft.spans:
             return draft
-        doc_id, start, _, quote = draft.spans[0]
-        ents = self.entities.of([(doc_id, start, quote)])[0]
-        found = answer_entity(ents, quote, query.answer_type, query.text, query.content_lemmas)
-        found = " ".join(found.split()) if found else found  # a name wrapped over two source lines reads as one
+        # the most specific entity of the asked type in any quote, the first quote winning a tie
+        # ("how much …": a sum of money in the second quote before "over a decade" in the first)
+        quotes = [(doc_id, start, quote) for doc_id, start, _, quote in draft.spans]
+        best: tuple[int, int, int, str] | None = None
+        for k, (ents, (_, _, quote)) in enumerate(zip(self.entities.of(quotes), quotes, strict=True)):
+            hit = ranked_answer_entity(ents, quote, query.answer_type, query.text, query.content_lemmas)
+            if hit is not None and (best is None or (hit[0], k) < (best[0], best[1])):
+                best = (hit[0], k, hit[1], hit[2])
+        found = " ".join(best[3].split()) if best else ""  # a name wrapped over two source lines reads as one
         if not found or draft.text.startswith(found):
             return draft
         return Draft(f"{found} — {draft.text}", draft.spans, draft.abstained, draft.route, draft.notes, draft.support,

@@ -179,9 +179,19 @@ def test_dotted_tokens_stay_whole_when_a_question_is_cleaned(question: str, kept
     assert strip_injection(question)[0] == kept
 
 
-def test_a_verb_the_document_never_uses_weighs_less_than_an_unknown_noun(other_bot) -> None:  # type: ignore[no-untyped-def]
-    """"scrap" is the asker's word for what the document calls otherwise; "population" is a thing it never mentions."""
-    scorer = other_bot._loaded.chain.scorer
-    verbs = scorer.unknown_verbs("When did the port scrap the population survey?")
-    assert verbs == {"scrap"}
-    assert scorer.weight("scrap", verbs) < scorer.weight("popul", verbs) == scorer.unknown_idf
+def test_an_amount_lead_is_the_sum_of_money_written_whole() -> None:
+    from chatbot.understanding.entities import ranked_answer_entity
+
+    text = "Sales more than doubled over a decade, from €39.0m in 2023 to €83.5m in 2024."
+    ents = (("DATE", "over a decade"), ("MONEY", "39.0"), ("DATE", "2023"), ("MONEY", "83.5"), ("DATE", "2024"))
+    found = ranked_answer_entity(ents, text, AnswerType.AMOUNT, "How much were sales in 2023?", ("sale", "2023"))
+    assert found is not None and found[2] == "€39.0m"
+
+
+def test_typos_with_an_inflection_like_ending_are_still_fixed() -> None:
+    from chatbot.answering.normalize import QueryNormalizer
+    from chatbot.types import Document
+
+    doc = Document(doc_id="d", path="d.txt", title="d", text="The Velgard plant makes fertiliser for ministers and builders.")
+    fix = QueryNormalizer([doc])
+    assert fix("how much fertliser did Velgardd make for the ministers?") == "how much fertiliser did Velgard make for the ministers?"

@@ -62,10 +62,6 @@ class EvidenceScorer:
         self.df = df  # in how many passages each term occurs
         self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self.unknown_idf = math.log(1 + n / 0.5)
-        # A verb the corpus never uses is most often the asker's paraphrase ("come out" for "released"):
-        # it weighs like a typical word of the corpus, while an unknown noun or name keeps the highest
-        # weight (a thing the document never mentions).
-        self.paraphrase_idf = float(np.median(list(self.idf.values()))) if self.idf else self.unknown_idf
         # words of the headings count as used: "PARVUS" may stand only in a section title
         self.corpus_terms = set(df) | {t for p in index.passages for t in content_terms(p.section)}
 
@@ -81,22 +77,8 @@ class EvidenceScorer:
             i += 1
         return out
 
-    def weight(self, term: str, verbs: frozenset[str] = frozenset()) -> float:
-        if term in self.idf:
-            return self.idf[term]
-        return self.paraphrase_idf if term in verbs else self.unknown_idf
-
-    def unknown_verbs(self, question: str) -> frozenset[str]:
-        """Stems of the question's verbs that the corpus never uses (by the spaCy parse)."""
-        if all(t in self.idf for t in content_terms(question)):
-            return frozenset()
-        from chatbot.understanding.nlp import parse
-
-        out = set()
-        for tok in parse(question):
-            if tok.pos_ == "VERB" or (tok.pos_ == "ADP" and tok.dep_ == "prt"):
-                out |= {t for t in content_terms(tok.text) if t not in self.idf and not matches(t, self.corpus_terms)}
-        return frozenset(out)
+    def weight(self, term: str) -> float:
+        return self.idf.get(term, self.unknown_idf)
 
     def knows(self, word: str) -> bool:
         """Does the corpus use this word (or a word of the same stem) at all?"""
@@ -114,15 +96,14 @@ class EvidenceScorer:
 
     def score(self, question: str, qvec: list[float] | None, passages: list[Passage]) -> list[ScoredSentence]:
         keys = self.key_terms(question)
-        verbs = self.unknown_verbs(question)
-        total = sum(self.weight(t, verbs) for t in keys) or 1.0
+        total = sum(self.weight(t) for t in keys) or 1.0
         q = np.asarray(qvec, dtype=np.float32) if qvec is not None else None
         out = []
         for rank, p in enumerate(passages):
             base = self.offsets[p.id]
             for k, span in enumerate(p.sentences):
                 terms = self.sentence_terms[(p.id, k)]
-                lex = sum(self.weight(t, verbs) for t in keys if matches(t, terms)) / total
+                lex = sum(self.weight(t) for t in keys if matches(t, terms)) / total
                 dense = float(self.index.sentence_vectors[base + k] @ q) if q is not None else 0.0
                 score = LEXICAL_WEIGHT * lex + (1 - LEXICAL_WEIGHT) * max(0.0, dense) + 0.05 / (rank + 1)
                 out.append(ScoredSentence(p, span, score, lex, dense, rank))
@@ -153,9 +134,8 @@ class EvidenceScorer:
             if sb not in covered or not any(_near(s.text, sa, sb) for s in spans):
                 covered.discard(sa)
                 covered.discard(sb)
-        verbs = self.unknown_verbs(question)
-        total = sum(self.weight(t, verbs) for t in keys)
-        got = sum(self.weight(t, verbs) for t in covered)
+        total = sum(self.weight(t) for t in keys)
+        got = sum(self.weight(t) for t in covered)
         return got / total, [t for t in keys if t not in covered]
 
 

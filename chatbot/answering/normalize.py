@@ -128,13 +128,13 @@ class QueryNormalizer:
             return word
         if len(low) < 6:
             return english_correction(low) if len(low) >= MIN_ENGLISH_FIX and word[:1].islower() else word
-        if re.search(r"(?:s|ed|ing|er|ers|est|ly)$", low) and len(low) >= 7:
+        if re.search(r"(?:s|ed|ing|er|ers|est|ly)$", low) and len(low) >= 7 and (low in english() or low in wordpieces()):
             return word  # an inflected form of a real word ("ministers", "builders"), not a typo
         limit = 1 if len(low) < 9 or word[:1].isupper() else 2  # a name gets one typo at most
         for n in range(len(low) - limit, len(low) + limit + 1):
             for cand in sorted(self.by_length.get(n, ())):
                 if cand[0] == low[0] and cand not in STOPWORDS and _edit_distance_le(low, cand, limit):
-                    return cand
+                    return cand[:1].upper() + cand[1:] if word[:1].isupper() else cand
         return english_correction(low) if word[:1].islower() else word
 
     def join_split_words(self, question: str) -> str:

@@ -54,6 +54,7 @@ AFFIRM = {"yes", "y", "true", "✓", "✔", "x", "supported", "available", "incl
 NEGATE = {"no", "n", "false", "✗", "✘", "none", "not supported", "unsupported", "not available"}
 NEGATED_ASK = re.compile(r"\b(?:not|no|without|lack|lacks|lacking|cannot|can't|don't|doesn't|isn't|aren't|never)\b")
 MAX_CITED_ROWS = 12
+YEARS = re.compile(r"\b(?:1[89]|20)\d{2}\b")
 
 
 @dataclass(frozen=True)
@@ -511,6 +512,15 @@ def _round(x: Decimal) -> str:
     return f"{x.quantize(Decimal('0.001')):f}"
 
 
+def _years_elsewhere(t: TableData, q: str, documents: dict[str, str] | None) -> bool:
+    """The question names a year, the table and the text above it name years, but not that one."""
+    asked = set(YEARS.findall(q))
+    if not asked:
+        return False
+    held = set(YEARS.findall(" ".join((*t.labels, *t.columns, lead_in(t, documents)))))
+    return bool(held) and not asked & held
+
+
 def _other_years(a: TableAsk) -> bool:
     """The question names years this table does not hold ("average over 2020–2024" of a product table)."""
     years = set(re.findall(r"\b(?:1[89]|20)\d{2}\b", a.q))
@@ -575,6 +585,8 @@ def by_affinity(tables: list[TableData], q: str, documents: dict[str, str] | Non
 
 def answer_keyed(t: TableData, q: str, flow: list[Metric], documents: dict[str, str] | None = None) -> NumericAnswer | None:
     """Answer a question from one name-keyed table, or None when it asks nothing of it."""
+    if _years_elsewhere(t, q, documents):
+        return None  # "fertiliser sales in 2023" of a table of 2024
     ask = read_ask(t, q, flow)
     values = [j for j in range(1, len(t.columns)) if any(v[j] is not None for v in t.values)]
     if not ask.columns and not flow and len(values) == 1 and _stems(q) & (_stems(lead_in(t, documents)) - _stems(" ".join(t.labels))):

@@ -91,19 +91,25 @@ def holds_year(text: str, question: str) -> bool:
     return any(y not in question for y in YEAR.findall(text))
 
 
-def answer_entity(entities: tuple[tuple[str, str], ...], text: str, answer_type: AnswerType, question: str,
-                  about: tuple[str, ...]) -> str:
-    """The entity of the asked type in ``text`` that answers the question: of those the question does
-    not name, the one of the most specific label, nearest to the question's own words; "" if none."""
+# Of several entity labels an answer type allows, the more specific first: a sum of money answers
+# "how much" before a date or a bare number does.
+SPECIFIC_FIRST = ("MONEY", "PERCENT", "QUANTITY", "DATE", "TIME", "ORDINAL", "CARDINAL")
+
+
+def ranked_answer_entity(entities: tuple[tuple[str, str], ...], text: str, answer_type: AnswerType, question: str,
+                  about: tuple[str, ...]) -> tuple[int, int, str] | None:
+    """(label rank, distance, entity): the entity of the asked type in ``text`` that answers the question —
+    of those the question does not name, the one of the most specific label, nearest to the question's
+    own words; None if there is none."""
     labels = LABELS_FOR.get(answer_type)
     if not labels:
-        return ""
+        return None
     q = question.lower()
     low = text.lower()
     anchors = [i for w in about if len(w) > 2 for i in [low.find(w)] if i >= 0]
     if answer_type is AnswerType.PERSON:
         labels = frozenset({"PERSON"})  # a body or a country may hold the answer, but a lead names people only
-    order = sorted(labels)
+    order = [lab for lab in SPECIFIC_FIRST if lab in labels] + sorted(labels - set(SPECIFIC_FIRST))
     best: tuple[int, int, str] | None = None
     for label, ent in entities:
         if label not in labels or ent.lower() in q or not _fits(label, ent, answer_type, False):
@@ -115,4 +121,27 @@ def answer_entity(entities: tuple[tuple[str, str], ...], text: str, answer_type:
         key = (order.index(label) if label in order else len(order), distance, ent)
         if best is None or key < best:
             best = key
+    if best is not None and best[0] < len(order) and order[best[0]] in ("MONEY", "QUANTITY", "PERCENT"):
+        best = (best[0], best[1], _with_symbols(text, best[2]))
+    return best
+
+
+CURRENCY_BEFORE = re.compile(r"(?:US\$|[$€£¥₼₹₽]|\b[A-Z]{3}\s?)$")
+SCALE_AFTER = re.compile(r"^(?:\s?(?:bn|mn|m|k|million|billion|trillion|thousand)\b|%)")
+
+
+def _with_symbols(text: str, ent: str) -> str:
+    """An amount as the text writes it: "39.0" inside "€39.0m" is "€39.0m"."""
+    pos = text.find(ent)
+    if pos < 0:
+        return ent
+    before = CURRENCY_BEFORE.search(text[max(0, pos - 4) : pos])
+    after = SCALE_AFTER.match(text[pos + len(ent) :])
+    return (before.group(0) if before else "") + ent + (after.group(0) if after else "")
+
+
+def answer_entity(entities: tuple[tuple[str, str], ...], text: str, answer_type: AnswerType, question: str,
+                  about: tuple[str, ...]) -> str:
+    """The entity of ``ranked_answer_entity``, or "" if none."""
+    best = ranked_answer_entity(entities, text, answer_type, question, about)
     return best[2] if best else ""
