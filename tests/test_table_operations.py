@@ -127,3 +127,29 @@ def test_two_tables_with_the_same_rows_are_told_apart_by_their_heading(qa: Numer
     assert "95 kW" in _ask(qa, "How much power does Vashti Ridge use?")
     assert "22" in _ask(qa, "How many staff work at Vashti Ridge?")
     assert _ask(qa, "Which site uses the least electricity?").startswith(min(POWER, key=lambda n: int(POWER[n].split()[0])))
+
+
+BRANCHES = """Branches in 2025
+
+Branch          Visits     Opening hours per week
+Northam         120,500    50
+Quayside        80,250     40
+Total           200,750    90
+
+Loans in 2024 were counted differently.
+"""
+
+
+def test_total_row_rate_columns_and_measure_names_that_start_with_total() -> None:
+    doc = Document(doc_id="branches", path="branches.txt", text=BRANCHES, title="branches")
+    passages, tables = parse_document(doc)
+    facts, typed = extract_all([doc], passages, {doc.doc_id: tables})
+    qa = NumericQA(FactsDB(facts, typed), {doc.doc_id: doc.text})
+    assert "200,750" in _ask(qa, "How many visits did the whole network get?")  # the table's own total row
+    assert "200,750" in _ask(qa, "How many visits were there across all branches altogether?")  # summed, total row left out
+    assert f"{Decimal('80250') / 40:.2f}".rstrip("0").rstrip(".") in _ask(qa, "How many visits per opening hour did Quayside have?")
+    ans = qa.answer("How many visits did Northam get in 2023?")  # the table is of 2025
+    assert ans is None or "120,500" not in ans.text
+    from chatbot.facts.keyed import is_total
+
+    assert is_total("Total") and is_total("All regions") and is_total("Grand total") and not is_total("Total phenols")

@@ -53,6 +53,7 @@ LISTING = re.compile(r"^\s*(?:which|what|name|list)\b|\blist\b")
 AFFIRM = {"yes", "y", "true", "✓", "✔", "x", "supported", "available", "included"}
 NEGATE = {"no", "n", "false", "✗", "✘", "none", "not supported", "unsupported", "not available"}
 NEGATED_ASK = re.compile(r"\b(?:not|no|without|lack|lacks|lacking|cannot|can't|don't|doesn't|isn't|aren't|never)\b")
+WHOLE = re.compile(r"\b(?:total|whole|entire|overall|altogether|combined|all)\b")
 MAX_CITED_ROWS = 12
 YEARS = re.compile(r"\b(?:1[89]|20)\d{2}\b")
 
@@ -312,8 +313,14 @@ def _nearest_measure(ask: TableAsk) -> Metric:
 
 def is_total(label: str) -> bool:
     """A row that sums the others ("Total", "All regions", "Overall")."""
+    raw = label.strip().lower()
     words = label_key(label).split()
-    return bool(words) and words[0] in ("total", "all", "overall", "sum", "grand")
+    if not words:
+        return False
+    if len(words) == 1:
+        return words[0] in ("total", "totals", "overall", "sum", "all")
+    # "Grand total", "All regions", "Total, all branches" — not "Total phenols" (a measure's name)
+    return words[:2] == ["grand", "total"] or (words[0] == "all" and len(words) == 2) or bool(re.match(r"total\s*[,:(–-]", raw))
 
 
 def _rows_for_total(ask: TableAsk, m: Metric) -> list[tuple[Decimal, int]]:
@@ -358,6 +365,21 @@ def row_share(ask: TableAsk) -> NumericAnswer | None:
     text = (f"{_label(t, i)} has {_pct(pct)}% of the {m.name} total: {show(t, m, v, [i])} {{0}} of {show(t, m, total, rows)} "
             f"across the {len(vals)} rows {''.join(f'{{{k}}}' for k in range(1, min(len(rows), MAX_CITED_ROWS)))}.")
     return NumericAnswer(text, _evidence(t, rows), arith, operation="share")
+
+
+def _total_row(ask: TableAsk) -> int | None:
+    t = ask.table
+    return next((i for i in range(len(t.labels)) if is_total(t.labels[i])), None)
+
+
+def total_row(ask: TableAsk) -> NumericAnswer | None:
+    """A column asked of no row, in a table with a total row: the table's own total ("how many staff
+    does the whole service have?")."""
+    t, m, i = ask.table, ask.measures[0], _total_row(ask)
+    v = value(t, m, i) if i is not None else None
+    if i is None or v is None:
+        return None
+    return NumericAnswer(f"{m.name}, {_label(t, i)}: {show(t, m, v, [i])} {{0}}.", [row_evidence(t, i)], operation="value")
 
 
 def _pct(x: Decimal) -> str:
@@ -513,12 +535,12 @@ def _round(x: Decimal) -> str:
 
 
 def _years_elsewhere(t: TableData, q: str, documents: dict[str, str] | None) -> bool:
-    """The question names a year, the table and the text above it name years, but not that one."""
+    """The question names years, the table and the text above it name years, but not all of those."""
     asked = set(YEARS.findall(q))
     if not asked:
         return False
     held = set(YEARS.findall(" ".join((*t.labels, *t.columns, lead_in(t, documents)))))
-    return bool(held) and not asked & held
+    return bool(held) and not asked <= held
 
 
 def _other_years(a: TableAsk) -> bool:
@@ -550,6 +572,8 @@ OPERATIONS: list[Operation] = [
     ("share", lambda a: _distinct_rows(a) == 1 and _one_column(a) and bool(SHARE.search(a.free)), row_share),
     ("aggregate", lambda a: _distinct_rows(a) != 1 and _one_column(a) and not a.extreme and not _other_years(a)
      and bool(SUM.search(a.free) or AVERAGE.search(a.free)), aggregate),
+    ("total row", lambda a: not a.rows and _one_column(a) and not a.extreme and bool(WHOLE.search(a.free)) and _total_row(a) is not None,
+     total_row),
     ("times", lambda a: _distinct_rows(a) == 2 and _one_column(a) and bool(TIMES.search(a.free)), times_rows),
     ("column difference", lambda a: len(a.rows) >= 1 and len(a.measures) >= 2 and bool(SPREAD.search(a.q))
      and len(set(a.table.labels[h.index] for h in a.rows)) == 1, column_difference),

@@ -25,6 +25,7 @@ ORDINALS = {"second": 2, "third": 3, "fourth": 4, "fifth": 5, "2nd": 2, "3rd": 3
 FOOTNOTE_MARK = re.compile(r"\s*(?:[*†‡§¹²³⁴⁵⁶⁷⁸⁹]+|\[\w{1,3}\])$")
 SAME_MEANING = ({"mean", "average", "avg"}, {"count", "number"}, {"price", "cost"})
 PARTIAL = 0.8  # strength of a column named by half its words
+RATE_WORDS = {"per", "each", "every"}
 # Words that say what to do with a column ("average", "total") rather than which column it is.
 OPERATION_WORDS = {"average", "mean", "total", "number", "count", "sum", "share", "percent", "percentage", "rate"}
 
@@ -103,7 +104,7 @@ def match_columns(t: TableData, q: str, skip: tuple[int, ...] = ()) -> list[Hit]
         if j == 0 or j in skip or not col.strip():
             continue
         head = [w for _, _, w in _words(re.sub(r"\([^)]*\)", " ", col))]
-        content = _content(head) or head
+        content = [w for w in _content(head) if w not in RATE_WORDS] or head  # "per" in "Opening hours per week" asks nothing
         found: list[tuple[int, int]] = []
         found_by_word: list[tuple[int, int] | None] = []
         extreme = False
