@@ -60,8 +60,7 @@ class Chatbot:
             from chatbot.answering.llm import OpenAICompatibleModel
 
             llm = OpenAICompatibleModel(self.settings)
-        qa = NumericQA(facts, {d: doc.text for d, doc in index.documents.items()})
-        qa.titles = {d: doc.title for d, doc in index.documents.items()}
+        qa = NumericQA(facts, {d: doc.text for d, doc in index.documents.items()}, {d: doc.title for d, doc in index.documents.items()})
         return Loaded(index, facts, AnswerChain(index, qa, self.settings, llm))
 
     # The build currently answering (each read may see a newer one after a reload).

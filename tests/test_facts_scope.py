@@ -29,9 +29,7 @@ def _answerer(paths: tuple[Path, ...]) -> NumericQA:
         passages.extend(ps)
         tables[d.doc_id] = ts
     facts, table_data = extract_all(docs, passages, tables)
-    qa = NumericQA(FactsDB(facts, table_data), {d.doc_id: d.text for d in docs})
-    qa.titles = {d.doc_id: d.title for d in docs}
-    return qa
+    return NumericQA(FactsDB(facts, table_data), {d.doc_id: d.text for d in docs}, {d.doc_id: d.title for d in docs})
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,14 @@
 """Operations over tables keyed by names (attributes, products, models, architectures), not years.
 
 A question is read once into a frozen ``TableAsk`` (rows and columns it names, the operation);
-a registry of small functions answers it: the first whose ``applies`` holds and that returns an
-answer wins. Values are exact decimals from the table; every row used is cited.
+a registry of small functions answers it (``registry.KEYED_OPERATIONS``): the first that applies
+and returns an answer wins. Values are exact decimals from the table; every row used is cited.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -534,7 +534,7 @@ def _round(x: Decimal) -> str:
     return f"{x.quantize(Decimal('0.001')):f}"
 
 
-def _years_elsewhere(t: TableData, q: str, documents: dict[str, str] | None) -> bool:
+def _years_elsewhere(t: TableData, q: str, documents: Mapping[str, str] | None) -> bool:
     """The question names years, the table and the text above it name years, but not all of those."""
     asked = set(YEARS.findall(q))
     if not asked:
@@ -563,29 +563,72 @@ def _repeated_label(a: TableAsk) -> bool:
     return any(keys.count(label_key(a.table.labels[h.index])) > 1 for h in a.rows)
 
 
-Operation = tuple[str, Callable[[TableAsk], bool], Callable[[TableAsk], NumericAnswer | None]]
-OPERATIONS: list[Operation] = [
-    ("flagged rows", lambda a: not a.rows and (a.counting or bool(LISTING.search(a.q))) and flag_column(a) is not None, flagged_rows),
-    ("count", lambda a: a.counting and _text_only(a) and ((_repeated_label(a) or bool(a.measures)) and bool(a.rows) or bool(_cell_filters(a))
-                                                          or bool(TABLE_WORDS.search(a.q))), count_rows),
-    ("row ratio", lambda a: _distinct_rows(a) == 1 and len(a.columns) >= 2 and not a.flow and bool(PER.search(a.q)), row_ratio),
-    ("share", lambda a: _distinct_rows(a) == 1 and _one_column(a) and bool(SHARE.search(a.free)), row_share),
-    ("aggregate", lambda a: _distinct_rows(a) != 1 and _one_column(a) and not a.extreme and not _other_years(a)
-     and bool(SUM.search(a.free) or AVERAGE.search(a.free)), aggregate),
-    ("total row", lambda a: not a.rows and _one_column(a) and not a.extreme and bool(WHOLE.search(a.free)) and _total_row(a) is not None,
-     total_row),
-    ("times", lambda a: _distinct_rows(a) == 2 and _one_column(a) and bool(TIMES.search(a.free)), times_rows),
-    ("column difference", lambda a: len(a.rows) >= 1 and len(a.measures) >= 2 and bool(SPREAD.search(a.q))
-     and len(set(a.table.labels[h.index] for h in a.rows)) == 1, column_difference),
-    ("ratio extreme", lambda a: not a.rows and len(a.columns) >= 2 and bool(a.extreme) and bool(DIVIDED.search(a.q)), ratio_extreme),
-    ("extreme", lambda a: not SHARE.search(a.q) and (not a.rows or len(a.rows) >= 3) and len(a.measures) >= 1 and bool(a.extreme), extreme_rows),
-    ("compare", lambda a: len({a.table.labels[h.index] for h in a.rows}) == 2 and len(a.measures) == 1
-     and a.measures[0].kind == "column" and any(t.values[h.index][a.measures[0].cols[0]] is not None for t in [a.table] for h in a.rows), compare_rows),
-    ("lookup", lambda a: bool(a.rows) and bool(a.measures), lookup),
-]
+# ---- when each operation applies (the order they are tried in is ``registry.KEYED_OPERATIONS``) -------
 
 
-def lead_in(t: TableData, documents: dict[str, str] | None) -> str:
+def flags_asked(a: TableAsk) -> bool:
+    """"Which / how many rows support X?" of a yes/no column, naming no row."""
+    return not a.rows and (a.counting or bool(LISTING.search(a.q))) and flag_column(a) is not None
+
+
+def counts_rows(a: TableAsk) -> bool:
+    """"How many …" over text columns, naming repeated rows, cells or the table itself."""
+    return a.counting and _text_only(a) and ((_repeated_label(a) or bool(a.measures)) and bool(a.rows) or bool(_cell_filters(a))
+                                             or bool(TABLE_WORDS.search(a.q)))
+
+
+def one_row_per(a: TableAsk) -> bool:
+    """One row, two columns, one per the other ("cost per seat")."""
+    return _distinct_rows(a) == 1 and len(a.columns) >= 2 and not a.flow and bool(PER.search(a.q))
+
+
+def one_row_share(a: TableAsk) -> bool:
+    """One row's share of a column."""
+    return _distinct_rows(a) == 1 and _one_column(a) and bool(SHARE.search(a.free))
+
+
+def aggregate_asked(a: TableAsk) -> bool:
+    """A sum or mean of one column over the rows (not one row, not an extreme, no years the table lacks)."""
+    return (_distinct_rows(a) != 1 and _one_column(a) and not a.extreme and not _other_years(a)
+            and bool(SUM.search(a.free) or AVERAGE.search(a.free)))
+
+
+def whole_asked(a: TableAsk) -> bool:
+    """One column of no row, "the whole …", in a table with a total row."""
+    return not a.rows and _one_column(a) and not a.extreme and bool(WHOLE.search(a.free)) and _total_row(a) is not None
+
+
+def two_rows_times(a: TableAsk) -> bool:
+    """Two rows, one column, "how many times"."""
+    return _distinct_rows(a) == 2 and _one_column(a) and bool(TIMES.search(a.free))
+
+
+def one_row_spread(a: TableAsk) -> bool:
+    """One row label, two columns, and a spread asked for ("range", "minus")."""
+    return len(a.rows) >= 1 and len(a.measures) >= 2 and bool(SPREAD.search(a.q)) and len(set(a.table.labels[h.index] for h in a.rows)) == 1
+
+
+def extreme_of_ratio(a: TableAsk) -> bool:
+    """No row, two columns divided, an extreme."""
+    return not a.rows and len(a.columns) >= 2 and bool(a.extreme) and bool(DIVIDED.search(a.q))
+
+
+def extreme_asked(a: TableAsk) -> bool:
+    """An extreme of a column over all rows (or three or more named), not a share."""
+    return not SHARE.search(a.q) and (not a.rows or len(a.rows) >= 3) and len(a.measures) >= 1 and bool(a.extreme)
+
+
+def two_rows_one_column(a: TableAsk) -> bool:
+    """Two row labels and one numeric column."""
+    return (len({a.table.labels[h.index] for h in a.rows}) == 2 and len(a.measures) == 1 and a.measures[0].kind == "column"
+            and any(a.table.values[h.index][a.measures[0].cols[0]] is not None for h in a.rows))
+
+
+def rows_and_columns(a: TableAsk) -> bool:
+    return bool(a.rows) and bool(a.measures)
+
+
+def lead_in(t: TableData, documents: Mapping[str, str] | None) -> str:
     """The text just above a table: its heading and lead-in paragraph (and the caption)."""
     text = (documents or {}).get(t.doc_id, "")
     lead = text[max(0, t.row_spans[0][0] - 600) : t.row_spans[0][0]] if text and t.row_spans else ""
@@ -598,7 +641,7 @@ def _stems(text: str) -> set[str]:
     return {stem(w) for w in re.findall(r"[a-z][a-z\-]+", text.lower()) if w not in STOPWORDS}
 
 
-def by_affinity(tables: list[TableData], q: str, documents: dict[str, str] | None = None) -> list[TableData]:
+def by_affinity(tables: list[TableData], q: str, documents: Mapping[str, str] | None = None) -> list[TableData]:
     """Tables in the order the question's words point at them: words of the text above a table and
     of its column names; ties keep document order."""
     if len(tables) < 2:
@@ -607,18 +650,15 @@ def by_affinity(tables: list[TableData], q: str, documents: dict[str, str] | Non
     return sorted(tables, key=lambda t: len(asked & _stems(lead_in(t, documents) + " " + " ".join(t.columns))), reverse=True)
 
 
-def answer_keyed(t: TableData, q: str, flow: list[Metric], documents: dict[str, str] | None = None) -> NumericAnswer | None:
-    """Answer a question from one name-keyed table, or None when it asks nothing of it."""
+def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str, str] | None = None) -> TableAsk | None:
+    """The question read against one name-keyed table (``read_ask``), where a table of one measure
+    named only by the text above it ("Electricity used per site" → Power) takes that measure;
+    ``None`` when the question names years the table and the text above it do not ("fertiliser
+    sales in 2023" of a table of 2024)."""
     if _years_elsewhere(t, q, documents):
-        return None  # "fertiliser sales in 2023" of a table of 2024
+        return None
     ask = read_ask(t, q, flow)
     values = [j for j in range(1, len(t.columns)) if any(v[j] is not None for v in t.values)]
     if not ask.columns and not flow and len(values) == 1 and _stems(q) & (_stems(lead_in(t, documents)) - _stems(" ".join(t.labels))):
-        # a table of one measure, named by the text above it ("Electricity used per site" → Power)
         ask = replace(ask, columns=(Hit(values[0], 0, 0, PARTIAL),))
-    for _name, applies, run in OPERATIONS:
-        if applies(ask):
-            ans = run(ask)
-            if ans is not None:
-                return ans
-    return None
+    return ask

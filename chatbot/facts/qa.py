@@ -1,47 +1,32 @@
 """Deterministic numeric answers over the facts table, with the arithmetic written out.
 
 The parser knows only general vocabulary (``chatbot.facts.question``); the metrics, years and values
-come from the tables and facts extracted at index time. Table operations live in ``table_ops``,
-sentence-fact operations in ``mention_ops``; this module routes a question to them.
+come from the tables and facts extracted at index time. ``NumericQA`` holds a read-only view of them
+(``context.FactsView``, built once); each question is read once into a frozen ``Request`` and answered
+by the operations ``registry`` lists, in the order written there. Nothing about a question is kept.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from chatbot.facts.currency import currencies
-from chatbot.facts.flows import find_flow_table
-from chatbot.facts.keyed import answer_keyed, by_affinity
-from chatbot.facts.mention_ops import MentionOps
+from chatbot.facts import registry
+from chatbot.facts.context import FactsView, Request, build_view, read_question
+from chatbot.facts.extract import TableData
+from chatbot.facts.flows import FlowTable
 from chatbot.facts.question import (
-    COUNT_INTENT,
-    ENTITY_Q,
-    GENERIC,
-    LIST_Q,
     METRIC_SYNONYMS,
-    METRIC_TERMS,
-    NAME_WORD,
     OPS,
-    PART_WORDS,
-    QUALIFIERS,
-    RANK_INTENT,
-    SCOPE_FILLER,
-    WHEN_INTENT,
     YEAR_RE,
-    YEARS_APART,
     Evidence,
     Metric,
     NumericAnswer,
-    fold_question,
 )
 from chatbot.facts.store import FactsDB
-from chatbot.facts.table_ops import TableOps
-from chatbot.text import STOPWORDS, content_terms, stem, words
-
-REASON_Q = re.compile(r"^\s*(?:why|how (?:did|does|do|come|could|can|has|have|was|were|is|are)\b)")
+from chatbot.facts.table_read import metrics
+from chatbot.types import Fact
 
 __all__ = ["METRIC_SYNONYMS", "OPS", "Evidence", "Metric", "NumericAnswer", "NumericQA"]
 
@@ -50,30 +35,32 @@ __all__ = ["METRIC_SYNONYMS", "OPS", "Evidence", "Metric", "NumericAnswer", "Num
 SCOPE_CACHE = 128
 
 
-class NumericQA(TableOps, MentionOps):
-    def __init__(self, db: FactsDB, documents: dict[str, str] | None = None) -> None:
+class NumericQA:
+    """Numeric answers over one facts store and its documents' text (``titles``: document id → title)."""
+
+    def __init__(self, db: FactsDB, documents: Mapping[str, str] | None = None, titles: Mapping[str, str] | None = None) -> None:
         self.db = db
-        self.titles: dict[str, str] = {}
-        self.documents = documents or {}
+        self.view: FactsView = build_view(db, documents or {}, titles or {})
         self._scopes: OrderedDict[frozenset[str], NumericQA] = OrderedDict()
         self._scope_lock = threading.Lock()
-        self.flow_tables = {t.id: ft for t in db.tables if (ft := find_flow_table(t, self.documents.get(t.doc_id, "")))}
-        self.doc_df: dict[str, int] = {}  # in how many paragraphs each term occurs
-        self.verb_only: dict[str, set[str]] | set[str] = {}
-        self._doc_lower = " ".join(self.documents.values()).lower()
-        # words the document writes capitalised (names such as "Boeing"): never mere verbs
-        self.capitalised = {w.lower() for text in self.documents.values() for w in re.findall(r"\b[A-Z][a-z][\w\-]*", text)}
-        paragraphs = [p for text in (documents or {}).values() for p in re.split(r"\n\s*\n|\n", text) if p.strip()]
-        self.n_paragraphs = len(paragraphs)
-        for para in paragraphs:
-            for term in set(content_terms(fold_question(para))):
-                self.doc_df[term] = self.doc_df.get(term, 0) + 1
-            for w in re.findall(r"[A-Za-z][\w\-]*", para):
-                self.verb_only.setdefault(stem(w.lower()), set()).add(w)
-        # stems the document uses only in lower-case verb forms ("handled"): they say how, not what
-        self._idf_cache: dict[str, float] | None = None
-        self._idf()
-        self.verb_only = {t for t, forms in self.verb_only.items() if all(re.fullmatch(r"[a-z][\w\-]*(?:ed|ing)", f) for f in forms)}
+        self._facts_by_doc: dict[str, list[Fact]] = {}
+        self._tables_by_doc: dict[str, list[TableData]] = {}
+        for f in db.facts:
+            self._facts_by_doc.setdefault(f.doc_id, []).append(f)
+        for t in db.tables:
+            self._tables_by_doc.setdefault(t.doc_id, []).append(t)
+
+    @property
+    def documents(self) -> Mapping[str, str]:
+        return self.view.documents
+
+    @property
+    def titles(self) -> Mapping[str, str]:
+        return self.view.titles
+
+    @property
+    def flow_tables(self) -> Mapping[str, FlowTable]:
+        return self.view.flow_tables
 
     # ---- scope ---------------------------------------------------------------------------------
 
@@ -95,8 +82,8 @@ class NumericQA(TableOps, MentionOps):
             FactsDB([f for f in self.db.facts if f.doc_id in key], [t for t in self.db.tables if t.doc_id in key])
             if len(key) * 4 > len(self.documents) else self._by_doc(key),
             {d: self.documents[d] for d in key},
+            {d: t for d, t in self.titles.items() if d in key},
         )
-        qa.titles = {d: t for d, t in self.titles.items() if d in key}
         with self._scope_lock:
             self._scopes[key] = qa
             while len(self._scopes) > SCOPE_CACHE:
@@ -104,99 +91,17 @@ class NumericQA(TableOps, MentionOps):
         return qa
 
     def _by_doc(self, key: frozenset[str]) -> FactsDB:
-        """The facts and tables of a few documents, from a per-document index made once."""
-        if getattr(self, "_facts_by_doc", None) is None:
-            facts: dict[str, list] = {}
-            tables: dict[str, list] = {}
-            for f in self.db.facts:
-                facts.setdefault(f.doc_id, []).append(f)
-            for t in self.db.tables:
-                tables.setdefault(t.doc_id, []).append(t)
-            self._facts_by_doc, self._tables_by_doc = facts, tables
+        """The facts and tables of a few documents, from the per-document index."""
         order = [d for d in self.documents if d in key]  # the corpus order, as a full scan meets them
         return FactsDB([f for d in order for f in self._facts_by_doc.get(d, [])],
                        [t for d in order for t in self._tables_by_doc.get(d, [])])
 
-    # ---- parsing -------------------------------------------------------------------------------
+    # ---- answering -----------------------------------------------------------------------------
 
     def answer(self, question: str) -> NumericAnswer | None:
-        q = fold_question(question)
-        op = self.operation(q)
-        if REASON_Q.match(q) and op is None:
-            return None  # "how did X end up with a surplus?" asks for the reason, which the text gives
-        names = {w.lower() for w in NAME_WORD.findall(question.strip()[1:])}
-        if any(not self._doc_knows(n) for n in names):
-            return None  # "imports from China": the document never names it, so no figure here is about it
-        for t in by_affinity([t for t in self.db.tables if not t.year_keyed], q, self.documents):
-            if not t.year_keyed:
-                keyed = answer_keyed(t, q, self.flow_metrics(t, q), self.documents)
-                if keyed is not None:
-                    return keyed
-        if op in ("max", "min") and PART_WORDS.search(q):
-            extreme = self._extreme_part(q, op)
-            if extreme is not None:
-                return extreme
-        if YEARS_APART.search(q):
-            apart = self._years_apart(q)
-            if apart is not None:
-                return apart
-        if WHEN_INTENT.search(q) or COUNT_INTENT.search(q) or RANK_INTENT.search(q):
-            special = self._answer_mentions(q, kinds=("event", "count", "rank"))
-            if special is not None:
-                return special
-            if RANK_INTENT.search(q) and not (op in ("max", "min") and not PART_WORDS.search(q)):
-                return None  # a ranking question is not answered with an amount
-        parts = self._answer_parts(q)
-        if parts is not None:
-            return parts
-        if LIST_Q.search(q) and PART_WORDS.search(q):
-            listing = self._list_parts(q)
-            if listing is not None:
-                return listing
-        if op is None and ENTITY_Q.search(q):
-            return None
-        for t in self.db.tables:
-            ans = self._answer_table(t, q) if t.year_keyed else None
-            if ans is not None:
-                return ans
-        if op == "share":
-            share = self._share_of_mentions(q)
-            if share is not None:
-                return share
-        return self._answer_mentions(q)
+        return registry.answer(Request(read_question(question), self.view))
 
     def asks_for_figure(self, question: str) -> bool:
         """A question about a table's metric in one of its years wants a figure."""
-        q = fold_question(question)
-        return any(self.metrics(t, q) and any(y in t.labels for y in YEAR_RE.findall(q)) for t in self.db.tables)
-
-    def _doc_knows(self, word: str) -> bool:
-        """Does the document use this word (any case, or as a spelling of a name it uses)?"""
-        if stem(word) in self.doc_df or " ".join(content_terms(fold_question(word))) in self.doc_df:
-            return True
-        return re.search(rf"\b{re.escape(word.lower())}", self._doc_lower) is not None
-
-    def _off_topic(self, q: str, context: str, rare_only: bool = False) -> bool:
-        """Does the question name something the document mentions elsewhere but this source does not?
-        ("How much oil …" must not be answered with a total that says nothing of oil.)"""
-        ctx = set(content_terms(fold_question(context)))
-        op = self.operation(q)
-        if op is not None:  # the words that name the operation ("add up", "compared with") are not the topic
-            q = dict(OPS)[op].sub(" ", q)
-        for word in words(q):
-            if word in STOPWORDS or (rare_only and re.search(r"(?:ed|ing|ly)$", word) and word not in self.capitalised):
-                continue  # verbs and adverbs ("handled", "shipping") say how, not what; names ("Airbus") count
-            term = stem(word)
-            if rare_only and (word in QUALIFIERS or word in currencies().by_name) and term not in ctx:
-                return True  # "first half of 2024", "in euros", "per capita": not what the table measures
-            if term in GENERIC or term in SCOPE_FILLER or term in METRIC_TERMS:
-                continue
-            if term in ctx or YEAR_RE.fullmatch(term) or term not in self.doc_df or (rare_only and term in self.verb_only):
-                continue
-            if not rare_only or self.doc_df[term] <= max(2, self.n_paragraphs // 5):
-                return True
-        return False
-
-    def _coverage(self, q_terms: set[str], context: str) -> float:
-        ctx = set(content_terms(fold_question(context)))
-        return len(q_terms & ctx) / max(1, len(q_terms))
+        ask = read_question(question)
+        return any(metrics(self.view, t, ask) and any(y in t.labels for y in YEAR_RE.findall(ask.q)) for t in self.view.tables)
