@@ -421,7 +421,7 @@ def better_mention(r: TableRequest, i: int) -> NumericAnswer | None:
     row_value = t.values[i][m.cols[0]]
     if row_value and f.value and max(row_value, f.value) / min(row_value, f.value) <= 10 and abs(row_value - f.value) > 1e-6 * row_value:
         ans.evidence.append(row_evidence(t, i))
-        ans.text += (f" Note: the article's trade table gives a different figure for {label}: {m.name.lower()} "
+        ans.text += (f" Note: the article's table gives a different figure for {label}: {m.name.lower()} "
                      f"{t.cells[i][m.cols[0]]} {{1}}, so the two sources disagree ({f.text_value} vs {t.cells[i][m.cols[0]]}).")
         ans.notes.append("conflicting sources")
     return ans
