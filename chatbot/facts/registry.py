@@ -10,10 +10,11 @@ Three registries, each walked in its own order:
 
 ``STEPS`` (the question):
     refusals first (a reason asked for; a name no document uses), then the name-keyed tables
-    (``KEYED_OPERATIONS``), the components listed in sentences (largest/smallest), years between two
-    events, dates/counts/ranks from sentences, amounts of named components, a listing of components,
-    the year-keyed tables (``TABLE_OPERATIONS``), a share between two sentence amounts, and last any
-    amount a sentence gives.
+    (``KEYED_OPERATIONS``), the largest/smallest component listed in a sentence, years between two
+    events, a date, count or rank from a sentence (a rank not found there is refused), amounts of
+    named components, a listing of components, a refusal of "who/where/which" questions with no
+    operation, the year-keyed tables (``TABLE_OPERATIONS``), a share between two sentence amounts,
+    and last any amount a sentence gives.
 
 ``KEYED_OPERATIONS`` (one name-keyed table, ``keyed.TableAsk``): the first that applies and answers;
 the tables are asked in the order the question's words point at them (``keyed.by_affinity``), and
