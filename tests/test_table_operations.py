@@ -153,3 +153,21 @@ def test_total_row_rate_columns_and_measure_names_that_start_with_total() -> Non
     from chatbot.facts.keyed import is_total
 
     assert is_total("Total") and is_total("All regions") and is_total("Grand total") and not is_total("Total phenols")
+
+
+YEARLY = """Loans by year
+
+Year    Loans      Audio loans
+2022    500,000    120,000
+2023    540,000    150,500
+2024    530,000    171,250
+"""
+
+
+def test_year_table_column_named_in_full_and_fewest() -> None:
+    doc = Document(doc_id="yearly", path="yearly.txt", text=YEARLY, title="yearly")
+    passages, tables = parse_document(doc)
+    facts, typed = extract_all([doc], passages, {doc.doc_id: tables})
+    qa = NumericQA(FactsDB(facts, typed), {doc.doc_id: doc.text})
+    assert f"{120_000 + 150_500 + 171_250:,}" in _ask(qa, "How many audio loans were there over the three years altogether?")
+    assert "2022" in _ask(qa, "Which year had the fewest loans?")

@@ -40,7 +40,7 @@ OPS: list[tuple[str, re.Pattern[str]]] = [
         r"|\bdifference\b|\bgap\b|\bmore than\b|\bless than\b|\bcompared?\b|\bversus\b|\bvs\.?\b|\bexceed"
     )),
     ("max", re.compile(r"\bhighest\b|\bpeak(?:ed)?\b|\blargest\b|\bmaximum\b|\bbiggest\b|\brecord\b|\bmost\b|\bstrongest\b|\btop\b")),
-    ("min", re.compile(r"\blowest\b|\bsmallest\b|\bminimum\b|\bleast\b|\bweakest\b|\bbottom\b")),
+    ("min", re.compile(r"\blowest\b|\bsmallest\b|\bminimum\b|\bleast\b|\bfewest\b|\bweakest\b|\bbottom\b")),
     ("trend", re.compile(
         r"\btrend|\bover the years\b|\bevolv|\bover time\b|\beach year\b|\bevery (?:single )?year\b|\bgo(?:ne)? up\b"
         r"|\bwent up\b|\bgo(?:ne)? down\b|\bwent down\b|\ball (?:the )?years\b|\bby year\b|\byear by year\b|\bdevelop"

@@ -140,6 +140,10 @@ def named_metrics(t: TableData, ask: Ask) -> list[Metric]:
         return [balance]
     found = [Metric(re.sub(r"\s*\([^)]*\)", "", col).strip() or col, (j,))
              for j, col in enumerate(t.columns[1:], start=1) if _names_column(col, ask)]
+    # "e-book loans" names the "E-book loans" column, not also "Loans", whose words it holds
+    if len(found) > 1:
+        terms = {m.cols[0]: set(content_terms(re.sub(r"\([^)]*\)", " ", t.columns[m.cols[0]]))) for m in found if m.kind == "column"}
+        found = [m for m in found if not any(terms.get(m.cols[0], set()) < terms.get(o.cols[0], set()) for o in found)]
     # "total exports" is the export column, not the total column
     if len(found) > 1:
         specific = [m for m in found if not re.search(r"\b(total|turnover|sum)\b", t.columns[m.cols[0]], re.I)
