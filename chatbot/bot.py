@@ -60,7 +60,9 @@ class Chatbot:
             from chatbot.answering.llm import OpenAICompatibleModel
 
             llm = OpenAICompatibleModel(self.settings)
-        qa = NumericQA(facts, {d: doc.text for d, doc in index.documents.items()})
+        stats = index.stats  # derived at build (None: derived by the answerer)
+        qa = NumericQA(facts, {d: doc.text for d, doc in index.documents.items()},
+                       stats.paragraphs if stats else None, stats.facts if stats else None)
         qa.titles = {d: doc.title for d, doc in index.documents.items()}
         return Loaded(index, facts, AnswerChain(index, qa, self.settings, llm))
 

@@ -9,6 +9,7 @@ Layout under ``index_dir``::
                       chroma/         embedded Chroma store (absent in server mode)
                       facts.sqlite    structured facts table
                       sentences.npy   sentence vectors (memory-mapped at load)
+                      corpus_stats.json   the corpus's word statistics for answering (``chatbot.corpus_stats``)
                       embedder/       the ONNX export of the embedding model (ONNX backend only)
 
 A build goes into ``builds/.tmp-<pid>-*`` and only becomes ``current`` once complete, so a build killed
@@ -43,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from chatbot import incremental
+from chatbot import corpus_stats, incremental
 from chatbot.corpus import ALIASES_FILE, corpus_hash, load_corpus, parse_document
 from chatbot.embeddings import Embedder, EmbedderPlan, SentenceTransformerEmbedder, plan_embedder
 from chatbot.errors import ChatbotError, IndexBuildError
@@ -66,7 +67,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
-FORMAT_VERSION = 6  # 6: facts carry a typed parent_id
+FORMAT_VERSION = 7  # 6: facts carry a typed parent_id; 7: corpus statistics derived at build (corpus_stats.json)
 CURATED_FACTS_FILE = "facts.yaml"
 EMBEDDER_DIR = "embedder"
 
@@ -91,9 +92,10 @@ class Manifest:
     versions: dict[str, str]
     build_seconds: float
     created: str
+    stats_key: str = ""  # the code that derived corpus_stats.json (``corpus_stats.code_key``)
 
     def key(self) -> tuple[Any, ...]:
-        return (self.format, self.corpus_hash, self.model_id, self.vector_backend)
+        return (self.format, self.corpus_hash, self.model_id, self.vector_backend, self.stats_key)
 
 
 @dataclass
@@ -108,6 +110,7 @@ class LoadedIndex:
     vectors: VectorStore
     embedder: Embedder
     sentence_vectors: np.ndarray  # one row per (passage, sentence), in passage order; read-only, memory-mapped
+    stats: corpus_stats.CorpusStats | None = None  # derived at build; None: the answerers derive their own
 
     @property
     def by_id(self) -> dict[str, Passage]:
@@ -174,7 +177,7 @@ class IndexManager:
 
     def wanted_key(self, docs: list[Document]) -> tuple[Any, ...]:
         h = corpus_hash(docs, [self.settings.corpus_dir / CURATED_FACTS_FILE, self.settings.corpus_dir / ALIASES_FILE])
-        return (FORMAT_VERSION, h, self.model_id, _backend(self.settings))
+        return (FORMAT_VERSION, h, self.model_id, _backend(self.settings), corpus_stats.code_key())
 
     def status(self) -> tuple[bool, str]:
         """(up to date?, reason) without loading vectors."""
@@ -246,9 +249,12 @@ class IndexManager:
             )
             self._build_bm25(passages, tmp / "bm25")
             facts, tables = combine([part.facts for part in parts])
-            n_facts = write_facts_db(docs, facts, tables, tmp / "facts.sqlite", self.settings.corpus_dir / CURATED_FACTS_FILE)
+            written = write_facts_db(docs, facts, tables, tmp / "facts.sqlite", self.settings.corpus_dir / CURATED_FACTS_FILE)
+            n_facts = len(written)
             np.save(tmp / "sentences.npy", incremental.stack([part.sentence_vectors for part in parts], dim))
             incremental.write(tmp, reuse_key, parts, dim)
+            self._write_stats(tmp, key[1], parts, previous_root if previous else None, {d.doc_id for d in fresh},
+                              corpus_stats.fact_stats([f.subject for f in written]))
             kept = {p.id for d in docs if (d.doc_id, hashes[d.doc_id]) in previous for p in previous[(d.doc_id, hashes[d.doc_id])].passages}
             collection = self._fill_vector_store(tmp, collection, parts, previous_root if previous else None, kept)
             manifest = Manifest(
@@ -263,6 +269,7 @@ class IndexManager:
                 versions=_versions(),
                 build_seconds=round(time.perf_counter() - t0, 3),
                 created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                stats_key=key[4],
             )
             (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
         except BaseException:
@@ -285,6 +292,24 @@ class IndexManager:
         except Exception as exc:  # noqa: BLE001 - unreadable leftovers only cost a full build
             log.info("Not reusing %s (%s): every document is rebuilt.", root.name, exc)
             return {}
+
+    def _write_stats(
+        self, tmp: Path, corpus: str, parts: list[incremental.DocumentArtefacts], previous: Path | None, changed: set[str],
+        facts: corpus_stats.FactStats,
+    ) -> None:
+        """The corpus statistics of this build; an unchanged document's come from the previous build."""
+        kept: dict[str, corpus_stats.DocumentStats] = {}
+        if previous is not None:
+            try:
+                kept = corpus_stats.read_parts(previous)
+            except Exception as exc:  # noqa: BLE001 - unreadable leftovers only cost deriving them again
+                log.info("Not reusing the corpus statistics of %s (%s)", previous.name, exc)
+        stats = [
+            kept[p.doc.doc_id] if p.doc.doc_id in kept and p.doc.doc_id not in changed
+            else corpus_stats.document_stats(p.doc.doc_id, p.doc.text, p.passages)
+            for p in parts
+        ]
+        corpus_stats.write(tmp, corpus, stats, facts)
 
     def _derive(
         self, docs: list[Document], hashes: dict[str, str], embedder: Embedder
@@ -471,7 +496,8 @@ class IndexManager:
         count = vectors.count()
         if count != manifest.passages:
             raise IndexBuildError(f"vector store holds {count} vectors, manifest says {manifest.passages}")
-        return LoadedIndex(root, manifest, documents, passages, bm25, vectors, embedder, sentence_vectors)
+        stats = corpus_stats.load(root, manifest.corpus_hash, list(documents), len(passages), manifest.facts)
+        return LoadedIndex(root, manifest, documents, passages, bm25, vectors, embedder, sentence_vectors, stats)
 
     def load(self) -> LoadedIndex:
         """Load the current index, building or rebuilding it when missing, stale or corrupt.

@@ -15,6 +15,7 @@ import pytest
 
 from chatbot.bot import Chatbot
 from chatbot.corpus import parse_document, read_document
+from chatbot.corpus_stats import DOC_STATS_FILE, STATS_FILE
 from chatbot.incremental import DOC_FACTS_FILE, DOCUMENTS_FILE, PASSAGE_VECTORS_FILE
 from chatbot.index import IndexManager, _embedding_text
 from conftest import CORPUS, DATA, make_settings
@@ -85,6 +86,8 @@ def contents(mgr: IndexManager) -> dict[str, object]:
         "passage_vectors": np.load(root / PASSAGE_VECTORS_FILE),
         "documents": json.loads((root / DOCUMENTS_FILE).read_text(encoding="utf-8")),
         "doc_facts": json.loads((root / DOC_FACTS_FILE).read_text(encoding="utf-8")),
+        "corpus_stats": json.loads((root / STATS_FILE).read_text(encoding="utf-8")),
+        "doc_stats": json.loads((root / DOC_STATS_FILE).read_text(encoding="utf-8")),
         "facts": facts,
         "tables": tables,
         "checks": checks,

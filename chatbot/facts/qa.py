@@ -12,6 +12,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 
+from chatbot.corpus_stats import FactStats, ParagraphStats, derive_paragraph_stats
 from chatbot.facts.currency import currencies
 from chatbot.facts.flows import find_flow_table
 from chatbot.facts.keyed import answer_keyed
@@ -51,29 +52,28 @@ SCOPE_CACHE = 128
 
 
 class NumericQA(TableOps, MentionOps):
-    def __init__(self, db: FactsDB, documents: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, db: FactsDB, documents: dict[str, str] | None = None, stats: ParagraphStats | None = None, fact_stats: FactStats | None = None
+    ) -> None:
+        """``stats``, ``fact_stats``: the documents' paragraph statistics and the facts' subject
+        statistics as the index build derived them (else derived here, the same way)."""
         self.db = db
         self.titles: dict[str, str] = {}
         self.documents = documents or {}
         self._scopes: OrderedDict[frozenset[str], NumericQA] = OrderedDict()
         self._scope_lock = threading.Lock()
         self.flow_tables = {t.id: ft for t in db.tables if (ft := find_flow_table(t, self.documents.get(t.doc_id, "")))}
-        self.doc_df: dict[str, int] = {}  # in how many paragraphs each term occurs
-        self.verb_only: dict[str, set[str]] | set[str] = {}
         self._doc_lower = " ".join(self.documents.values()).lower()
+        if stats is None:
+            stats = derive_paragraph_stats(self.documents.values())
+        self.doc_df: dict[str, int] = stats.df  # in how many paragraphs each term occurs
+        self.n_paragraphs = stats.paragraphs
         # words the document writes capitalised (names such as "Boeing"): never mere verbs
-        self.capitalised = {w.lower() for text in self.documents.values() for w in re.findall(r"\b[A-Z][a-z][\w\-]*", text)}
-        paragraphs = [p for text in (documents or {}).values() for p in re.split(r"\n\s*\n|\n", text) if p.strip()]
-        self.n_paragraphs = len(paragraphs)
-        for para in paragraphs:
-            for term in set(content_terms(fold_question(para))):
-                self.doc_df[term] = self.doc_df.get(term, 0) + 1
-            for w in re.findall(r"[A-Za-z][\w\-]*", para):
-                self.verb_only.setdefault(stem(w.lower()), set()).add(w)
+        self.capitalised = stats.capitalised
         # stems the document uses only in lower-case verb forms ("handled"): they say how, not what
-        self._idf_cache: dict[str, float] | None = None
+        self.verb_only: set[str] = stats.verb_only
+        self._idf_cache: dict[str, float] | None = fact_stats.idf() if fact_stats is not None else None
         self._idf()
-        self.verb_only = {t for t, forms in self.verb_only.items() if all(re.fullmatch(r"[a-z][\w\-]*(?:ed|ing)", f) for f in forms)}
 
     # ---- scope ---------------------------------------------------------------------------------
 
