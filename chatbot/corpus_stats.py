@@ -27,7 +27,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -248,7 +248,7 @@ class DocumentStats:
     def to_dict(self) -> dict[str, Any]:
         return {
             "doc_id": self.doc_id,
-            "normaliser": asdict(self.normaliser),
+            "normaliser": dict(vars(self.normaliser)),  # flat: no deep copy (``asdict`` is most of a re-index)
             "passages": _passage_dict(self.passages),
             "paragraphs": _paragraph_dict(self.paragraphs),
         }

@@ -33,10 +33,12 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 import tempfile
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -48,7 +50,7 @@ from chatbot import corpus_stats, incremental
 from chatbot.corpus import ALIASES_FILE, corpus_hash, load_corpus, parse_document
 from chatbot.embeddings import Embedder, EmbedderPlan, SentenceTransformerEmbedder, plan_embedder
 from chatbot.errors import ChatbotError, IndexBuildError
-from chatbot.facts.store import combine, write_facts_db
+from chatbot.facts.store import combine, curated_facts, write_facts_db
 from chatbot.onnx_embedder import OnnxEmbedder, export_onnx
 from chatbot.progress import enabled as progress_enabled
 from chatbot.settings import Settings
@@ -239,6 +241,7 @@ class IndexManager:
             embedder = self._build_embedder(tmp / EMBEDDER_DIR)
             made = self._derive(fresh, hashes, embedder)
             parts = [previous.get((d.doc_id, hashes[d.doc_id])) or made[d.doc_id] for d in docs]
+            parts = [p if p.tokens_line is not None else replace(p, tokens_line=json.dumps(_bm25_tokens(p.passages))) for p in parts]
             passages = [p for part in parts for p in part.passages]
             if not passages:
                 raise IndexBuildError(f"The corpus in {self.settings.corpus_dir} produced no passages.")
@@ -247,16 +250,16 @@ class IndexManager:
                 json.dumps({"documents": [asdict(d) for d in docs], "passages": [_passage_dict(p) for p in passages]}),
                 encoding="utf-8",
             )
-            self._build_bm25(passages, tmp / "bm25")
-            facts, tables = combine([part.facts for part in parts])
-            written = write_facts_db(docs, facts, tables, tmp / "facts.sqlite", self.settings.corpus_dir / CURATED_FACTS_FILE)
-            n_facts = len(written)
+            self._build_bm25([t for part in parts for t in part.tokens], tmp / "bm25")
+            subjects, curated = self._write_facts(tmp / "facts.sqlite", docs, parts, previous_root if previous else None)
+            n_facts = len(subjects)
             np.save(tmp / "sentences.npy", incremental.stack([part.sentence_vectors for part in parts], dim))
-            incremental.write(tmp, reuse_key, parts, dim)
+            incremental.write(tmp, reuse_key, parts, dim, curated)
             self._write_stats(tmp, key[1], parts, previous_root if previous else None, {d.doc_id for d in fresh},
-                              corpus_stats.fact_stats([f.subject for f in written]))
+                              corpus_stats.fact_stats(subjects))
             kept = {p.id for d in docs if (d.doc_id, hashes[d.doc_id]) in previous for p in previous[(d.doc_id, hashes[d.doc_id])].passages}
-            collection = self._fill_vector_store(tmp, collection, parts, previous_root if previous else None, kept)
+            stored = [p.id for part in previous.values() for p in part.passages]  # the previous build's passages
+            collection = self._fill_vector_store(tmp, collection, parts, previous_root if previous else None, kept, stored)
             manifest = Manifest(
                 format=key[0],
                 corpus_hash=key[1],
@@ -292,6 +295,26 @@ class IndexManager:
         except Exception as exc:  # noqa: BLE001 - unreadable leftovers only cost a full build
             log.info("Not reusing %s (%s): every document is rebuilt.", root.name, exc)
             return {}
+
+    def _write_facts(
+        self, path: Path, docs: list[Document], parts: list[incremental.DocumentArtefacts], previous: Path | None
+    ) -> tuple[list[str], list[str]]:
+        """The facts table; returns the subject of each fact in it and the ids of its curated facts.
+        With a previous build, its table is patched (only changed documents' facts are read)."""
+        curated = curated_facts(self.settings.corpus_dir / CURATED_FACTS_FILE, docs)
+        if previous is not None:
+            written = incremental.patch_facts_db(previous, path, docs, parts, curated)
+            if written is not None:
+                con = sqlite3.connect(path)
+                try:
+                    return [s for (s,) in con.execute("SELECT subject FROM facts")], written
+                finally:
+                    con.close()
+            log.info("The facts table of %s cannot be patched: writing it whole", previous.name)
+        facts, tables = combine([part.facts for part in parts])
+        facts_written = write_facts_db(docs, facts, tables, path, self.settings.corpus_dir / CURATED_FACTS_FILE)
+        extracted = {f.id for f in facts}
+        return [f.subject for f in facts_written], list(dict.fromkeys(f.id for f in curated if f.id not in extracted))
 
     def _write_stats(
         self, tmp: Path, corpus: str, parts: list[incremental.DocumentArtefacts], previous: Path | None, changed: set[str],
@@ -333,18 +356,14 @@ class IndexManager:
         for (doc, passages, _), doc_facts in zip(parsed, facts, strict=True):
             rows = [vectors[_embedding_text(p)] for p in passages]
             sentence_rows = [vectors[s.text] for p in passages for s in p.sentences]
-            out[doc.doc_id] = incremental.DocumentArtefacts(
-                doc=doc,
-                hash=hashes[doc.doc_id],
-                passages=tuple(passages),
-                passage_vectors=_rows(rows),
-                sentence_vectors=_rows(sentence_rows),
-                facts=doc_facts,
+            out[doc.doc_id] = incremental.DocumentArtefacts.derived(
+                doc, hashes[doc.doc_id], tuple(passages), _rows(rows), _rows(sentence_rows), doc_facts, _bm25_tokens(passages)
             )
         return out
 
     def _fill_vector_store(
-        self, tmp: Path, collection: str, parts: list[incremental.DocumentArtefacts], previous: Path | None, kept: set[str]
+        self, tmp: Path, collection: str, parts: list[incremental.DocumentArtefacts], previous: Path | None, kept: set[str],
+        stored: list[str],
     ) -> str:
         """The passages' vectors into the vector store; returns the collection's name. Embedded, the
         previous build's store is copied and only changed documents' passages are deleted and added;
@@ -359,7 +378,7 @@ class IndexManager:
                 old = Manifest(**json.loads((previous / "manifest.json").read_text(encoding="utf-8")))
                 shutil.copytree(previous / "chroma", copy)
                 store = open_vector_store(self.settings, copy, old.collection, create=False)
-                gone = [pid for pid in _stored_ids(previous) if pid not in kept]
+                gone = [pid for pid in stored if pid not in kept]
                 store.delete(gone)
                 store.add([p for p, _ in fresh], [v for _, v in fresh])
                 if store.count() == total:
@@ -404,10 +423,9 @@ class IndexManager:
             return None
         return folder
 
-    def _build_bm25(self, passages: list[Passage], folder: Path) -> None:
+    def _build_bm25(self, corpus_tokens: list[list[str]], folder: Path) -> None:
         import bm25s
 
-        corpus_tokens = [content_terms(_embedding_text(p)) or ["\u2205"] for p in passages]
         retriever = bm25s.BM25()
         retriever.index(corpus_tokens, show_progress=False)
         retriever.save(str(folder))
@@ -605,9 +623,9 @@ def _rows(rows: list[np.ndarray]) -> np.ndarray:
     return np.stack(rows) if rows else np.zeros((0, 0), np.float32)  # a document without passages
 
 
-def _stored_ids(build: Path) -> list[str]:
-    data = json.loads((build / "passages.json").read_text(encoding="utf-8"))
-    return [p["id"] for p in data["passages"]]
+def _bm25_tokens(passages: Sequence[Passage]) -> list[list[str]]:
+    """The lexical index's tokens of each passage (its section and text)."""
+    return [content_terms(_embedding_text(p)) or ["\u2205"] for p in passages]
 
 
 def _embedding_text(p: Passage) -> str:
