@@ -60,7 +60,9 @@ class Chatbot:
             from chatbot.answering.llm import OpenAICompatibleModel
 
             llm = OpenAICompatibleModel(self.settings)
-        qa = NumericQA(facts, {d: doc.text for d, doc in index.documents.items()}, {d: doc.title for d, doc in index.documents.items()})
+        stats = index.stats  # derived at build (None: derived by the answerer)
+        qa = NumericQA(facts, {d: doc.text for d, doc in index.documents.items()}, {d: doc.title for d, doc in index.documents.items()},
+                       stats.paragraphs if stats else None, stats.facts if stats else None)
         return Loaded(index, facts, AnswerChain(index, qa, self.settings, llm))
 
     # The build currently answering (each read may see a newer one after a reload).

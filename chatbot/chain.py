@@ -111,7 +111,7 @@ class AnswerChain:
         self.answerability = AnswerabilityModel.load()
         self.entities = SentenceEntities(settings.spacy_model)
         self.type_boost = TYPE_BOOST
-        self.normalizer = QueryNormalizer(list(index.documents.values()))
+        self.normalizer = QueryNormalizer(list(index.documents.values()), index.stats.normaliser if index.stats is not None else None)
         layout: dict[str, list[Passage]] = {}
         for p in index.passages:
             layout.setdefault(p.doc_id, []).append(p)

@@ -9,6 +9,7 @@ Layout under ``index_dir``::
                       chroma/         embedded Chroma store (absent in server mode)
                       facts.sqlite    structured facts table
                       sentences.npy   sentence vectors (memory-mapped at load)
+                      corpus_stats.json   the corpus's word statistics for answering (``chatbot.corpus_stats``)
                       embedder/       the ONNX export of the embedding model (ONNX backend only)
 
 A build goes into ``builds/.tmp-<pid>-*`` and only becomes ``current`` once complete, so a build killed
@@ -32,10 +33,12 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 import tempfile
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -43,11 +46,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from chatbot import incremental
+from chatbot import corpus_stats, incremental
 from chatbot.corpus import ALIASES_FILE, corpus_hash, load_corpus, parse_document
 from chatbot.embeddings import Embedder, EmbedderPlan, SentenceTransformerEmbedder, plan_embedder
 from chatbot.errors import ChatbotError, IndexBuildError
-from chatbot.facts.store import combine, write_facts_db
+from chatbot.facts.store import combine, curated_facts, write_facts_db
 from chatbot.onnx_embedder import OnnxEmbedder, export_onnx
 from chatbot.progress import enabled as progress_enabled
 from chatbot.settings import Settings
@@ -66,7 +69,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
-FORMAT_VERSION = 7  # 6: facts carry a typed parent_id; 7: aligned tables with short text cells
+FORMAT_VERSION = 8  # 6: facts carry a typed parent_id; 7: aligned tables with short text cells; 8: corpus statistics derived at build (corpus_stats.json)
 CURATED_FACTS_FILE = "facts.yaml"
 EMBEDDER_DIR = "embedder"
 
@@ -91,9 +94,10 @@ class Manifest:
     versions: dict[str, str]
     build_seconds: float
     created: str
+    stats_key: str = ""  # the code that derived corpus_stats.json (``corpus_stats.code_key``)
 
     def key(self) -> tuple[Any, ...]:
-        return (self.format, self.corpus_hash, self.model_id, self.vector_backend)
+        return (self.format, self.corpus_hash, self.model_id, self.vector_backend, self.stats_key)
 
 
 @dataclass
@@ -108,6 +112,7 @@ class LoadedIndex:
     vectors: VectorStore
     embedder: Embedder
     sentence_vectors: np.ndarray  # one row per (passage, sentence), in passage order; read-only, memory-mapped
+    stats: corpus_stats.CorpusStats | None = None  # derived at build; None: the answerers derive their own
 
     @property
     def by_id(self) -> dict[str, Passage]:
@@ -174,7 +179,7 @@ class IndexManager:
 
     def wanted_key(self, docs: list[Document]) -> tuple[Any, ...]:
         h = corpus_hash(docs, [self.settings.corpus_dir / CURATED_FACTS_FILE, self.settings.corpus_dir / ALIASES_FILE])
-        return (FORMAT_VERSION, h, self.model_id, _backend(self.settings))
+        return (FORMAT_VERSION, h, self.model_id, _backend(self.settings), corpus_stats.code_key())
 
     def status(self) -> tuple[bool, str]:
         """(up to date?, reason) without loading vectors."""
@@ -236,6 +241,7 @@ class IndexManager:
             embedder = self._build_embedder(tmp / EMBEDDER_DIR)
             made = self._derive(fresh, hashes, embedder)
             parts = [previous.get((d.doc_id, hashes[d.doc_id])) or made[d.doc_id] for d in docs]
+            parts = [p if p.tokens_line is not None else replace(p, tokens_line=json.dumps(_bm25_tokens(p.passages))) for p in parts]
             passages = [p for part in parts for p in part.passages]
             if not passages:
                 raise IndexBuildError(f"The corpus in {self.settings.corpus_dir} produced no passages.")
@@ -244,13 +250,16 @@ class IndexManager:
                 json.dumps({"documents": [asdict(d) for d in docs], "passages": [_passage_dict(p) for p in passages]}),
                 encoding="utf-8",
             )
-            self._build_bm25(passages, tmp / "bm25")
-            facts, tables = combine([part.facts for part in parts])
-            n_facts = write_facts_db(docs, facts, tables, tmp / "facts.sqlite", self.settings.corpus_dir / CURATED_FACTS_FILE)
+            self._build_bm25([t for part in parts for t in part.tokens], tmp / "bm25")
+            subjects, curated = self._write_facts(tmp / "facts.sqlite", docs, parts, previous_root if previous else None)
+            n_facts = len(subjects)
             np.save(tmp / "sentences.npy", incremental.stack([part.sentence_vectors for part in parts], dim))
-            incremental.write(tmp, reuse_key, parts, dim)
+            incremental.write(tmp, reuse_key, parts, dim, curated)
+            self._write_stats(tmp, key[1], parts, previous_root if previous else None, {d.doc_id for d in fresh},
+                              corpus_stats.fact_stats(subjects))
             kept = {p.id for d in docs if (d.doc_id, hashes[d.doc_id]) in previous for p in previous[(d.doc_id, hashes[d.doc_id])].passages}
-            collection = self._fill_vector_store(tmp, collection, parts, previous_root if previous else None, kept)
+            stored = [p.id for part in previous.values() for p in part.passages]  # the previous build's passages
+            collection = self._fill_vector_store(tmp, collection, parts, previous_root if previous else None, kept, stored)
             manifest = Manifest(
                 format=key[0],
                 corpus_hash=key[1],
@@ -263,6 +272,7 @@ class IndexManager:
                 versions=_versions(),
                 build_seconds=round(time.perf_counter() - t0, 3),
                 created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                stats_key=key[4],
             )
             (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
         except BaseException:
@@ -286,6 +296,44 @@ class IndexManager:
             log.info("Not reusing %s (%s): every document is rebuilt.", root.name, exc)
             return {}
 
+    def _write_facts(
+        self, path: Path, docs: list[Document], parts: list[incremental.DocumentArtefacts], previous: Path | None
+    ) -> tuple[list[str], list[str]]:
+        """The facts table; returns the subject of each fact in it and the ids of its curated facts.
+        With a previous build, its table is patched (only changed documents' facts are read)."""
+        curated = curated_facts(self.settings.corpus_dir / CURATED_FACTS_FILE, docs)
+        if previous is not None:
+            written = incremental.patch_facts_db(previous, path, docs, parts, curated)
+            if written is not None:
+                con = sqlite3.connect(path)
+                try:
+                    return [s for (s,) in con.execute("SELECT subject FROM facts")], written
+                finally:
+                    con.close()
+            log.info("The facts table of %s cannot be patched: writing it whole", previous.name)
+        facts, tables = combine([part.facts for part in parts])
+        facts_written = write_facts_db(docs, facts, tables, path, self.settings.corpus_dir / CURATED_FACTS_FILE)
+        extracted = {f.id for f in facts}
+        return [f.subject for f in facts_written], list(dict.fromkeys(f.id for f in curated if f.id not in extracted))
+
+    def _write_stats(
+        self, tmp: Path, corpus: str, parts: list[incremental.DocumentArtefacts], previous: Path | None, changed: set[str],
+        facts: corpus_stats.FactStats,
+    ) -> None:
+        """The corpus statistics of this build; an unchanged document's come from the previous build."""
+        kept: dict[str, corpus_stats.DocumentStats] = {}
+        if previous is not None:
+            try:
+                kept = corpus_stats.read_parts(previous)
+            except Exception as exc:  # noqa: BLE001 - unreadable leftovers only cost deriving them again
+                log.info("Not reusing the corpus statistics of %s (%s)", previous.name, exc)
+        stats = [
+            kept[p.doc.doc_id] if p.doc.doc_id in kept and p.doc.doc_id not in changed
+            else corpus_stats.document_stats(p.doc.doc_id, p.doc.text, p.passages)
+            for p in parts
+        ]
+        corpus_stats.write(tmp, corpus, stats, facts)
+
     def _derive(
         self, docs: list[Document], hashes: dict[str, str], embedder: Embedder
     ) -> dict[str, incremental.DocumentArtefacts]:
@@ -308,18 +356,14 @@ class IndexManager:
         for (doc, passages, _), doc_facts in zip(parsed, facts, strict=True):
             rows = [vectors[_embedding_text(p)] for p in passages]
             sentence_rows = [vectors[s.text] for p in passages for s in p.sentences]
-            out[doc.doc_id] = incremental.DocumentArtefacts(
-                doc=doc,
-                hash=hashes[doc.doc_id],
-                passages=tuple(passages),
-                passage_vectors=_rows(rows),
-                sentence_vectors=_rows(sentence_rows),
-                facts=doc_facts,
+            out[doc.doc_id] = incremental.DocumentArtefacts.derived(
+                doc, hashes[doc.doc_id], tuple(passages), _rows(rows), _rows(sentence_rows), doc_facts, _bm25_tokens(passages)
             )
         return out
 
     def _fill_vector_store(
-        self, tmp: Path, collection: str, parts: list[incremental.DocumentArtefacts], previous: Path | None, kept: set[str]
+        self, tmp: Path, collection: str, parts: list[incremental.DocumentArtefacts], previous: Path | None, kept: set[str],
+        stored: list[str],
     ) -> str:
         """The passages' vectors into the vector store; returns the collection's name. Embedded, the
         previous build's store is copied and only changed documents' passages are deleted and added;
@@ -334,7 +378,7 @@ class IndexManager:
                 old = Manifest(**json.loads((previous / "manifest.json").read_text(encoding="utf-8")))
                 shutil.copytree(previous / "chroma", copy)
                 store = open_vector_store(self.settings, copy, old.collection, create=False)
-                gone = [pid for pid in _stored_ids(previous) if pid not in kept]
+                gone = [pid for pid in stored if pid not in kept]
                 store.delete(gone)
                 store.add([p for p, _ in fresh], [v for _, v in fresh])
                 if store.count() == total:
@@ -379,10 +423,9 @@ class IndexManager:
             return None
         return folder
 
-    def _build_bm25(self, passages: list[Passage], folder: Path) -> None:
+    def _build_bm25(self, corpus_tokens: list[list[str]], folder: Path) -> None:
         import bm25s
 
-        corpus_tokens = [content_terms(_embedding_text(p)) or ["\u2205"] for p in passages]
         retriever = bm25s.BM25()
         retriever.index(corpus_tokens, show_progress=False)
         retriever.save(str(folder))
@@ -471,7 +514,8 @@ class IndexManager:
         count = vectors.count()
         if count != manifest.passages:
             raise IndexBuildError(f"vector store holds {count} vectors, manifest says {manifest.passages}")
-        return LoadedIndex(root, manifest, documents, passages, bm25, vectors, embedder, sentence_vectors)
+        stats = corpus_stats.load(root, manifest.corpus_hash, list(documents), len(passages), manifest.facts)
+        return LoadedIndex(root, manifest, documents, passages, bm25, vectors, embedder, sentence_vectors, stats)
 
     def load(self) -> LoadedIndex:
         """Load the current index, building or rebuilding it when missing, stale or corrupt.
@@ -579,9 +623,9 @@ def _rows(rows: list[np.ndarray]) -> np.ndarray:
     return np.stack(rows) if rows else np.zeros((0, 0), np.float32)  # a document without passages
 
 
-def _stored_ids(build: Path) -> list[str]:
-    data = json.loads((build / "passages.json").read_text(encoding="utf-8"))
-    return [p["id"] for p in data["passages"]]
+def _bm25_tokens(passages: Sequence[Passage]) -> list[list[str]]:
+    """The lexical index's tokens of each passage (its section and text)."""
+    return [content_terms(_embedding_text(p)) or ["\u2205"] for p in passages]
 
 
 def _embedding_text(p: Passage) -> str:

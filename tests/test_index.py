@@ -21,6 +21,7 @@ import pytest
 
 from chatbot.bot import Chatbot
 from chatbot.corpus import corpus_hash, load_corpus
+from chatbot.corpus_stats import STATS_FILE
 from chatbot.index import CURATED_FACTS_FILE, FORMAT_VERSION, IndexManager
 from chatbot.settings import PROJECT_ROOT, Settings
 from conftest import CORPUS, make_settings
@@ -268,6 +269,30 @@ def test_broken_chroma_is_detected_and_rebuilt(  # type: ignore[no-untyped-def]
     hits = bot.search("Which companies took part in the business mission?", 3)
     assert hits and any("ExxonMobil" in h.passage.text for h in hits)
     assert any(h.dense_rank is not None for h in hits)  # the rebuilt Chroma answers
+
+
+@pytest.mark.parametrize("damage", ["delete", "truncate", "other-corpus"])
+def test_damaged_corpus_stats_are_detected_and_rebuilt(  # type: ignore[no-untyped-def]
+    damage: str, site: Path, embedder, embed_calls: list[int], caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = site_settings(site)
+    before = build_id(settings)
+    path = settings.index_dir / "current" / STATS_FILE
+    if damage == "delete":
+        path.unlink()
+    elif damage == "truncate":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    else:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        path.write_text(json.dumps({**data, "corpus_hash": "0" * 64}), encoding="utf-8")
+    caplog.set_level(logging.INFO)
+    bot = Chatbot.load(settings, embedder=embedder)
+    warnings = chatbot_warnings(caplog)
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    assert "unusable" in warnings[0].getMessage() and STATS_FILE in warnings[0].getMessage()
+    assert len(embed_calls) == 1
+    assert build_id(settings) != before and path.is_file()
+    assert bot.ask("What were imports in 2024?").citations
 
 
 @pytest.mark.parametrize("content", ["{not json", ""])

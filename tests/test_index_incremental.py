@@ -15,7 +15,9 @@ import pytest
 
 from chatbot.bot import Chatbot
 from chatbot.corpus import parse_document, read_document
-from chatbot.incremental import DOC_FACTS_FILE, DOCUMENTS_FILE, PASSAGE_VECTORS_FILE
+from chatbot.corpus_stats import DOC_STATS_FILE, STATS_FILE
+from chatbot.facts.store import FactsDB
+from chatbot.incremental import DOC_FACTS_FILE, DOCUMENTS_FILE, PASSAGE_VECTORS_FILE, TOKENS_FILE
 from chatbot.index import IndexManager, _embedding_text
 from conftest import CORPUS, DATA, make_settings
 
@@ -84,8 +86,13 @@ def contents(mgr: IndexManager) -> dict[str, object]:
         "sentences": np.load(root / "sentences.npy"),
         "passage_vectors": np.load(root / PASSAGE_VECTORS_FILE),
         "documents": json.loads((root / DOCUMENTS_FILE).read_text(encoding="utf-8")),
-        "doc_facts": json.loads((root / DOC_FACTS_FILE).read_text(encoding="utf-8")),
+        "doc_facts": [json.loads(line) for line in (root / DOC_FACTS_FILE).read_text(encoding="utf-8").splitlines()],
+        "tokens": [json.loads(line) for line in (root / TOKENS_FILE).read_text(encoding="utf-8").splitlines()],
+        "corpus_stats": json.loads((root / STATS_FILE).read_text(encoding="utf-8")),
+        "doc_stats": json.loads((root / DOC_STATS_FILE).read_text(encoding="utf-8")),
         "facts": facts,
+        "facts_as_loaded": [(f.id, f.doc_id) for f in FactsDB.load(root / "facts.sqlite").facts],  # the order answers meet them
+        "tables_as_loaded": [t.id for t in FactsDB.load(root / "facts.sqlite").tables],
         "tables": tables,
         "checks": checks,
         "chroma_ids": sorted(stored["ids"]),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chatbot.corpus_stats import passage_stats
 from chatbot.index import LoadedIndex
 from chatbot.text import STOPWORDS, content_terms, stem
 from chatbot.types import Passage, Span
@@ -47,23 +48,28 @@ class EvidenceScorer:
         self.index = index
         self.offsets: dict[str, int] = {}
         pos = 0
-        df: dict[str, int] = {}
-        self.sentence_terms: dict[tuple[str, int], set[str]] = {}
-        self.position = {p.id: i for i, p in enumerate(index.passages)}
-        self.sections = list(dict.fromkeys(p.section for p in index.passages))  # in reading order
         for p in index.passages:
             self.offsets[p.id] = pos
             pos += len(p.sentences)
-            for term in set(content_terms(p.text)):
-                df[term] = df.get(term, 0) + 1
-            for k, s in enumerate(p.sentences):
-                self.sentence_terms[(p.id, k)] = set(content_terms(s.text))
+        self.position = {p.id: i for i, p in enumerate(index.passages)}
+        self.sections = list(dict.fromkeys(p.section for p in index.passages))  # in reading order
+        # derived at index build (``chatbot.corpus_stats``), or here when the index carries none
+        stats = index.stats.passages if index.stats is not None else passage_stats(index.passages)
         n = len(index.passages)
-        self.df = df  # in how many passages each term occurs
-        self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
+        self.df = stats.df  # in how many passages each term occurs
+        self.idf = {t: math.log(1 + n / c) for t, c in self.df.items()}
         self.unknown_idf = math.log(1 + n / 0.5)
         # words of the headings count as used: "PARVUS" may stand only in a section title
-        self.corpus_terms = set(df) | {t for p in index.passages for t in content_terms(p.section)}
+        self.corpus_terms = set(self.df) | stats.section_terms
+        self._sentence_terms: dict[tuple[str, int], set[str]] = {}  # tokenised when first scored
+
+    def sentence_terms(self, passage: Passage, k: int) -> set[str]:
+        """The terms of the ``k``-th sentence of ``passage``."""
+        key = (passage.id, k)
+        terms = self._sentence_terms.get(key)
+        if terms is None:
+            terms = self._sentence_terms[key] = set(content_terms(passage.sentences[k].text))
+        return terms
 
     def following(self, passage: Passage, span: Span, n: int) -> list[tuple[Passage, Span]]:
         """Up to ``n`` sentences after ``span`` in reading order, into the document's next passage."""
@@ -102,7 +108,7 @@ class EvidenceScorer:
         for rank, p in enumerate(passages):
             base = self.offsets[p.id]
             for k, span in enumerate(p.sentences):
-                terms = self.sentence_terms[(p.id, k)]
+                terms = self.sentence_terms(p, k)
                 lex = sum(self.weight(t) for t in keys if matches(t, terms)) / total
                 dense = float(self.index.sentence_vectors[base + k] @ q) if q is not None else 0.0
                 score = LEXICAL_WEIGHT * lex + (1 - LEXICAL_WEIGHT) * max(0.0, dense) + 0.05 / (rank + 1)

@@ -1,21 +1,20 @@
 """Query normalising against the corpus itself: spelling fixed to the document's own words, and
 acronyms the document spells out ("WTO" → "World Trade Organization") expanded.
 
-Both maps are built from the loaded corpus, so they fit whatever document is indexed.
+Both maps come from the corpus's own words (``chatbot.corpus_stats``, derived at index build time),
+so they fit whatever document is indexed.
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
+from chatbot.corpus_stats import WORD, NormaliserStats, derive_normaliser
 from chatbot.errors import ConfigError
 from chatbot.resources import once
-from chatbot.text import STOPWORDS, normalise, stem
+from chatbot.text import STOPWORDS, stem
 from chatbot.types import Document
-
-NAME = re.compile(r"\b[A-Z][\w’'\-]*(?:\s+(?:(?:of|on|and|for|the)\s+)*[A-Z][\w’'\-]*)+")
-WORD = re.compile(r"[A-Za-z][A-Za-z’'\-]*")
 
 
 def _edit_distance_le(a: str, b: str, limit: int) -> bool:
@@ -74,52 +73,23 @@ def english_correction(word: str) -> str:
 
 
 class QueryNormalizer:
-    def __init__(self, documents: list[Document]) -> None:
-        self.vocab: set[str] = set()
-        self.acronyms: dict[str, str] = {}
-        self.lower_acronyms: dict[str, str] = {}
-        explicit: dict[str, str] = {}
-        for d in documents:
-            # each word as written, and as folded (one pass over the text, not one per word)
-            self.vocab |= {w.lower().strip("'’-") for w in WORD.findall(d.text)}
-            self.vocab |= {w.strip("'’-") for w in WORD.findall(normalise(d.text))}
-            for m in NAME.finditer(d.text):
-                name = m.group(0)
-                words = name.split()
-                if len(words) < 2:
-                    continue
-                for initials in (
-                    "".join(w[0] for w in words),
-                    "".join(w[0] for w in words if w[0].isupper()),
-                ):
-                    if len(initials) >= 2:
-                        self.acronyms.setdefault(initials.lower(), name)
-                after = d.text[m.end() : m.end() + 12]
-                paren = re.match(r"\s*\(([A-Z][A-Za-z]{1,9})\)", after)
-                if paren:
-                    explicit[paren.group(1).lower()] = name
-            # lower-case terms of two or three words ("artificial intelligence" for "AI"), most frequent first
-            counts: dict[str, dict[str, int]] = {}
-            toks = [w for w in re.findall(r"[a-z][a-z\-]+", d.text)]
-            for n in (2, 3):
-                for i in range(len(toks) - n + 1):
-                    phrase = toks[i : i + n]
-                    if any(w in STOPWORDS for w in phrase):
-                        continue
-                    initials = "".join(w[0] for w in phrase)
-                    counts.setdefault(initials, {})
-                    key = " ".join(phrase)
-                    counts[initials][key] = counts[initials].get(key, 0) + 1
-            for initials, phrases in counts.items():
-                if initials not in self.acronyms:
-                    self.lower_acronyms[initials] = max(phrases.items(), key=lambda kv: kv[1])[0]
-        self.acronyms.update(explicit)
-        for k, v in self.lower_acronyms.items():
-            self.acronyms.setdefault(k, v)
-        self.stems = {stem(w) for w in self.vocab}
-        self.by_length: dict[int, list[str]] = {}
+    def __init__(self, documents: list[Document], stats: NormaliserStats | None = None) -> None:
+        """``stats``: the corpus's statistics as the index build derived them (else derived here
+        from ``documents``, the same way)."""
+        if stats is None:
+            stats = derive_normaliser(d.text for d in documents)
+        self.vocab = stats.vocab
+        self.acronyms = stats.acronyms
+        self.lower_acronyms = stats.lower_acronyms
+        self.stems = stats.stems
+
+    @cached_property
+    def by_length(self) -> dict[int, list[str]]:
+        """The vocabulary by word length (made on the first word to correct)."""
+        out: dict[int, list[str]] = {}
         for w in self.vocab:
-            self.by_length.setdefault(len(w), []).append(w)
+            out.setdefault(len(w), []).append(w)
+        return out
 
     @lru_cache(maxsize=4096)  # noqa: B019 - one normaliser per loaded index
     def correct(self, word: str) -> str:

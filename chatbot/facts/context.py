@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from chatbot.corpus_stats import FactStats, ParagraphStats, derive_paragraph_stats
 from chatbot.facts.currency import currencies
 from chatbot.facts.extract import FIELD_NOTE, TableData
 from chatbot.facts.flows import FlowTable, find_flow_table
@@ -85,15 +86,12 @@ class FactsView:
     part_groups: Mapping[str, tuple[Fact, ...]]  # parent fact id → its listed components, in text order
 
 
-def build_view(db: FactsDB, documents: Mapping[str, str], titles: Mapping[str, str]) -> FactsView:
-    doc_df: dict[str, int] = {}
-    forms: dict[str, set[str]] = {}
-    paragraphs = [p for text in documents.values() for p in re.split(r"\n\s*\n|\n", text) if p.strip()]
-    for para in paragraphs:
-        for term in set(content_terms(fold_question(para))):
-            doc_df[term] = doc_df.get(term, 0) + 1
-        for w in re.findall(r"[A-Za-z][\w\-]*", para):
-            forms.setdefault(stem(w.lower()), set()).add(w)
+def build_view(db: FactsDB, documents: Mapping[str, str], titles: Mapping[str, str],
+               stats: ParagraphStats | None = None, fact_stats: FactStats | None = None) -> FactsView:
+    """The read-only view; ``stats`` and ``fact_stats`` are the documents' paragraph statistics and the
+    facts' subject statistics as the index build derived them (else derived here, the same way)."""
+    if stats is None:
+        stats = derive_paragraph_stats(documents.values())
     groups: dict[str, list[Fact]] = {}
     for f in db.facts:
         if f.kind == "part" and f.parent_id:
@@ -104,12 +102,12 @@ def build_view(db: FactsDB, documents: Mapping[str, str], titles: Mapping[str, s
         documents=MappingProxyType(dict(documents)),
         titles=MappingProxyType(dict(titles)),
         flow_tables=MappingProxyType({t.id: ft for t in db.tables if (ft := find_flow_table(t, documents.get(t.doc_id, "")))}),
-        doc_df=MappingProxyType(doc_df),
-        n_paragraphs=len(paragraphs),
-        verb_only=frozenset(t for t, fs in forms.items() if all(re.fullmatch(r"[a-z][\w\-]*(?:ed|ing)", f) for f in fs)),
-        capitalised=frozenset(w.lower() for text in documents.values() for w in re.findall(r"\b[A-Z][a-z][\w\-]*", text)),
+        doc_df=MappingProxyType(stats.df),
+        n_paragraphs=stats.paragraphs,
+        verb_only=frozenset(stats.verb_only),
+        capitalised=frozenset(stats.capitalised),
         doc_lower=" ".join(documents.values()).lower(),
-        idf=MappingProxyType(_idf(db.facts)),
+        idf=MappingProxyType(fact_stats.idf() if fact_stats is not None else _idf(db.facts)),
         by_id=MappingProxyType({f.id: f for f in db.facts}),
         part_groups=MappingProxyType({k: tuple(v) for k, v in groups.items()}),
     )

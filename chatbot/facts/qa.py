@@ -12,6 +12,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
+from chatbot.corpus_stats import FactStats, ParagraphStats
 from chatbot.facts import registry
 from chatbot.facts.context import FactsView, Request, build_view, read_question
 from chatbot.facts.extract import TableData
@@ -38,9 +39,11 @@ SCOPE_CACHE = 128
 class NumericQA:
     """Numeric answers over one facts store and its documents' text (``titles``: document id → title)."""
 
-    def __init__(self, db: FactsDB, documents: Mapping[str, str] | None = None, titles: Mapping[str, str] | None = None) -> None:
+    def __init__(self, db: FactsDB, documents: Mapping[str, str] | None = None, titles: Mapping[str, str] | None = None,
+                 stats: ParagraphStats | None = None, fact_stats: FactStats | None = None) -> None:
+        """``stats``, ``fact_stats``: the statistics the index build derived (``chatbot.corpus_stats``)."""
         self.db = db
-        self.view: FactsView = build_view(db, documents or {}, titles or {})
+        self.view: FactsView = build_view(db, documents or {}, titles or {}, stats, fact_stats)
         self._scopes: OrderedDict[frozenset[str], NumericQA] = OrderedDict()
         self._scope_lock = threading.Lock()
         self._facts_by_doc: dict[str, list[Fact]] = {}

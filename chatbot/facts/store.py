@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from chatbot.facts.extract import (
 from chatbot.types import Document, Fact, Passage
 
 CURATED_KINDS = ("curated", "rank", "count", "event", "mention")
+FACT_COLUMNS = ", ".join(f'"{f.name}"' for f in fields(Fact))  # in the order Fact takes them
 SCHEMA = """
 CREATE TABLE facts (
     id TEXT PRIMARY KEY, subject TEXT NOT NULL, attribute TEXT NOT NULL, value REAL, unit TEXT,
@@ -47,9 +48,8 @@ class FactsDB:
     def load(cls, path: Path) -> FactsDB:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            con.row_factory = sqlite3.Row
-            facts = [Fact(**dict(r)) for r in con.execute("SELECT * FROM facts ORDER BY doc_id, start")]
-            tables = [table_from_dict(json.loads(r["data"])) for r in con.execute("SELECT data FROM tables")]
+            facts = [Fact(*r) for r in con.execute(f"SELECT {FACT_COLUMNS} FROM facts ORDER BY doc_id, start")]
+            tables = [table_from_dict(json.loads(data)) for (data,) in con.execute("SELECT data FROM tables")]
         finally:
             con.close()
         return cls(facts, tables)
@@ -173,18 +173,19 @@ def curated_facts(path: Path, docs: list[Document]) -> list[Fact]:
 
 
 
-def write_facts_db(docs: list[Document], facts: list[Fact], tables: list[TableData], path: Path, curated: Path) -> int:
-    """Write the facts table (with the curated facts of ``curated``); returns the number of facts."""
+def write_facts_db(docs: list[Document], facts: list[Fact], tables: list[TableData], path: Path, curated: Path) -> list[Fact]:
+    """Write the facts table (with the curated facts of ``curated``); returns the facts written."""
     facts = [*facts, *curated_facts(curated, docs)]
     by_doc = {d.doc_id: d for d in docs}
     for f in facts:  # provenance invariant
         assert by_doc[f.doc_id].text[f.start : f.end] == f.quote, f
     seen: set[str] = set()
-    rows = []
+    written = []
     for f in facts:
         if f.id not in seen:
             seen.add(f.id)
-            rows.append(vars(f))  # a flat dataclass: its fields as asdict would give them
+            written.append(f)
+    rows = [vars(f) for f in written]  # a flat dataclass: its fields as asdict would give them
     con = sqlite3.connect(path)
     try:
         con.executescript(SCHEMA)
@@ -198,4 +199,4 @@ def write_facts_db(docs: list[Document], facts: list[Fact], tables: list[TableDa
         con.commit()
     finally:
         con.close()
-    return len(seen)
+    return written
