@@ -92,11 +92,10 @@ def test_stored_statistics_equal_those_derived_from_the_loaded_corpus(tmp_path: 
 
     texts = {d: doc.text for d, doc in index.documents.items()}
     facts = FactsDB.load(index.root / "facts.sqlite")
-    qa, plain = NumericQA(facts, texts, index.stats.paragraphs, index.stats.facts), NumericQA(facts, texts)
-    for name in ("doc_df", "n_paragraphs", "capitalised", "verb_only"):
+    qa, plain = NumericQA(facts, texts, None, index.stats.paragraphs, index.stats.facts).view, NumericQA(facts, texts).view
+    for name in ("doc_df", "n_paragraphs", "capitalised", "verb_only", "idf"):
         assert getattr(qa, name) == getattr(plain, name), name
-    assert qa._idf() == plain._idf() and len(qa._idf()) > 10
-    assert qa.verb_only and qa.capitalised
+    assert len(qa.idf) > 10 and qa.verb_only and qa.capitalised
 
 
 def test_per_document_statistics_merge_to_the_stored_ones(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
