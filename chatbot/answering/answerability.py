@@ -30,7 +30,8 @@ SIGNS = {
     "type_checkable": 0, "type_entity": +1,
 }
 # The threshold is chosen by eval/fit_answerability.py on the dev data (its "measured" note in
-# answerability.json): the most right answers + right abstentions among thresholds whose answered items
+# answerability.json): the most right answers + right abstentions minus confidently wrong answers (a
+# wrong answer costs what a right one gains), scored leave-one-document-out, among thresholds whose answered items
 # are not confidently wrong at least TARGET_PRECISION of the time — or as often as the rule checks
 # alone manage, when that is higher, so calibration never answers more recklessly than the rules did.
 TARGET_PRECISION = 0.7
