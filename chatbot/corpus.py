@@ -175,16 +175,32 @@ def heading_text(line: Line, next_line: Line | None) -> str | None:
     return s if len(next_line.stripped) > len(s) * 1.5 else None
 
 
+# A field of a field list (reStructuredText ":Creator: R.A. Fisher", a dataset card's ":Number of
+# Instances: 178") starts a line of its own: each field is one statement, however it is punctuated.
+FIELD_START = re.compile(r"\n(?=[ \t]*:[A-Za-z][^:\n]{0,60}:(?:\s|$))")
+# An initial ("R.A.", "M.") or a short lower-case abbreviation before a number ("no. 92-02", "pp. 291")
+# does not end a sentence.
+INITIAL_END = re.compile(r"(?:^|[\s(.])[A-Z]\.$")
+NUMBERED_ABBREVIATION = re.compile(r"(?:^|\s)[a-z]{1,3}\.$")
+
+
 def sentence_spans(text: str, offset: int) -> tuple[Span, ...]:
     """Split ``text`` (found at ``offset``) into sentences with absolute offsets."""
+    cuts = [(m.start(), m.end()) for m in FIELD_START.finditer(text)]
+    for m in SENTENCE_END.finditer(text):
+        candidate = text[: m.start()].rstrip()
+        if any(candidate.endswith(a) for a in ABBREVIATIONS) or INITIAL_END.search(candidate):
+            continue
+        if NUMBERED_ABBREVIATION.search(candidate) and text[m.end() : m.end() + 1].isdigit():
+            continue
+        cuts.append((m.start(), m.end()))
     spans: list[Span] = []
     start = 0
-    for m in SENTENCE_END.finditer(text):
-        candidate = text[start : m.start()].rstrip()
-        if any(candidate.endswith(a) for a in ABBREVIATIONS):
+    for end, nxt in sorted(cuts):
+        if end < start:
             continue
-        _append_span(spans, text, start, m.start(), offset)
-        start = m.end()
+        _append_span(spans, text, start, end, offset)
+        start = nxt
     _append_span(spans, text, start, len(text), offset)
     return tuple(spans)
 

@@ -252,3 +252,26 @@ def test_invalid_sidecar_raises(tmp_path: Path) -> None:
     (folder / "us-azerbaijan-trade.meta.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(CorpusError, match="us-azerbaijan-trade.meta.json"):
         load_corpus(folder)  # the only document skipped: nothing left to index
+
+
+def test_field_list_items_and_initials_make_whole_sentences() -> None:
+    """A dataset card's fields are one statement each; initials and "no. 92" do not end a sentence."""
+    from chatbot.corpus import sentence_spans
+
+    text = (
+        ":Number of Instances: 412\n:Attribute Information:\n    - Width\n    - Depth\n"
+        ":Creator: J.K. Oduya\n:Date: May, 2003.\n"
+        "Compiled by T. Hallam (2004). See Tech. Rep. no. 17-3 for details. The survey ended in 2003."
+    )
+    got = [s.text for s in sentence_spans(text, 10)]
+    assert got == [
+        ":Number of Instances: 412",
+        ":Attribute Information:\n    - Width\n    - Depth",
+        ":Creator: J.K. Oduya",
+        ":Date: May, 2003.",
+        "Compiled by T. Hallam (2004).",
+        "See Tech.",
+        "Rep. no. 17-3 for details.",
+        "The survey ended in 2003.",
+    ]
+    assert all(text[s.start - 10 : s.end - 10] == s.text for s in sentence_spans(text, 10))
