@@ -32,7 +32,7 @@ from chatbot.table_layouts import (
     numeric_share,
     split_cells,
 )
-from chatbot.text import add_aliases, country_code_groups
+from chatbot.text import STOPWORDS, add_aliases, country_code_groups
 from chatbot.types import Document, Passage, Span
 
 __all__ = ["ALIASES_FILE", "CorpusRead", "Line", "Table", "corpus_hash", "load_aliases", "load_corpus", "parse_document", "read_corpus", "read_document"]
@@ -171,6 +171,8 @@ def heading_text(line: Line, next_line: Line | None) -> str | None:
     words = s.split()
     if len(words) > 12 or not s[0].isupper() or split_cells(s) and numeric_share(split_cells(s)) > 0.3:
         return None
+    if s[-1] in "-–—" or words[-1] in STOPWORDS:
+        return None  # a line that runs on into the next ("… using the", "PARVUS -") is not a title
     # A heading is followed by a longer line of prose.
     return s if len(next_line.stripped) > len(s) * 1.5 else None
 

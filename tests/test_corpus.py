@@ -275,3 +275,15 @@ def test_field_list_items_and_initials_make_whole_sentences() -> None:
         "The survey ended in 2003.",
     ]
     assert all(text[s.start - 10 : s.end - 10] == s.text for s in sentence_spans(text, 10))
+
+
+def test_a_line_that_runs_on_is_not_a_heading() -> None:
+    text = (
+        "Survey of river gauges\n\nThe gauges were read weekly by volunteers along the whole river.\n\n"
+        "It can be fetched with the\n:func:`gauges.fetch` helper, which caches the readings locally.\n\n"
+        "Original owners:\n\nHallam, T. et al, GAUGEKIT -\nA package of programs for reading river gauges by hand.\n"
+    )
+    doc = Document(doc_id="gauges", path="gauges.rst", text=text, title="Gauges")
+    sections = {p.section for p in parse_document(doc)[0]}
+    assert "It can be fetched with the" not in sections
+    assert not any(s.endswith("-") for s in sections)
