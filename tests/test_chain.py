@@ -4,6 +4,7 @@ abstention, false premises, injection, conflicts, bad input, and a second docume
 from __future__ import annotations
 
 import re
+import shutil
 
 import pytest
 
@@ -323,3 +324,28 @@ def test_past_its_budget_the_web_request_tells_the_work_to_stop() -> None:
         anyio.run(run_bounded, StillConnected(), work, 0.3, stop)  # type: ignore[arg-type]
     assert stop.is_set() and time.monotonic() - t0 < 2
     assert finished.wait(2), "the worker saw the stop signal and ended"
+
+
+@pytest.fixture(scope="module")
+def guide_bot(session_dir, embedder):  # type: ignore[no-untyped-def]
+    """A third document written for the tests: an operator's guide (steps, a reason, a table of bays)."""
+    from chatbot.bot import Chatbot
+    from conftest import DATA, make_settings
+
+    folder = session_dir / "guide-corpus"
+    folder.mkdir(exist_ok=True)
+    shutil.copy(DATA / "glasshouse-guide.md", folder / "glasshouse-guide.md")
+    return Chatbot.load(make_settings(session_dir / "guide", corpus=folder), embedder=embedder)
+
+
+def test_a_how_to_answer_gives_the_steps_and_what_they_introduce(guide_bot) -> None:  # type: ignore[no-untyped-def]
+    ans = guide_bot.ask("How do I reset the controller?")
+    assert not ans.abstained
+    assert "hold the panel's two lower keys" in ans.text
+    assert "service 4417 reset --keep-schedules" in ans.text  # the command the steps introduce "like so:"
+    assert_cited(guide_bot, ans)
+
+
+def test_the_guide_table_is_read_by_bay(guide_bot) -> None:  # type: ignore[no-untyped-def]
+    ans = guide_bot.ask("Which bay used the most water?")
+    assert "South" in ans.text and "2,610" in ans.text

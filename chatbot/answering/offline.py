@@ -350,19 +350,26 @@ def answer_from_text(
     chosen.sort(key=lambda c: (c.passage.doc_id, c.span.start))
     spans = []
     parts = []
-    explain = bool(WHY.search(question))
+    # a why-answer gives the reasons that follow; a how-to answer the steps, and what a line ending in
+    # ":" introduces ("… use the wrapper script like so:" and the command after it)
+    explain = bool(WHY.search(question)) or query.answer_type is AnswerType.METHOD
+    extra: list[tuple[Passage, Span]] = []
     for i, c in enumerate(chosen):
         if c.passage.kind == "table":  # a table is cited whole
             span = Span(c.passage.text, c.passage.start, c.passage.end)
         elif explain and i == len(chosen) - 1:
             span = _with_following(c.passage, trim(c.span), 2)
+            if query.answer_type is AnswerType.METHOD and span.text.rstrip().endswith(":"):
+                extra = [(p, sp) for p, sp in scorer.following(c.passage, span, 1) if p.id != c.passage.id]
         else:
             span = trim(c.span)
-        key = (c.passage.doc_id, span.start, span.end, span.text)
-        if key in spans:  # two rows of one table are one citation
-            continue
-        spans.append(key)
-        parts.append(f"{span.text} {{{len(spans) - 1}}}")
+        for passage, sp in [(c.passage, span), *extra]:
+            key = (passage.doc_id, sp.start, sp.end, sp.text)
+            if key in spans:  # two rows of one table are one citation
+                continue
+            spans.append(key)
+            parts.append(f"{sp.text} {{{len(spans) - 1}}}")
+        extra = []
     answer = Draft(prefix + " ".join(parts), spans, route="text", notes=notes, support=support)
     top = chosen[0]
     unknown_keys = [t for t in uncovered if t not in scorer.corpus_terms and not matches(t, scorer.corpus_terms)]
