@@ -69,7 +69,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
-FORMAT_VERSION = 9  # 6: facts carry a typed parent_id; 7: aligned tables with short text cells; 8: corpus statistics derived at build (corpus_stats.json)
+FORMAT_VERSION = 10  # 6: typed parent_id; 7: aligned tables with short text cells; 8: corpus statistics (corpus_stats.json); 9: field-list sentences; 10: inline enumerations as tables
 CURATED_FACTS_FILE = "facts.yaml"
 EMBEDDER_DIR = "embedder"
 

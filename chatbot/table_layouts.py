@@ -11,6 +11,8 @@ Layouts (tried in this order at a line):
   in rows aligned by runs of spaces or tabs, at least half numbers and otherwise short words;
   a header one cell short names the columns after an unnamed label column; a header on two lines
   (``Read`` over ``(MB/s)``) is joined column by column, each chunk placed by its position;
+- an enumeration of named numbers inside a sentence ("class_0 (59), class_1 (71) and class_2 (48)")
+  is a two-column table named by the words that introduce it (``inline_tables``, layout ``inline``);
 - cells may carry footnote marks (``41.2*``, ``530¹``, ``2,501.0 [1]``, ``12.0 (a)``).
 A cell's ``(start, end)`` always satisfies ``document[start:end] == cell`` (an empty cell has
 ``start == end``). The label cell drops a trailing colon (``Alcohol:`` → ``Alcohol``).
@@ -405,3 +407,58 @@ def _label_without_colon(rows: list[tuple[str, ...]], cell_spans: list[Spans]) -
             spans = ((a, a + len(rows[r][0])), *spans[1:])
         out.append(tuple(spans))
     return tuple(out)
+
+
+# An enumeration of named counts inside running text ("class_0 (59), class_1 (71) and class_2 (48)")
+# is a two-column table: the names keyed to their numbers. Three items at least, joined only by
+# commas and stop words ("and the"); a name is the last one to three words before its bracket that are not stop words.
+ENUM_ITEM = re.compile(r"(?P<label>[^\s,;:()\[\]][^,;:()\[\]\n]{0,60}?)\s*\((?P<num>[−\-]?\d[\d,]*(?:\.\d+)?\s?%?)\)")
+ENUM_MIN_ITEMS = 3
+ENUM_NAME_WORDS = 3
+
+
+def inline_tables(text: str, offset: int, stopwords: frozenset[str]) -> list[Table]:
+    """The enumerations of named numbers in ``text`` (found at ``offset``) as two-column tables."""
+    items = list(ENUM_ITEM.finditer(text))
+    runs: list[list[tuple[tuple[int, int], tuple[int, int]]]] = []
+    run: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    last_end = -1
+    for m in items:
+        name = _enum_name(m.group("label"), stopwords)
+        if name is None:
+            last_end = -1
+            continue
+        a = m.start("label") + m.group("label").rindex(name)
+        between = text[last_end:a] if last_end >= 0 else None
+        gap = between.replace(",", " ").split() if between is not None else []
+        joined = between is not None and ("," in between or bool(gap)) and all(w.lower() in stopwords for w in gap)
+        if not joined and run:
+            runs.append(run)
+            run = []
+        run.append(((a, a + len(name)), (m.start("num"), m.end("num"))))
+        last_end = m.end()
+    if run:
+        runs.append(run)
+    tables = []
+    for r in runs:
+        if len(r) < ENUM_MIN_ITEMS:
+            continue
+        rows = tuple((text[n[0] : n[1]], text[v[0] : v[1]]) for n, v in r)
+        cell_spans = tuple(((n[0] + offset, n[1] + offset), (v[0] + offset, v[1] + offset)) for n, v in r)
+        row_spans = tuple((n[0] + offset, v[1] + offset + 1) for n, v in r)  # the name to its closing bracket
+        # the column is named by the words that introduce the list ("Class Distribution:", "The branches were")
+        lead = re.split(r"[:.;!?]\s+", text[: r[0][0][0]].rsplit("\n", 1)[-1].strip().rstrip(":").strip())[-1]
+        column = " ".join(w for w in re.findall(r"[\w'’\-]+", lead) if w.lower() not in stopwords) or "value"
+        tables.append(Table(columns=("", column), rows=rows, row_spans=row_spans, header_span=(r[0][0][0] + offset, r[0][0][0] + offset),
+                            cell_spans=cell_spans, layout="inline"))
+    return tables
+
+
+def _enum_name(label: str, stopwords: frozenset[str]) -> str | None:
+    words = label.split()
+    name: list[str] = []
+    for w in reversed(words):
+        if w.lower() in stopwords or len(name) == ENUM_NAME_WORDS:
+            break
+        name.insert(0, w)
+    return " ".join(name) if name else None

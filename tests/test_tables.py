@@ -165,3 +165,32 @@ def test_answering_keeps_no_state_on_the_shared_object() -> None:
     for q in ("What was Tessaly's trade surplus with Marrow in 2022?", "How much grain did Marrow buy from Tessaly?"):
         qa.answer(q)
     assert {k: id(v) for k, v in vars(qa).items()} == before
+
+
+INLINE = """Seed trial
+
+The trial sowed four beds last spring. Germinated seedlings: Bed North (420), Bed East (385), Bed South (455) and the Old Bed (230).
+The beds were watered by hand (twice a day).
+"""
+
+
+def test_an_enumeration_of_named_counts_is_a_table() -> None:
+    doc, qa = _qa("seed-trial", INLINE)
+    inline = [t for t in qa.db.tables if t.layout == "inline"]
+    assert len(inline) == 1
+    t = inline[0]
+    assert t.labels == ("Bed North", "Bed East", "Bed South", "Old Bed")
+    assert [v[1] for v in t.values] == [420, 385, 455, 230]
+    assert t.columns[1] == "Germinated seedlings"
+    for row, ((a, b), (c, d)) in zip(t.cells, t.cell_spans, strict=True):
+        assert doc.text[a:b] == row[0] and doc.text[c:d] == row[1]
+
+
+def test_is_one_named_row_the_extreme_is_answered_yes_or_no() -> None:
+    _, qa = _qa("seed-trial", INLINE)
+    yes = qa.answer("Is Bed South the bed with the most germinated seedlings?")
+    assert yes is not None and yes.verdict == "Yes" and "455" in yes.text
+    no = qa.answer("Is Bed East the bed with the most germinated seedlings?")
+    assert no is not None and no.verdict == "No" and "Bed South" in no.text
+    share = qa.answer("What share of the germinated seedlings came from the Old Bed?")
+    assert share is not None and "15.4%" in share.text  # 230 / 1,490

@@ -37,6 +37,7 @@ from chatbot.facts.question import (
     NumericAnswer,
     row_evidence,
 )
+from chatbot.understanding import analyse
 
 SPREAD = re.compile(r"\bminus\b|\brange\b|\bspread\b|\bhow wide\b|\bdifference\b|\bgap\b|\bhow far apart\b")
 DIVISION = re.compile(r"\bdivided by\b|\bover\b|\bper\b")
@@ -284,6 +285,7 @@ def extreme_rows(ask: TableAsk) -> NumericAnswer | None:
     or the n-th ("the second largest"); of several columns named, the one the extreme word is nearest."""
     t = ask.table
     m = _nearest_measure(ask)
+    checked = ask.rows[0].index if _checks_one(ask) else None
     candidates = _row_indexes(ask) if len(ask.rows) >= 3 else [i for i in range(len(t.labels)) if not is_total(t.labels[i])]
     vals = [(v, i) for i in candidates if (v := value(t, m, i)) is not None]
     if len(vals) < max(2, ask.rank):
@@ -298,7 +300,12 @@ def extreme_rows(ask: TableAsk) -> NumericAnswer | None:
     else:
         others = "; ".join(f"{_label(t, k)} {show(t, m, x, [k])}" for x, k in ranked[1:3])
         text = f"{_label(t, i)} has the {word} {m.name}: {show(t, m, v, [i])} {{0}}" + (f" (next: {others})" if others else "") + "."
-    return NumericAnswer(text, [row_evidence(t, i)], operation=ask.extreme)
+    ans = NumericAnswer(text, [row_evidence(t, i)], operation=ask.extreme)
+    if checked is not None:
+        if ask.rank == 1 and len([x for x, _ in vals if x == v]) > 1:
+            return None  # a tie: neither yes nor no
+        ans.verdict = "Yes" if checked == i else "No"
+    return ans
 
 
 def _nearest_measure(ask: TableAsk) -> Metric:
@@ -615,7 +622,12 @@ def extreme_of_ratio(a: TableAsk) -> bool:
 
 def extreme_asked(a: TableAsk) -> bool:
     """An extreme of a column over all rows (or three or more named), not a share."""
-    return not SHARE.search(a.q) and (not a.rows or len(a.rows) >= 3) and len(a.measures) >= 1 and bool(a.extreme)
+    return not SHARE.search(a.q) and (not a.rows or len(a.rows) >= 3 or _checks_one(a)) and len(a.measures) >= 1 and bool(a.extreme)
+
+
+def _checks_one(a: TableAsk) -> bool:
+    """A yes/no question whether one named row is the extreme ("is class_1 the biggest class?")."""
+    return len({a.table.labels[h.index] for h in a.rows}) == 1 and analyse(a.q).is_yes_no
 
 
 def two_rows_one_column(a: TableAsk) -> bool:
@@ -629,7 +641,10 @@ def rows_and_columns(a: TableAsk) -> bool:
 
 
 def lead_in(t: TableData, documents: Mapping[str, str] | None) -> str:
-    """The text just above a table: its heading and lead-in paragraph (and the caption)."""
+    """The text just above a table: its heading and lead-in paragraph (and the caption). A list inside
+    a sentence ("Class distribution: class_0 (59), …") is named by its own lead words only."""
+    if t.layout == "inline":
+        return t.caption
     text = (documents or {}).get(t.doc_id, "")
     lead = text[max(0, t.row_spans[0][0] - 600) : t.row_spans[0][0]] if text and t.row_spans else ""
     return t.caption + " " + " ".join(re.split(r"\n\s*\n", lead.strip())[-3:])  # heading, lead-in, header lines
@@ -659,6 +674,9 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
         return None
     ask = read_ask(t, q, flow)
     values = [j for j in range(1, len(t.columns)) if any(v[j] is not None for v in t.values)]
-    if not ask.columns and not flow and len(values) == 1 and _stems(q) & (_stems(lead_in(t, documents)) - _stems(" ".join(t.labels))):
+    # a table of one measure: a question naming the text above it, or naming its rows, asks for that measure
+    if not ask.columns and not flow and len(values) == 1 and (
+        ask.rows or _stems(q) & (_stems(lead_in(t, documents)) - _stems(" ".join(t.labels)))
+    ):
         ask = replace(ask, columns=(Hit(values[0], 0, 0, PARTIAL),))
     return ask

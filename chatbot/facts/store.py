@@ -20,6 +20,8 @@ from chatbot.facts.extract import (
     table_data,
     table_facts,
 )
+from chatbot.table_layouts import inline_tables
+from chatbot.text import STOPWORDS
 from chatbot.types import Document, Fact, Passage
 
 CURATED_KINDS = ("curated", "rank", "count", "event", "mention")
@@ -106,6 +108,13 @@ def extract_document(doc: Document, passages: list[Passage], tables: list[Table]
             td = table_data(doc, p, t)
             td.checks = check_totals(td)
             typed.append(td)
+    for p in passages:  # enumerations of named numbers in running text ("class_0 (59), class_1 (71), …")
+        if p.kind == "text":
+            for t in inline_tables(p.text, p.start, STOPWORDS):
+                td = table_data(doc, p, t)
+                td.id = content_id(doc.doc_id, t.row_spans[0][0], t.row_spans[-1][1], "inline table")
+                td.caption = td.columns[1]
+                typed.append(td)
     return DocumentFacts(
         doc_id=doc.doc_id,
         tables=tuple(typed),
