@@ -180,6 +180,7 @@ def heading_text(line: Line, next_line: Line | None) -> str | None:
 # A field of a field list (reStructuredText ":Creator: R.A. Fisher", a dataset card's ":Number of
 # Instances: 178") starts a line of its own: each field is one statement, however it is punctuated.
 FIELD_START = re.compile(r"\n(?=[ \t]*:[A-Za-z][^:\n]{0,60}:(?:\s|$))")
+FIELD_LINE = re.compile(r"^[ \t]*:[A-Za-z][^:\n]{0,60}:(?:\s|$)")
 # An initial ("R.A.", "M.") or a short lower-case abbreviation before a number ("no. 92-02", "pp. 291")
 # does not end a sentence.
 INITIAL_END = re.compile(r"(?:^|[\s(.])[A-Z]\.$")
@@ -270,6 +271,8 @@ def parse_document(doc: Document) -> tuple[list[Passage], list[Table]]:
             section = title
             i += 1
             continue
+        if block and FIELD_LINE.match(line.text):
+            flush()  # each field of a field list is a passage: ":Creator: R.A. Fisher" is not about ":Date:"
         block.append(line)
         if not wrapped:
             flush()

@@ -287,3 +287,16 @@ def test_a_line_that_runs_on_is_not_a_heading() -> None:
     sections = {p.section for p in parse_document(doc)[0]}
     assert "It can be fetched with the" not in sections
     assert not any(s.endswith("-") for s in sections)
+
+
+def test_each_field_of_a_field_list_is_a_passage() -> None:
+    text = (
+        "River gauges\n============\n\n"
+        "The gauges along the river were read weekly by a team of volunteers from three villages, who\n"
+        "kept the readings in paper ledgers until the survey moved online in the spring of 2004.\n\n"
+        ":Number of Gauges: 412\n:Attribute Information:\n    - Width\n    - Depth\n:Creator: J.K. Oduya\n:Date: May, 2003\n"
+    )
+    doc = Document(doc_id="gauges", path="gauges.rst", text=text, title="Gauges")
+    texts = [p.text for p in parse_document(doc)[0]]
+    assert ":Creator: J.K. Oduya" in texts
+    assert ":Attribute Information:\n    - Width\n    - Depth" in texts
