@@ -121,10 +121,18 @@ class LoadedIndex:
         return {p.id: p for p in self.passages}
 
     def bm25_scores(self, query: str) -> np.ndarray:
-        terms = [t for t in content_terms(query) if t in self.bm25.vocab_dict]
-        if not terms:
-            return np.zeros(len(self.passages), dtype=np.float32)
-        return self.bm25.get_scores(terms)
+        related = self.stats.passages.related if self.stats is not None else {}
+        asked = content_terms(query)
+        terms = [t for t in asked if t in self.bm25.vocab_dict]
+        # a word the documents never use is searched as the words of theirs it stands for, at the
+        # weight a related word has in evidence support (a word has many senses)
+        expanded = [r for t in asked if t not in self.bm25.vocab_dict for r in related.get(t, ()) if r in self.bm25.vocab_dict]
+        scores = np.zeros(len(self.passages), dtype=np.float32)
+        if terms:
+            scores += self.bm25.get_scores(terms)
+        if expanded:
+            scores += corpus_stats.RELATED_WEIGHT * self.bm25.get_scores(expanded)
+        return scores
 
 
 def _versions() -> dict[str, str]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chatbot.corpus_stats import passage_stats
+from chatbot.corpus_stats import RELATED_WEIGHT, passage_stats
 from chatbot.index import LoadedIndex
 from chatbot.text import STOPWORDS, content_terms, stem
 from chatbot.types import Passage, Span
@@ -61,6 +61,8 @@ class EvidenceScorer:
         self.unknown_idf = math.log(1 + n / 0.5)
         # words of the headings count as used: "PARVUS" may stand only in a section title
         self.corpus_terms = set(self.df) | stats.section_terms
+        # a word the documents never use may stand for words they do ("shortfall" for "deficit")
+        self.related = {t: set(own) for t, own in stats.related.items() if t not in self.corpus_terms}
         self._sentence_terms: dict[tuple[str, int], set[str]] = {}  # tokenised when first scored
 
     def sentence_terms(self, passage: Passage, k: int) -> set[str]:
@@ -82,6 +84,14 @@ class EvidenceScorer:
             out += [(p, sp) for sp in p.sentences if sp.start >= span.end][: n - len(out)]
             i += 1
         return out
+
+    def covers(self, term: str, terms: set[str]) -> float:
+        """1 when ``terms`` hold the key term or a form of it; RELATED_WEIGHT when they hold, for a
+        word the documents never use, a word of theirs that WordNet relates to it (a word has many
+        senses, so this is weaker evidence); else 0."""
+        if matches(term, terms):
+            return 1.0
+        return RELATED_WEIGHT if self.related.get(term, set()) & terms else 0.0
 
     def weight(self, term: str) -> float:
         return self.idf.get(term, self.unknown_idf)
@@ -109,7 +119,7 @@ class EvidenceScorer:
             base = self.offsets[p.id]
             for k, span in enumerate(p.sentences):
                 terms = self.sentence_terms(p, k)
-                lex = sum(self.weight(t) for t in keys if matches(t, terms)) / total
+                lex = sum(self.weight(t) * self.covers(t, terms) for t in keys) / total
                 dense = float(self.index.sentence_vectors[base + k] @ q) if q is not None else 0.0
                 score = LEXICAL_WEIGHT * lex + (1 - LEXICAL_WEIGHT) * max(0.0, dense) + 0.05 / (rank + 1)
                 out.append(ScoredSentence(p, span, score, lex, dense, rank))
@@ -124,7 +134,8 @@ class EvidenceScorer:
         text_terms: set[str] = set()
         for s in spans:
             text_terms |= set(content_terms(s.text))
-        covered = {t for t in keys if matches(t, text_terms)}
+        share = {t: self.covers(t, text_terms) for t in keys}
+        covered = {t for t, c in share.items() if c > 0}
         # "president of X": both words must stand near each other in the evidence.
         names = {stem(w.lower()) for w in re.findall(r"\b[A-Z][\w\-]+", question[1:])}
         m = HEAD_OF.match(question.lower())
@@ -141,7 +152,7 @@ class EvidenceScorer:
                 covered.discard(sa)
                 covered.discard(sb)
         total = sum(self.weight(t) for t in keys)
-        got = sum(self.weight(t) for t in covered)
+        got = sum(self.weight(t) * share[t] for t in covered)
         return got / total, [t for t in keys if t not in covered]
 
 
