@@ -195,3 +195,11 @@ def test_typos_with_an_inflection_like_ending_are_still_fixed() -> None:
     doc = Document(doc_id="d", path="d.txt", title="d", text="The Velgard plant makes fertiliser for ministers and builders.")
     fix = QueryNormalizer([doc])
     assert fix("how much fertliser did Velgardd make for the ministers?") == "how much fertiliser did Velgard make for the ministers?"
+
+
+def test_the_circumstance_of_a_question_is_set_apart() -> None:
+    """An adverbial clause says when or under what condition, not what is asked about."""
+    q = analyse("What happened to passenger numbers after the cooperative took over?")
+    assert set(q.circumstance) >= {"cooperative", "took"} and "passenger" not in q.circumstance
+    assert analyse("Who was the council leader when the grant was approved?").circumstance == ("when", "grant", "approved")
+    assert analyse("How many passengers did the line carry in 2024?").circumstance == ()

@@ -16,6 +16,7 @@ from chatbot.corpus_stats import RELATED_WEIGHT, passage_stats
 from chatbot.index import LoadedIndex
 from chatbot.text import STOPWORDS, content_terms, stem
 from chatbot.types import Passage, Span
+from chatbot.understanding import analyse
 
 # General question vocabulary that says what is asked, not what about.
 QUESTION_FILLER = {
@@ -28,6 +29,7 @@ QUESTION_FILLER = {
         "value", "amount", "number", "size", "figure", "scope", "sort",
     )
 }
+CIRCUMSTANCE_WEIGHT = 0.5  # a key term of an adverbial clause, in choosing the evidence sentence
 LEXICAL_WEIGHT = 0.6  # sentence choice: word overlap vs sentence-embedding similarity (measured, eval/README.md)
 HEAD_OF = re.compile(r"^\s*(?:what|who|which)(?:'s|\s+is|\s+was|\s+are|\s+were)\s+(?:the\s+|a\s+|an\s+)?([a-z][a-z\-]+) of ")
 OF_PAIR = re.compile(r"\b([a-z][a-z\-]+) of (?:the |a |an )?([a-z][a-z\-]+)\b")
@@ -112,14 +114,17 @@ class EvidenceScorer:
 
     def score(self, question: str, qvec: list[float] | None, passages: list[Passage]) -> list[ScoredSentence]:
         keys = self.key_terms(question)
-        total = sum(self.weight(t) for t in keys) or 1.0
+        # the circumstance ("after the cooperative took over") weighs less than what is asked about
+        aside = {t for w in analyse(question).circumstance for t in content_terms(w)}
+        weights = {t: self.weight(t) * (CIRCUMSTANCE_WEIGHT if t in aside else 1.0) for t in keys}
+        total = sum(weights.values()) or 1.0
         q = np.asarray(qvec, dtype=np.float32) if qvec is not None else None
         out = []
         for rank, p in enumerate(passages):
             base = self.offsets[p.id]
             for k, span in enumerate(p.sentences):
                 terms = self.sentence_terms(p, k)
-                lex = sum(self.weight(t) * self.covers(t, terms) for t in keys) / total
+                lex = sum(weights[t] * self.covers(t, terms) for t in keys) / total
                 dense = float(self.index.sentence_vectors[base + k] @ q) if q is not None else 0.0
                 score = LEXICAL_WEIGHT * lex + (1 - LEXICAL_WEIGHT) * max(0.0, dense) + 0.05 / (rank + 1)
                 out.append(ScoredSentence(p, span, score, lex, dense, rank))

@@ -81,6 +81,9 @@ class Query:
     years: tuple[str, ...] = ()
     negated: bool = False
     content_lemmas: tuple[str, ...] = ()
+    # words of an adverbial clause ("after the cooperative took over"): when or under what condition,
+    # not what is asked about
+    circumstance: tuple[str, ...] = ()
 
     @property
     def is_yes_no(self) -> bool:
@@ -114,7 +117,15 @@ def analyse(text: str, model: str = DEFAULT_MODEL) -> Query:
         content_lemmas=tuple(
             t.lemma_.lower() for t in doc if t.pos_ in CONTENT_POS and not t.is_stop and t.tag_ not in WH_TAGS
         ),
+        circumstance=_circumstance(doc),
     )
+
+
+def _circumstance(doc) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+    """The words of the question's adverbial clauses, unless the main clause uses them too."""
+    inside = {t.i for t in doc if t.dep_ == "advcl" for t in t.subtree}
+    main = {t.lower_ for t in doc if t.i not in inside}
+    return tuple(dict.fromkeys(t.lower_ for t in doc if t.i in inside and t.lower_ not in main and not t.is_punct))
 
 
 def _answer_type(doc, text: str) -> tuple[AnswerType, str]:  # type: ignore[no-untyped-def]
