@@ -344,7 +344,10 @@ def answer_from_text(
     prefix = ""
     q_years = set(YEAR.findall(question))
     ev_years = {y for c in chosen for y in YEAR.findall(c.span.text)}
-    if q_years and ev_years and not (q_years & ev_years):
+    # a sentence's year may stand in its paragraph or heading ("Why the gap blew out in 2022 / … the
+    # deficit more than doubled"): the premise is corrected only when none of them names the year asked
+    context_years = {y for c in chosen for y in YEAR.findall(c.passage.text + " " + c.passage.section)}
+    if q_years and ev_years and not (q_years & ev_years) and not (q_years & context_years):
         prefix = f"The article does not tie this to {', '.join(sorted(q_years))}; it says {', '.join(sorted(ev_years))}: "
         notes.append("premise corrected")
     chosen.sort(key=lambda c: (c.passage.doc_id, c.span.start))
