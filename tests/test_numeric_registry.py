@@ -18,10 +18,10 @@ from typing import get_type_hints
 import pytest
 from test_table_operations import BRANCHES
 from test_table_operations import _document as observatories
-from test_tables import MARKDOWN, RST, VANS, _qa
+from test_tables import MARKDOWN, PLANTS, RST, VANS, _qa
 
 from chatbot.corpus import parse_document, read_document
-from chatbot.facts import keyed, mention_ops, registry, table_ops
+from chatbot.facts import keyed, mention_ops, registry, table_ops, year_columns
 from chatbot.facts.context import Request, read_question
 from chatbot.facts.qa import NumericQA
 from chatbot.facts.store import FactsDB, extract_all
@@ -53,7 +53,7 @@ def _answerer_of(doc: Document) -> NumericQA:
 @pytest.fixture(scope="module")
 def answerers() -> dict[str, NumericQA]:
     return {"trade+port": _answerer(PATHS), "vans": _qa("vans", VANS)[1], "boards": _qa("boards", MARKDOWN)[1],
-            "sensors": _qa("sensors", RST, ".rst")[1], "observatories": _answerer_of(observatories()),
+            "sensors": _qa("sensors", RST, ".rst")[1], "plants": _qa("plants", PLANTS)[1], "observatories": _answerer_of(observatories()),
             "branches": _answerer_of(Document(doc_id="branches", path="branches.txt", text=BRANCHES, title="branches"))}
 
 
@@ -65,7 +65,7 @@ REGISTRIES = {"question": registry.STEPS, "year table": registry.TABLE_OPERATION
 def _operation_functions() -> set[Callable[..., object]]:
     """Public functions of the operation modules taking one context and returning an answer (or nothing)."""
     out = set()
-    for module in (table_ops, mention_ops, keyed):
+    for module in (table_ops, mention_ops, keyed, year_columns):
         for name, fn in inspect.getmembers(module, inspect.isfunction):
             if fn.__module__ != module.__name__ or name.startswith("_"):
                 continue
@@ -136,6 +136,8 @@ DECIDES = [
     ("sensors", "keyed table", "Which reading has the highest high divided by mean?", "ratio extreme"),
     ("vans", "keyed table", "Which van has the longest range?", "max/min"),
     ("vans", "keyed table", "Is Alder 2 or Cedar X cheaper, by price?", "compare two rows"),
+    ("plants", "keyed table", "How much did Dunmere's volume rise from 2022 to 2023?", "change between year columns"),
+    ("plants", "keyed table", "Which plant grew least between 2023 and 2024?", "largest change between year columns"),
     ("vans", "keyed table", "What is the price of Birch L?", "lookup"),
 ]
 

@@ -194,3 +194,32 @@ def test_is_one_named_row_the_extreme_is_answered_yes_or_no() -> None:
     assert no is not None and no.verdict == "No" and "Bed South" in no.text
     share = qa.answer("What share of the germinated seedlings came from the Old Bed?")
     assert share is not None and "15.4%" in share.text  # 230 / 1,490
+
+
+PLANTS = """# Pressley district water report
+
+The district runs four treatment plants. Volumes treated, in megalitres (ML):
+
+| Plant | 2022 | 2023 | 2024 |
+|-------|------|------|------|
+| Ashgrove | 1,240 | 1,310 | 1,405 |
+| Bellmoor | 860 | 842 | 910 |
+| Corran Bridge | 2,015 | 2,120 | 2,090 |
+| Dunmere | 455 | 470 | 512 |
+| Total | 4,570 | 4,742 | 4,917 |
+"""
+
+
+def test_a_table_with_years_as_columns_answers_changes_by_row() -> None:
+    _, qa = _qa("plants", PLANTS)
+    grew = qa.answer("By how much did Ashgrove's volume grow from 2022 to 2024?")
+    assert grew is not None and "1,240" in grew.text and "1,405" in grew.text and "up 165 (+13.3%)" in grew.text
+    assert "1,405 − 1,240 = 165" in " ".join(grew.arithmetic)
+    fell = qa.answer("Did Bellmoor treat more water in 2023 than in 2022?")
+    assert fell is not None and "down 18" in fell.text and fell.compared == (842.0, 860.0)  # in the order the question names them
+    fastest = qa.answer("Which plant grew fastest between 2022 and 2024?")
+    assert fastest is not None and fastest.text.startswith("Ashgrove") and "+13.3%" in fastest.text and "Total" not in fastest.text
+    most = qa.answer("Which plant treated the most water in 2024?")  # "most" of a noun: a level, not a change
+    assert most is not None and most.text.startswith("Corran Bridge") and "2,090" in most.text
+    count = qa.answer("How many plants are there?")
+    assert count is not None and "4 rows" in count.text and "Total" not in count.text

@@ -45,6 +45,7 @@ PER = re.compile(r"\bper\b|\bdivided by\b|\bfor (?:each|every)\b")
 DIVIDED = re.compile(r"\bdivided by\b|\brelative to\b|\bratio\b|\bper\b|\bover\b")
 NEGATION = re.compile(r"\b(?:other than|not|except|besides|apart from|excluding|without)\s+(?:the\s+|a\s+)?$")
 SHARE = dict(OPS)["share"]
+LIST_NAMES = 12  # a count names the rows it counts when there are at most this many
 TABLE_WORDS = re.compile(r"\btable\b|\brows?\b|\blisted\b|\bentries\b|\bin total\b")
 SUM = dict(OPS)["sum"]
 AVERAGE = re.compile(r"\baverage\b|\bmean\b|\bper (?:row|item|entry)\b")
@@ -83,7 +84,8 @@ def read_ask(t: TableData, q: str, flow: list[Metric]) -> TableAsk:
     cols = match_columns(t, q)
     direct = [h for h in cols if h.strength >= PARTIAL]
     # an extreme word after a verb ("benefited most", "grew the most") asks about a change, not a level
-    words = set(re.findall(r"[a-z]+", re.sub(r"\b\w+ed\s+(?:the\s+)?(?:most|least)\b", " ", q)))
+    # ("treated the most water" asks for a level: "most" there goes with the noun)
+    words = set(re.findall(r"[a-z]+", CHANGE_EXTREME.sub(lambda m: m.group(0) if _of_noun(q, m.start(1)) else " ", q)))
     extreme = "max" if words & MAX_WORDS else "min" if words & MIN_WORDS else _superlative(q)
     if direct and not rows:
         cols = direct  # "which attribute has the highest mean": "highest" is the operation
@@ -96,6 +98,17 @@ def read_ask(t: TableData, q: str, flow: list[Metric]) -> TableAsk:
         free = free[: h.start] + " " * (h.end - h.start) + free[h.end :]
     rank = next((ORDINALS[w] for w in re.findall(r"[a-z0-9]+", q) if w in ORDINALS), 1) if extreme else 1
     return TableAsk(t, q, rows, tuple(cols), tuple(flow), extreme, bool(COUNT_INTENT.search(q)), rank, free)
+
+
+CHANGE_EXTREME = re.compile(r"\b\w+ed\s+(?:the\s+)?(most|least)\b")
+
+
+def _of_noun(q: str, at: int) -> bool:
+    """Does the "most" / "least" at ``at`` go with a noun after it (spaCy parse)?"""
+    from chatbot.understanding.nlp import parse
+
+    tok = next((t for t in parse(q) if t.idx == at), None)
+    return tok is not None and tok.head.pos_ in ("NOUN", "PROPN") and tok.head.i > tok.i
 
 
 def _superlative(q: str) -> str:
@@ -198,7 +211,7 @@ def _row_indexes(ask: TableAsk) -> list[int]:
 def count_rows(ask: TableAsk) -> NumericAnswer | None:
     """"How many configurations use X / are for label Y / use something other than Z?"."""
     t = ask.table
-    rows = list(range(len(t.labels)))
+    rows = [i for i in range(len(t.labels)) if not is_total(t.labels[i])]  # a Total row is not one of them
     what = []
     if ask.rows:
         keys = {t.labels[h.index] for h in ask.rows}
@@ -215,7 +228,8 @@ def count_rows(ask: TableAsk) -> NumericAnswer | None:
             what.append(f"{t.columns[j]} other than {', '.join(sorted(names[k] for k in drop))}")
     n = len(rows)
     scope = f" with {' and '.join(what)}" if what else ""
-    text = f"The table lists {n} rows{scope} {_cite(rows or [0])}."
+    names = f": {', '.join(t.labels[i] for i in rows)}" if 0 < n <= LIST_NAMES else ""
+    text = f"The table lists {n} rows{scope}{names} {_cite(rows or [0])}."
     arith = [f"rows counted{scope}: {n} of {len(t.labels)}"]
     return NumericAnswer(text, _evidence(t, rows or [0]), arith, operation="count")
 
@@ -579,9 +593,15 @@ def flags_asked(a: TableAsk) -> bool:
 
 
 def counts_rows(a: TableAsk) -> bool:
-    """"How many …" over text columns, naming repeated rows, cells or the table itself."""
+    """"How many …" over text columns, naming repeated rows, cells or the table itself, or the
+    things its label column names ("how many plants are there?" of a table keyed by Plant)."""
     return a.counting and _text_only(a) and ((_repeated_label(a) or bool(a.measures)) and bool(a.rows) or bool(_cell_filters(a))
-                                             or bool(TABLE_WORDS.search(a.q)))
+                                             or bool(TABLE_WORDS.search(a.q)) or _names_label_column(a))
+
+
+def _names_label_column(a: TableAsk) -> bool:
+    head = a.table.columns[0]
+    return not a.rows and not a.columns and bool(head.strip()) and _stems(head) <= _stems(a.q)
 
 
 def one_row_per(a: TableAsk) -> bool:

@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from chatbot.facts import keyed, mention_ops, table_ops
+from chatbot.facts import keyed, mention_ops, table_ops, year_columns
 from chatbot.facts.context import Request, doc_knows
 from chatbot.facts.keyed import TableAsk
 from chatbot.facts.question import (
@@ -81,6 +81,8 @@ def _nothing(_: object) -> None:
 # ---- one name-keyed table ----------------------------------------------------------------------------
 
 KEYED_OPERATIONS: tuple[Operation[TableAsk], ...] = (
+    Operation("change between year columns", year_columns.row_change_asked, year_columns.row_change),
+    Operation("largest change between year columns", year_columns.change_extreme_asked, year_columns.change_extreme),
     Operation("flagged rows", keyed.flags_asked, keyed.flagged_rows),
     Operation("count", keyed.counts_rows, keyed.count_rows),
     Operation("row ratio", keyed.one_row_per, keyed.row_ratio),

@@ -1,0 +1,114 @@
+"""Name-keyed tables whose value columns are years ("Plant | 2022 | 2023 | 2024"): a row's change
+between two years, which row changed most, and a yes/no comparison of one row's years.
+
+    >>> # "By how much did Ashgrove's volume grow from 2022 to 2024?"
+    >>> # Ashgrove: 1,240 in 2022 [1] → 1,405 in 2024 [1]: up 165 (+13.3%).
+
+Every value is a cell of the table, cited by its row; the arithmetic is shown.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from chatbot.facts.extract import YEAR
+from chatbot.facts.keyed import TableAsk, _label, is_total, plain, show, value
+from chatbot.facts.question import Metric, NumericAnswer, row_evidence
+
+# a change asked about ("grow", "fell", "by how much", "increase"); general English
+CHANGE = re.compile(r"\b(?:grow|grew|grown|growth|rise|rose|risen|fall|fell|fallen|drop|dropped|increase[sd]?|decrease[sd]?|"
+                    r"change[sd]?|climb(?:ed)?|decline[sd]?|gain(?:ed)?|shr[iau]nk|by how much|up|down)\b")
+RATE = re.compile(r"\b(?:fast|faster|fastest|quick|quickest|slowest|slow|rate|percent|percentage|%)")
+
+
+def _pct(x: Decimal) -> str:
+    return f"{x * 100:+.1f}%".replace("-", "−")
+
+
+def _signed(t, m: Metric, d: Decimal, rows: list[int]) -> str:  # type: ignore[no-untyped-def]
+    return ("+" if d > 0 else "−" if d < 0 else "") + show(t, m, abs(d), rows)
+
+
+def year_columns(ask: TableAsk) -> list[tuple[str, int]]:
+    """(year, column) of the years the question names that are columns of the table, earliest first."""
+    t = ask.table
+    cols = {c.strip(): j for j, c in enumerate(t.columns) if j > 0 and YEAR.fullmatch(c.strip())}
+    asked = dict.fromkeys(YEAR.findall(ask.q))
+    return sorted(((y, cols[y]) for y in asked if y in cols), key=lambda yc: yc[0])
+
+
+def _one_row(ask: TableAsk) -> int | None:
+    labels = {ask.table.labels[h.index] for h in ask.rows}
+    return ask.rows[0].index if len(labels) == 1 else None
+
+
+def row_change_asked(ask: TableAsk) -> bool:
+    """One named row, two year columns, and a change or a comparison of them."""
+    return _one_row(ask) is not None and len(year_columns(ask)) >= 2 and (bool(CHANGE.search(ask.q)) or _compares(ask))
+
+
+def _compares(ask: TableAsk) -> bool:
+    return bool(re.search(r"\b(?:more|less|fewer|higher|lower|bigger|smaller|larger)\b.*\bthan\b", ask.q))
+
+
+def row_change(ask: TableAsk) -> NumericAnswer | None:
+    t, i = ask.table, _one_row(ask)
+    years = year_columns(ask)
+    if i is None or len(years) < 2:
+        return None
+    (y1, j1), (y2, j2) = years[0], years[-1]
+    m1, m2 = Metric(t.columns[j1], (j1,)), Metric(t.columns[j2], (j2,))
+    v1, v2 = value(t, m1, i), value(t, m2, i)
+    if v1 is None or v2 is None:
+        return None
+    d = v2 - v1
+    pct = f" ({_pct(d / v1)})" if v1 else ""
+    word = "up" if d > 0 else "down" if d < 0 else "unchanged"
+    amount = "" if d == 0 else f" {show(t, m1, abs(d), [i])}{pct}"
+    text = f"{_label(t, i)}: {show(t, m1, v1, [i])} in {y1} {{0}} → {show(t, m2, v2, [i])} in {y2} {{0}}: {word}{amount}."
+    arith = [f"{y2} − {y1} = {plain(v2, t, m2, [i])} − {plain(v1, t, m1, [i])} = {plain(d, t, m1, [i])}"]
+    if v1:
+        arith.append(f"{plain(d, t, m1, [i])} / {plain(v1, t, m1, [i])} = {_pct(d / v1)}")
+    # the values in the order the question names the years ("more in 2023 than in 2022")
+    order = [y for y in dict.fromkeys(YEAR.findall(ask.q)) if y in (y1, y2)]
+    first, second = (v1, v2) if order[0] == y1 else (v2, v1)
+    return NumericAnswer(text, [row_evidence(t, i)], arith, operation="growth", compared=(float(first), float(second)))
+
+
+def change_extreme_asked(ask: TableAsk) -> bool:
+    """No row named, two year columns, and which changed most or least ("grew fastest")."""
+    return not ask.rows and len(year_columns(ask)) >= 2 and bool(ask.extreme or re.search(r"\b(?:most|least)\b", ask.q))
+
+
+def change_extreme(ask: TableAsk) -> NumericAnswer | None:
+    t = ask.table
+    years = year_columns(ask)
+    (y1, j1), (y2, j2) = years[0], years[-1]
+    m1, m2 = Metric(t.columns[j1], (j1,)), Metric(t.columns[j2], (j2,))
+    by_rate = bool(RATE.search(ask.q))
+    changes = []
+    for i in range(len(t.labels)):
+        v1, v2 = value(t, m1, i), value(t, m2, i)
+        if is_total(t.labels[i]) or v1 is None or v2 is None or (by_rate and not v1):
+            continue
+        d = v2 - v1
+        changes.append(((d / v1 if by_rate else d), d, i, v1, v2))
+    if len(changes) < 2:
+        return None
+    low = ask.extreme == "min" or bool(re.search(r"\bleast\b", ask.q))
+    changes.sort(key=lambda c: c[0], reverse=not low)
+    key, d, i, v1, v2 = changes[0]
+    measure = "change in percent" if by_rate else "change"
+    others = "; ".join(
+        f"{_label(t, k)} {_pct(kk) if by_rate else _signed(t, m1, dd, [k])}" for kk, dd, k, _, _ in changes[1:3]
+    )
+    shown = _pct(key) if by_rate else _signed(t, m1, d, [i])
+    text = (f"{_label(t, i)} had the {'smallest' if low else 'largest'} {measure} from {y1} to {y2}: {shown}, "
+            f"{show(t, m1, v1, [i])} {{0}} → {show(t, m2, v2, [i])}" + (f" (next: {others})" if others else "") + ".")
+    arith = [
+        f"{_label(t, k)}: {plain(b, t, m2, [k])} − {plain(a, t, m1, [k])} = {plain(dd, t, m1, [k])}"
+        + (f" ({_pct(dd / a)})" if a else "")
+        for _, dd, k, a, b in changes
+    ]
+    return NumericAnswer(text, [row_evidence(t, i)], arith, operation="growth " + ("min" if low else "max"))
