@@ -228,8 +228,8 @@ def count_rows(ask: TableAsk) -> NumericAnswer | None:
             what.append(f"{t.columns[j]} other than {', '.join(sorted(names[k] for k in drop))}")
     n = len(rows)
     scope = f" with {' and '.join(what)}" if what else ""
-    names = f": {', '.join(t.labels[i] for i in rows)}" if 0 < n <= LIST_NAMES else ""
-    text = f"The table lists {n} rows{scope}{names} {_cite(rows or [0])}."
+    listed = f": {', '.join(t.labels[i] for i in rows)}" if 0 < n <= LIST_NAMES else ""
+    text = f"The table lists {n} rows{scope}{listed} {_cite(rows or [0])}."
     arith = [f"rows counted{scope}: {n} of {len(t.labels)}"]
     return NumericAnswer(text, _evidence(t, rows or [0]), arith, operation="count")
 
