@@ -138,6 +138,8 @@ DECIDES = [
     ("vans", "keyed table", "Is Alder 2 or Cedar X cheaper, by price?", "compare two rows"),
     ("plants", "keyed table", "How much did Dunmere's volume rise from 2022 to 2023?", "change between year columns"),
     ("plants", "keyed table", "Which plant grew least between 2023 and 2024?", "largest change between year columns"),
+    ("plants", "keyed table", "Which plants dropped between 2023 and 2024?", "rows that rose or fell between year columns"),
+    ("plants", "keyed table", "When did Ashgrove treat the least water?", "a row's highest or lowest year column"),
     ("vans", "keyed table", "What is the price of Birch L?", "lookup"),
 ]
 

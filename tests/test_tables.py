@@ -223,3 +223,13 @@ def test_a_table_with_years_as_columns_answers_changes_by_row() -> None:
     assert most is not None and most.text.startswith("Corran Bridge") and "2,090" in most.text
     count = qa.answer("How many plants are there?")
     assert count is not None and "4 rows" in count.text and "Total" not in count.text
+
+
+def test_a_row_of_years_gives_its_peak_and_the_rows_that_moved() -> None:
+    _, qa = _qa("plants", PLANTS)
+    peak = qa.answer("In which year did Corran Bridge treat the most water?")
+    assert peak is not None and "highest in 2023: 2,120" in peak.text
+    fell = qa.answer("Which plant's volume fell between 2023 and 2024?")
+    assert fell is not None and "1 of 4 rows fell" in fell.text and "Corran Bridge 2,120 → 2,090 (−30)" in fell.text
+    share = qa.answer("What is Corran Bridge's share of the total in 2022?")  # the Total row is the whole, not a second row
+    assert share is not None and "44.1%" in share.text and "2,015" in share.text and "4,570" in share.text

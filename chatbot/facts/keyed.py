@@ -693,6 +693,9 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
     if _years_elsewhere(t, q, documents):
         return None
     ask = read_ask(t, q, flow)
+    parts = tuple(h for h in ask.rows if not is_total(t.labels[h.index]))
+    if SHARE.search(q) and parts and len(parts) < len(ask.rows):
+        ask = replace(ask, rows=parts)  # "Corran Bridge's share of the total": the total is the whole, not a row asked about
     values = [j for j in range(1, len(t.columns)) if any(v[j] is not None for v in t.values)]
     # a table of one measure: a question naming the text above it, or naming its rows, asks for that measure
     if not ask.columns and not flow and len(values) == 1 and (

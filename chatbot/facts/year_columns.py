@@ -112,3 +112,70 @@ def change_extreme(ask: TableAsk) -> NumericAnswer | None:
         for _, dd, k, a, b in changes
     ]
     return NumericAnswer(text, [row_evidence(t, i)], arith, operation="growth " + ("min" if low else "max"))
+
+
+DOWN = re.compile(r"\b(?:fell|fall|fallen|falls|drop(?:ped|s)?|declined?|decreased?|shr[iau]nk|went down|lower)\b")
+UP = re.compile(r"\b(?:rose|rise[ns]?|risen|grew|grow[ns]?|increased?|climbed|went up|higher|gained)\b")
+WHICH_YEAR = re.compile(r"\b(?:which|what) year\b|\bwhen\b")
+
+
+def _all_year_columns(t) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
+    return sorted((c.strip(), j) for j, c in enumerate(t.columns) if j > 0 and YEAR.fullmatch(c.strip()))
+
+
+def row_year_extreme_asked(ask: TableAsk) -> bool:
+    """One named row, which of the year columns holds its highest or lowest value ("in which year
+    did Corran Bridge treat the most water?")."""
+    return (_one_row(ask) is not None and len(_all_year_columns(ask.table)) >= 2 and not year_columns(ask)
+            and bool(WHICH_YEAR.search(ask.q)) and bool(ask.extreme or re.search(r"\b(?:most|least|peak(?:ed)?)\b", ask.q)))
+
+
+def row_year_extreme(ask: TableAsk) -> NumericAnswer | None:
+    t, i = ask.table, _one_row(ask)
+    if i is None:
+        return None
+    found = [(v, y, j) for y, j in _all_year_columns(t) if (v := value(t, Metric(t.columns[j], (j,)), i)) is not None]
+    if len(found) < 2:
+        return None
+    low = ask.extreme == "min" or bool(re.search(r"\bleast\b", ask.q))
+    v, y, j = (min if low else max)(found)
+    if sum(1 for x, _, _ in found if x == v) > 1:
+        return None  # a tie: no one year
+    others = "; ".join(f"{yy}: {show(t, Metric(t.columns[jj], (jj,)), x, [i])}" for x, yy, jj in found if yy != y)
+    text = (f"{_label(t, i)} was {'lowest' if low else 'highest'} in {y}: {show(t, Metric(t.columns[j], (j,)), v, [i])} {{0}} "
+            f"({others}).")
+    return NumericAnswer(text, [row_evidence(t, i)], [f"{'min' if low else 'max'} over {len(found)} years: {y}"],
+                         operation="min" if low else "max")
+
+
+def rows_changed_asked(ask: TableAsk) -> bool:
+    """Which rows went up (or down) between two year columns ("which plant's volume fell …?")."""
+    return (not ask.rows and len(year_columns(ask)) >= 2 and not ask.extreme and bool(re.search(r"\bwhich\b", ask.q))
+            and bool(DOWN.search(ask.q)) != bool(UP.search(ask.q)))
+
+
+def rows_changed(ask: TableAsk) -> NumericAnswer | None:
+    t = ask.table
+    years = year_columns(ask)
+    (y1, j1), (y2, j2) = years[0], years[-1]
+    m1, m2 = Metric(t.columns[j1], (j1,)), Metric(t.columns[j2], (j2,))
+    down = bool(DOWN.search(ask.q))
+    moved, seen = [], []
+    for i in range(len(t.labels)):
+        v1, v2 = value(t, m1, i), value(t, m2, i)
+        if is_total(t.labels[i]) or v1 is None or v2 is None:
+            continue
+        seen.append(i)
+        if (v2 < v1) if down else (v2 > v1):
+            moved.append((i, v1, v2))
+    if len(seen) < 2:
+        return None
+    word = "fell" if down else "rose"
+    if not moved:
+        text = f"None of the {len(seen)} rows {word} from {y1} to {y2} " + "".join(f"{{{k}}}" for k in range(len(seen))) + "."
+        return NumericAnswer(text, [row_evidence(t, i) for i in seen], [], operation="growth")
+    parts = [f"{_label(t, i)} {show(t, m1, a, [i])} → {show(t, m2, b, [i])} ({_signed(t, m1, b - a, [i])}) {{{k}}}"
+             for k, (i, a, b) in enumerate(moved)]
+    text = f"{len(moved)} of {len(seen)} rows {word} from {y1} to {y2}: " + "; ".join(parts) + "."
+    arith = [f"{_label(t, i)}: {plain(b, t, m2, [i])} − {plain(a, t, m1, [i])} = {plain(b - a, t, m1, [i])}" for i, a, b in moved]
+    return NumericAnswer(text, [row_evidence(t, i) for i, _, _ in moved], arith, operation="growth")
