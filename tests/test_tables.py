@@ -233,3 +233,29 @@ def test_a_row_of_years_gives_its_peak_and_the_rows_that_moved() -> None:
     assert fell is not None and "1 of 4 rows fell" in fell.text and "Corran Bridge 2,120 → 2,090 (−30)" in fell.text
     share = qa.answer("What is Corran Bridge's share of the total in 2022?")  # the Total row is the whole, not a second row
     assert share is not None and "44.1%" in share.text and "2,015" in share.text and "4,570" in share.text
+
+
+BIKES = """Courier bike trial: results after twelve months
+
+Four cargo bikes were run by the courier's city hub from March 2024 to February 2025.
+
+    Bike           Distance (km)   Charging cost   Downtime (days)   Battery loss
+    Strada C2          9,420           €231             4              −6.5%
+    Kivi Long          7,980           €204            11              −9.0%
+    Ferro 3            11,300          €289             2              −4.2%
+    Tandil Box         6,750           €176            19             −12.8%
+
+The trial budget was €18,000, of which €12,450 was spent.
+"""
+
+
+def test_per_unit_ratios_losses_and_what_is_left() -> None:
+    _, qa = _qa("bikes", BIKES)
+    per_km = qa.answer("Which bike had the lowest charging cost per km?")  # divided by the column measured in km
+    assert per_km is not None and per_km.text.startswith("Strada C2") and "0.0245" in " ".join(per_km.arithmetic)
+    lost = qa.answer("Which bike lost the most battery capacity?")  # the largest loss, not the least negative number
+    assert lost is not None and lost.text.startswith("Tandil Box") and "−12.8%" in lost.text
+    least = qa.answer("Which bike had the smallest battery loss?")
+    assert least is not None and least.text.startswith("Ferro 3")
+    left = qa.answer("How much of the trial budget was left?")
+    assert left is not None and "That leaves €5,550" in left.text and "18,000 − 12,450 = 5,550" in " ".join(left.arithmetic)

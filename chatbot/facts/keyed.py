@@ -111,6 +111,17 @@ def _of_noun(q: str, at: int) -> bool:
     return tok is not None and tok.head.pos_ in ("NOUN", "PROPN") and tok.head.i > tok.i
 
 
+LOSS = re.compile(r"\b(?:loss(?:es)?|lost|lose[sr]?|losing|declines?|declined|drops?|dropped|falls?|fell|decreases?|decreased|"
+                  r"reductions?|reduced|shr[iau]nk|cuts?)\b")
+PER_UNIT = re.compile(r"\bper\s+([a-z][a-z0-9/²³]*)")
+HEADER_UNIT = re.compile(r"\(([^()]+)\)\s*$")
+
+
+def _header_unit(column: str) -> str:
+    m = HEADER_UNIT.search(column)
+    return m.group(1).strip().lower() if m else ""
+
+
 def _superlative(q: str) -> str:
     """"max" or "min" for a superlative adjective or adverb ("fastest", "slowest", "best"), by the
     spaCy tag and lemma; "" when there is none."""
@@ -304,9 +315,11 @@ def extreme_rows(ask: TableAsk) -> NumericAnswer | None:
     vals = [(v, i) for i in candidates if (v := value(t, m, i)) is not None]
     if len(vals) < max(2, ask.rank):
         return None
-    ranked = sorted(vals, key=lambda x: x[0], reverse=ask.extreme == "max")
+    # a column of losses written as negative numbers ("Range loss −12.8%"): "lost the most" is the largest loss
+    losses = all(x <= 0 for x, _ in vals) and bool(LOSS.search(ask.q + " " + m.name.lower()))
+    ranked = sorted(vals, key=lambda x: abs(x[0]) if losses else x[0], reverse=ask.extreme == "max")
     v, i = ranked[ask.rank - 1]
-    word = "highest" if ask.extreme == "max" else "lowest"
+    word = ("largest" if ask.extreme == "max" else "smallest") if losses else "highest" if ask.extreme == "max" else "lowest"
     if ask.rank > 1:
         word = f"{next(w for w, n in ORDINALS.items() if n == ask.rank)} {word}"
         before = "; ".join(f"{_label(t, k)} {show(t, m, x, [k])}" for x, k in ranked[: ask.rank - 1])
@@ -552,7 +565,11 @@ def lookup(ask: TableAsk) -> NumericAnswer | None:
 
 
 def _round(x: Decimal) -> str:
-    return f"{x.quantize(Decimal('0.001')):f}"
+    """Three decimals, or three significant figures for a smaller ratio (0.0245, not 0.025)."""
+    if x == 0 or abs(x) >= 1:
+        return f"{x.quantize(Decimal('0.001')):f}"
+    digits = -abs(x).adjusted() + 2  # 0.0245: adjusted −2 → 4 decimals
+    return f"{x.quantize(Decimal(1).scaleb(-max(3, digits))):f}"
 
 
 def _years_elsewhere(t: TableData, q: str, documents: Mapping[str, str] | None) -> bool:
@@ -693,6 +710,12 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
     if _years_elsewhere(t, q, documents):
         return None
     ask = read_ask(t, q, flow)
+    per = PER_UNIT.search(q)
+    if per is not None:  # "energy cost per km": the column measured in km divides
+        unit = per.group(1)
+        j = next((j for j in range(1, len(t.columns)) if unit in (t.units[j].lower(), _header_unit(t.columns[j]))), None)
+        if j is not None and all(h.index != j for h in ask.columns):
+            ask = replace(ask, columns=(*ask.columns, Hit(j, per.start(1), per.end(1), PARTIAL)))
     parts = tuple(h for h in ask.rows if not is_total(t.labels[h.index]))
     if SHARE.search(q) and parts and len(parts) < len(ask.rows):
         ask = replace(ask, rows=parts)  # "Corran Bridge's share of the total": the total is the whole, not a row asked about

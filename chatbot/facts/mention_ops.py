@@ -19,6 +19,7 @@ from chatbot.facts.question import (
     PART_WORDS,
     RANK_INTENT,
     WHEN_INTENT,
+    Evidence,
     NumericAnswer,
     fact_evidence,
     fold_question,
@@ -324,3 +325,48 @@ def _stated(f: Fact) -> NumericAnswer:
         if f.kind == "part" and f.parent_id:
             text = text[:-1] + f", part of {f.source_note.removeprefix('part of: ')}."
     return NumericAnswer(text, [fact_evidence(f)], operation=f.kind)
+
+
+# what is left of an amount once part of it is used ("how much of the budget was left?"); general English
+REMAINDER = re.compile(r"\b(?:left|left over|leftover|remain(?:ed|s|ing)?|unspent|not spent|unused|to spare)\b")
+
+
+def remainder_of_mentions(r: Request) -> NumericAnswer | None:
+    """"How much of the budget was left?" → the larger of two amounts one sentence gives in the same
+    unit ("a budget of €48,000, of which €39,500 was spent") minus the smaller."""
+    q_terms, years = r.ask.key_terms, r.ask.years
+    cands = []
+    for f in r.view.facts:
+        if f.kind not in ("mention", "curated") or f.value is None or f.unit in ("", "count", "rank", "year", "percent"):
+            continue
+        if years and f.period and f.period not in years:
+            continue
+        cov = coverage(q_terms, f"{f.subject} {f.quote}")
+        if cov >= 0.25:
+            cands.append((cov, f))
+    cands.sort(key=lambda x: -x[0])
+    pair = next(((a, b) for i, (_, a) in enumerate(cands) for _, b in cands[i + 1 :]
+                 if a.unit == b.unit and a.value != b.value and _one_sentence(r, a, b)), None)
+    if pair is None:
+        return None
+    part, whole = sorted(pair, key=lambda f: f.value or 0.0)
+    a, b = sorted(pair, key=lambda f: f.start)
+    text_of = r.view.documents.get(a.doc_id, "")
+    quote = text_of[a.start : max(a.end, b.end)] if text_of else whole.quote
+    left = (whole.value or 0.0) - (part.value or 0.0)
+    s = 1e6 if (whole.value or 0) >= 1e7 else 1.0
+    shown = fmt_money(left, whole.unit, s)
+    arith = [f"{fmt_scaled(whole.value or 0, s)} − {fmt_scaled(part.value or 0, s)} = {fmt_scaled(left, s)} ({unit_label(whole.unit, s)})"]
+    text = f"{_cap(quote)} {{0}}. That leaves {shown}."
+    return NumericAnswer(text, [Evidence(a.doc_id, a.start, max(a.end, b.end), quote)], arith, operation="difference")
+
+
+def _one_sentence(r: Request, a: Fact, b: Fact) -> bool:
+    """Two amounts of one sentence of one document."""
+    if a.doc_id != b.doc_id:
+        return False
+    text = r.view.documents.get(a.doc_id, "")
+    lo, hi = sorted((a, b), key=lambda f: f.start)
+    if hi.start < lo.end:
+        return True  # the quotes overlap: one clause holds the other
+    return bool(text) and not re.search(r"[.!?]\s", text[lo.start : hi.start])
