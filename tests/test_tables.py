@@ -257,5 +257,7 @@ def test_per_unit_ratios_losses_and_what_is_left() -> None:
     assert lost is not None and lost.text.startswith("Tandil Box") and "−12.8%" in lost.text
     least = qa.answer("Which bike had the smallest battery loss?")
     assert least is not None and least.text.startswith("Ferro 3")
+    together = qa.answer("How much did charging cost for all four bikes together?")
+    assert together is not None and "€900" in together.text  # 231 + 204 + 289 + 176
     left = qa.answer("How much of the trial budget was left?")
     assert left is not None and "That leaves €5,550" in left.text and "18,000 − 12,450 = 5,550" in " ".join(left.arithmetic)

@@ -47,7 +47,7 @@ OPS: list[tuple[str, re.Pattern[str]]] = [
     )),
     ("sum", re.compile(
         r"\btotal (?:that|this|it|them|those|up)\b|\bacross all\b|\badd(?:ed)? up\b|\bcombined\b(?! trade)|\bsum\b"
-        r"|\bcumulative|\baltogether\b|\bcombined over\b|\bin total\b(?! (?:trade|two-way))"
+        r"|\bcumulative|\baltogether\b|\b(?:all|both|the) (?:\w+ )?\w+s together\b|\bcombined over\b|\bin total\b(?! (?:trade|two-way))"
         r"|\bacross (?:the|all) (?:\w+ )?(?:years|rows)\b|\btotal (?:over|across|for) (?:the|all)\b"
     )),
 ]
