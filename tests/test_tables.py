@@ -261,3 +261,22 @@ def test_per_unit_ratios_losses_and_what_is_left() -> None:
     assert together is not None and "€900" in together.text  # 231 + 204 + 289 + 176
     left = qa.answer("How much of the trial budget was left?")
     assert left is not None and "That leaves €5,550" in left.text and "18,000 − 12,450 = 5,550" in " ".join(left.arithmetic)
+
+
+ROLLOUT = """Hollin Valley broadband rollout: year two
+
+The Hollin Valley Digital Partnership connected 4,820 homes to full-fibre broadband in 2024, up from
+2,950 in 2023. The partnership's contractor laid 212 kilometres of cable during the year.
+
+The partnership expects to connect a further 6,000 homes in 2025 at a cost of £7.9 million.
+"""
+
+
+def test_a_count_from_a_sentence_is_for_the_year_asked() -> None:
+    _, qa = _qa("rollout", ROLLOUT)
+    later = qa.answer("How many homes will be connected in 2025?")
+    assert later is not None and "6,000" in later.text  # not 4,820, whose sentence is about 2024 and 2023
+    this = qa.answer("How many homes were connected in 2024?")
+    assert this is not None and "4,820" in this.text
+    # a total over the two years is not the figure of one of them
+    assert qa.answer("How many homes have been connected in total over the two years?") is None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from chatbot.facts.context import Request, coverage, off_topic, scope_title, sentence_around
+from chatbot.facts.extract import YEAR
 from chatbot.facts.numbers import fmt_money, fmt_number, fmt_scaled, unit_label
 from chatbot.facts.question import (
     AMOUNT_INTENT,
@@ -264,19 +265,38 @@ def _intents(q: str, share: bool) -> list[str]:
 def _best_mention(r: Request, intents: list[str]) -> Fact | None:
     """The fact of those kinds whose subject the question names best (idf-weighted); amounts need all of it."""
     q_terms, idf, years = r.ask.key_terms, r.view.idf, r.ask.years
-    best: tuple[float, Fact] | None = None
+    best: tuple[tuple[bool, float], Fact] | None = None
     for f in r.view.facts:
         if f.kind not in intents or (years and f.period and f.period not in years):
             continue
+        if years and not f.period and _other_years_only(r, f, years):
+            continue  # "4,820 homes … in 2024, up from 2,950 in 2023" is no answer for 2025
         subj = _subject_terms(f)
         if not subj:
             continue
         matched = sum(idf.get(x, 1.0) for x in subj & q_terms)
         cover = matched / sum(idf.get(x, 1.0) for x in subj)
         need = 0.99 if f.kind in AMOUNT_KINDS else 0.6
-        if cover >= need and len(subj & q_terms) >= min(2, len(subj)) and (best is None or matched > best[0]):
-            best = (matched, f)
+        key = (bool(years) and f.period in years, matched)  # the year asked for first
+        if cover >= need and len(subj & q_terms) >= min(2, len(subj)) and (best is None or key > best[0]):
+            best = (key, f)
     return best[1] if best else None
+
+
+def _other_years_only(r: Request, f: Fact, years: tuple[str, ...]) -> bool:
+    """The fact's sentence names years, none of them asked for."""
+    found = set(YEAR.findall(_wrapped_sentence(r, f)))
+    return bool(found) and not found & set(years)
+
+
+def _wrapped_sentence(r: Request, f: Fact) -> str:
+    """The whole sentence around a fact, across the line breaks of hard-wrapped text."""
+    text = r.view.documents.get(f.doc_id, "")
+    if not text:
+        return f.quote
+    start = max(text.rfind(". ", 0, f.start), text.rfind("\n\n", 0, f.start)) + 1
+    ends = [i for i in (text.find(". ", f.end), text.find("\n\n", f.end)) if i >= 0]
+    return text[start : min(ends) if ends else len(text)]
 
 
 def mentions(r: Request, kinds: tuple[str, ...] | None = None, only: Fact | None = None) -> NumericAnswer | None:
@@ -293,6 +313,8 @@ def mentions(r: Request, kinds: tuple[str, ...] | None = None, only: Fact | None
         return None
     if only is None and off_topic(r.ask, r.view, f"{f.subject} {sentence_around(r.view, f)} {f.period} {scope_title(r.view, f)}"):
         return None
+    if r.ask.op == "sum" and not r.ask.years and len(set(YEAR.findall(_wrapped_sentence(r, f)))) >= 2:
+        return None  # a total over several years is not the one figure of one of them
     if share and f.kind == "part" and f.parent_id:
         ans = _share_of_total(r, f)
         if ans is not None:
