@@ -141,6 +141,7 @@ DECIDES = [
     ("plants", "keyed table", "How much did Dunmere's volume rise from 2022 to 2023?", "change between year columns"),
     ("plants", "keyed table", "Which plant grew least between 2023 and 2024?", "largest change between year columns"),
     ("plants", "keyed table", "Which plants dropped between 2023 and 2024?", "rows that rose or fell between year columns"),
+    ("plants", "keyed table", "Which plants treated less than 900 ML in 2023?", "rows within a bound"),
     ("plants", "keyed table", "When did Ashgrove treat the least water?", "a row's highest or lowest year column"),
     ("vans", "keyed table", "What is the price of Birch L?", "lookup"),
 ]

@@ -280,3 +280,31 @@ def test_a_count_from_a_sentence_is_for_the_year_asked() -> None:
     assert this is not None and "4,820" in this.text
     # a total over the two years is not the figure of one of them
     assert qa.answer("How many homes have been connected in total over the two years?") is None
+
+
+SOIL = """Soil survey dataset
+-------------------
+
+:Summary Statistics:
+
+============== ==== ===== ======= ===== ====================
+                Min  Max   Mean    SD   Yield Correlation
+============== ==== ===== ======= ===== ====================
+moisture:       4.3  17.9   9.84   2.83    0.6126
+acidity:        5.0   7.4   6.05   0.43   -0.3194
+nitrogen:       1.0  16.9   5.76   3.76    0.8490
+============== ==== ===== ======= ===== ====================
+"""
+
+
+def test_rows_within_a_bound_and_the_range_of_a_row() -> None:
+    _, qa = _qa("soil", SOIL, ".rst")
+    negative = qa.answer("Which attribute has a negative correlation with yield?")
+    assert negative is not None and "1 of 3 rows" in negative.text and "acidity −0.3194" in negative.text
+    above = qa.answer("Which attributes have a mean above 6?")
+    assert above is not None and "2 of 3 rows have Mean > 6" in above.text and "nitrogen" not in above.text
+    spread = qa.answer("What is the range of nitrogen?")  # Max minus Min, the columns a range is made of
+    assert spread is not None and "15.9" in spread.text and "16.9 − 1.0 = 15.9" in " ".join(spread.arithmetic)
+    _, plants = _qa("plants", PLANTS)
+    big = plants.answer("Which plants treated more than 1,000 ML in 2024?")
+    assert big is not None and "Ashgrove" in big.text and "Corran Bridge" in big.text and "Total" not in big.text

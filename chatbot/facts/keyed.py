@@ -113,6 +113,7 @@ def _of_noun(q: str, at: int) -> bool:
 
 LOSS = re.compile(r"\b(?:loss(?:es)?|lost|lose[sr]?|losing|declines?|declined|drops?|dropped|falls?|fell|decreases?|decreased|"
                   r"reductions?|reduced|shr[iau]nk|cuts?)\b")
+RANGE = re.compile(r"\brange\b|\bspread\b")
 PER_UNIT = re.compile(r"\bper\s+([a-z][a-z0-9/²³]*)")
 HEADER_UNIT = re.compile(r"\(([^()]+)\)\s*$")
 
@@ -716,6 +717,11 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
         j = next((j for j in range(1, len(t.columns)) if unit in (t.units[j].lower(), _header_unit(t.columns[j]))), None)
         if j is not None and all(h.index != j for h in ask.columns):
             ask = replace(ask, columns=(*ask.columns, Hit(j, per.start(1), per.end(1), PARTIAL)))
+    if RANGE.search(q) and len(ask.columns) < 2:  # "the range of nitrogen": its Max minus its Min column
+        ends = [next((j for j in range(1, len(t.columns)) if t.columns[j].strip().lower().rstrip(".") in words), None)
+                for words in (MAX_WORDS | {"high"}, MIN_WORDS | {"low"})]
+        if all(j is not None for j in ends):
+            ask = replace(ask, columns=tuple(Hit(j, 0, 0, PARTIAL) for j in ends if j is not None))
     parts = tuple(h for h in ask.rows if not is_total(t.labels[h.index]))
     if SHARE.search(q) and parts and len(parts) < len(ask.rows):
         ask = replace(ask, rows=parts)  # "Corran Bridge's share of the total": the total is the whole, not a row asked about
@@ -726,3 +732,56 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
     ):
         ask = replace(ask, columns=(Hit(values[0], 0, 0, PARTIAL),))
     return ask
+
+
+# "which rows have a negative X", "which drove more than 15,000 km": rows kept by a bound on a column
+SIGN = re.compile(r"\b(negative|positive|below zero|above zero|less than zero|greater than zero|more than zero)\b")
+BOUND = re.compile(r"\b(more than|greater than|higher than|larger than|above|over|at least|less than|fewer than|lower than|"
+                   r"smaller than|below|under|at most)\s+[^\d\s]{0,2}(\d[\d,]*(?:\.\d+)?)")
+BOUND_ABOVE = ("more than", "greater than", "higher than", "larger than", "above", "over", "at least")
+
+
+def _bound(q: str) -> tuple[str, Decimal] | None:
+    """("gt" | "ge" | "lt" | "le", the number) of the question's bound, or None."""
+    m = SIGN.search(q)
+    if m:
+        return ("lt" if m.group(1) in ("negative", "below zero", "less than zero") else "gt", Decimal(0))
+    m = BOUND.search(q)
+    if m is None or YEAR_ONLY.fullmatch(m.group(2)):
+        return None
+    word, n = m.group(1), Decimal(m.group(2).replace(",", ""))
+    if word in BOUND_ABOVE:
+        return ("ge" if word == "at least" else "gt", n)
+    return ("le" if word == "at most" else "lt", n)
+
+
+YEAR_ONLY = re.compile(r"1[89]\d{2}|20\d{2}")
+
+
+def bounded_rows_asked(a: TableAsk) -> bool:
+    """No row named, one numeric column, and a bound on it ("which … have a negative correlation")."""
+    ms = [m for m in a.measures if m.kind == "column" and any(a.table.values[i][m.cols[0]] is not None for i in range(len(a.table.labels)))]
+    return not a.rows and len(ms) == 1 and bool(re.search(r"\b(?:which|what|how many)\b", a.q)) and _bound(a.q) is not None
+
+
+def bounded_rows(ask: TableAsk) -> NumericAnswer | None:
+    t = ask.table
+    m = next(m for m in ask.measures if m.kind == "column")
+    bound = _bound(ask.q)
+    if bound is None:
+        return None
+    op, n = bound
+    test = {"gt": lambda v: v > n, "ge": lambda v: v >= n, "lt": lambda v: v < n, "le": lambda v: v <= n}[op]
+    seen = [(i, v) for i in range(len(t.labels)) if not is_total(t.labels[i]) and (v := value(t, m, i)) is not None]
+    kept = [(i, v) for i, v in seen if test(v)]
+    if len(seen) < 2:
+        return None
+    sign = {"gt": ">", "ge": "≥", "lt": "<", "le": "≤"}[op]
+    rule = f"{m.name} {sign} {n.normalize():,f}"
+    if not kept:
+        text = f"None of the {len(seen)} rows has {rule} " + "".join(f"{{{k}}}" for k in range(len(seen))) + "."
+        return NumericAnswer(text, [row_evidence(t, i) for i, _ in seen], [f"rows with {rule}: 0 of {len(seen)}"], operation="count")
+    parts = "; ".join(f"{_label(t, i)} {show(t, m, v, [i])} {{{k}}}" for k, (i, v) in enumerate(kept))
+    text = f"{len(kept)} of {len(seen)} rows have {rule}: {parts}."
+    return NumericAnswer(text, [row_evidence(t, i) for i, _ in kept], [f"rows with {rule}: {len(kept)} of {len(seen)}"],
+                         operation="count")
