@@ -70,8 +70,9 @@ log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 # 6: typed parent_id; 7: aligned tables with short text cells; 8: corpus statistics (corpus_stats.json);
-# 9: field-list sentences; 10: inline enumerations as tables; 11: a field of a field list is a passage
-FORMAT_VERSION = 11
+# 9: field-list sentences; 10: inline enumerations as tables; 11: a field of a field list is a passage; 12: year headers;
+# 13: an amount takes the year right after it
+FORMAT_VERSION = 13
 CURATED_FACTS_FILE = "facts.yaml"
 EMBEDDER_DIR = "embedder"
 

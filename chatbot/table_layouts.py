@@ -347,7 +347,7 @@ def _aligned_table(lines: list[Line], i: int) -> tuple[Table, int] | None:
     rows, spans, cell_spans, j = body
     n = len(rows[0])
     columns = group_header(header.text, n) if len(head) == 1 else _stacked_header(head, spans, cell_spans, n)
-    if columns is None or numeric_share([c for c in columns if c]) > 0.5:
+    if columns is None or (numeric_share([c for c in columns if c]) > 0.5 and not year_header(columns)):
         return None
     layout = "tab" if "\t" in header.text else "whitespace"
     typed_spans = _label_without_colon(rows, cell_spans)
@@ -355,8 +355,20 @@ def _aligned_table(lines: list[Line], i: int) -> tuple[Table, int] | None:
 
 
 def _header_like(line: Line) -> bool:
+    cells = split_cells(line.text)
     return bool(line.stripped) and not line.stripped.endswith((".", ":")) and not PIPE_SEPARATOR.match(line.text) \
-        and not _is_row(split_cells(line.text))
+        and (not _is_row(cells) or year_header(cells))
+
+
+YEAR_CELL = re.compile(r"(?:1[89]|20)\d{2}")
+
+
+def year_header(cells: list[str] | tuple[str, ...]) -> bool:
+    """A header naming years over the value columns ("Route  2021  2022  2023"): two or more
+    distinct years, in order, after a label (which may be empty)."""
+    years = [c for c in cells[1:]] if len(cells) > 2 and not YEAR_CELL.fullmatch(cells[0]) else list(cells)
+    return len(years) >= 2 and all(YEAR_CELL.fullmatch(c) for c in years) and (years == sorted(years) or years == sorted(years, reverse=True)) \
+        and len(set(years)) == len(years)
 
 
 def _may_stack(line: Line) -> bool:

@@ -18,7 +18,7 @@ from typing import get_type_hints
 import pytest
 from test_table_operations import BRANCHES
 from test_table_operations import _document as observatories
-from test_tables import BIKES, MARKDOWN, PLANTS, RST, VANS, _qa
+from test_tables import BIKES, FLEET, MARKDOWN, PLANTS, RST, VANS, _qa
 
 from chatbot.corpus import parse_document, read_document
 from chatbot.facts import keyed, mention_ops, registry, table_ops, year_columns
@@ -54,7 +54,7 @@ def _answerer_of(doc: Document) -> NumericQA:
 def answerers() -> dict[str, NumericQA]:
     return {"trade+port": _answerer(PATHS), "vans": _qa("vans", VANS)[1], "boards": _qa("boards", MARKDOWN)[1],
             "sensors": _qa("sensors", RST, ".rst")[1], "plants": _qa("plants", PLANTS)[1],
-            "bikes": _qa("bikes", BIKES)[1], "observatories": _answerer_of(observatories()),
+            "bikes": _qa("bikes", BIKES)[1], "launches": _qa("launches", FLEET)[1], "observatories": _answerer_of(observatories()),
             "branches": _answerer_of(Document(doc_id="branches", path="branches.txt", text=BRANCHES, title="branches"))}
 
 
@@ -107,6 +107,7 @@ DECIDES = [
     ("trade+port", "question", "Using the OEC figures, what percentage of Azerbaijan's total 2024 exports went to the United States?",
      "share of two amounts"),
     ("bikes", "question", "How much of the trial budget remained unspent?", "remainder of two amounts"),
+    ("launches", "question", "By how much did fare revenue rise in 2024?", "change one sentence gives"),
     ("trade+port", "question", "How much is the dredging programme going to cost?", "amount"),
     ("trade+port", "year table", "What was quarterly revenue in 2020?", "qualifier the table lacks"),
     ("trade+port", "year table", "Which railway did the cooperative buy its railcars from?", "about something else"),

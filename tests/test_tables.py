@@ -308,3 +308,38 @@ def test_rows_within_a_bound_and_the_range_of_a_row() -> None:
     _, plants = _qa("plants", PLANTS)
     big = plants.answer("Which plants treated more than 1,000 ML in 2024?")
     assert big is not None and "Ashgrove" in big.text and "Corran Bridge" in big.text and "Total" not in big.text
+
+
+FLEET = """Harbour launches: annual figures
+
+Passenger journeys by launch route, counted at the gates:
+
+    Route            2022      2023      2024
+    North Quay     120,400   131,800   129,300
+    Salt Steps      64,250    70,900    78,400
+    Eel Point       21,900    20,200    23,450
+    All routes     206,550   222,900   231,150
+
+  Launch    Built   Capacity   Fuel (l/h)
+  Wren      2004      120         95
+  Heron     2012      180        120
+  Kite      2019       90         70
+
+Fare revenue reached €3.4 million in 2024, up from €3.1 million in 2023.
+"""
+
+
+def test_years_over_whitespace_columns_and_the_words_that_ask_for_a_total() -> None:
+    _, qa = _qa("launches", FLEET)
+    routes = next(t for t in qa.db.tables if t.columns[0] == "Route")
+    assert routes.columns[1:] == ("2022", "2023", "2024") and routes.labels[-1] == "All routes"
+    most = qa.answer("which route carried the most passengers in 2024?")  # "route" does not name the All routes row
+    assert most is not None and most.text.startswith("North Quay")
+    whole = qa.answer("total passengers across all routes in 2023?")
+    assert whole is not None and "222,900" in whole.text
+    capacity = qa.answer("what's the total capacity of the launches?")  # no Total row: the column is added up
+    assert capacity is not None and "390" in capacity.text
+    assert qa.answer("what fuel does the Wren run on?") is None  # which fuel, not how much of it
+    assert qa.answer("how much fuel does the Wren use per hour?") is not None
+    rise = qa.answer("by how much did fare revenue rise in 2024?")  # one sentence gives both years
+    assert rise is not None and "up €0.30 million (+9.7%)" in rise.text

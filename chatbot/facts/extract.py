@@ -197,6 +197,9 @@ def _clause_bounds(sentence: str, pos: int) -> tuple[int, int]:
     return start, end
 
 
+AMOUNT_YEAR = re.compile(r"\s*(?:in|for|during|by)\s+(?:the\s+)?(?:year\s+)?(1[89]\d{2}|20\d{2})\b")
+
+
 def _years(text: str) -> list[str]:
     return YEAR.findall(text)
 
@@ -233,7 +236,9 @@ def mention_facts(doc: Document, passage: Passage) -> list[Fact]:
                     q_start = 0
                 q_end = max(a.end, ce)
             clause = s[q_start:q_end]
-            period = (_years(clause) or [sent_year or prev_year or ""])[0]
+            # the year right after the amount ("… up from €10.9 million in 2023") is its own
+            own = AMOUNT_YEAR.match(s, a.end)
+            period = own.group(1) if own else (_years(clause) or [sent_year or prev_year or ""])[0]
             if not subj_text:
                 continue
             fact = Fact(

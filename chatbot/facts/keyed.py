@@ -113,6 +113,9 @@ def _of_noun(q: str, at: int) -> bool:
 
 LOSS = re.compile(r"\b(?:loss(?:es)?|lost|lose[sr]?|losing|declines?|declined|drops?|dropped|falls?|fell|decreases?|decreased|"
                   r"reductions?|reduced|shr[iau]nk|cuts?)\b")
+QUANTITY = re.compile(r"\bhow (?:much|many|big|large|high|long|far)\b|\b(?:amount|number|level|rate|value|figure|total|count)\b")
+TOTAL = re.compile(r"\btotal\b")  # "the total capacity": a sum, when the table has no total row to read
+ASKS_WHOLE = re.compile(r"\b(?:total|overall|whole|entire|combined|altogether)\b")
 RANGE = re.compile(r"\brange\b|\bspread\b")
 PER_UNIT = re.compile(r"\bper\s+([a-z][a-z0-9/²³]*)")
 HEADER_UNIT = re.compile(r"\(([^()]+)\)\s*$")
@@ -635,7 +638,7 @@ def one_row_share(a: TableAsk) -> bool:
 def aggregate_asked(a: TableAsk) -> bool:
     """A sum or mean of one column over the rows (not one row, not an extreme, no years the table lacks)."""
     return (_distinct_rows(a) != 1 and _one_column(a) and not a.extreme and not _other_years(a)
-            and bool(SUM.search(a.free) or AVERAGE.search(a.free)))
+            and bool(SUM.search(a.free) or AVERAGE.search(a.free) or (TOTAL.search(a.free) and _total_row(a) is None)))
 
 
 def whole_asked(a: TableAsk) -> bool:
@@ -675,7 +678,21 @@ def two_rows_one_column(a: TableAsk) -> bool:
 
 
 def rows_and_columns(a: TableAsk) -> bool:
-    return bool(a.rows) and bool(a.measures)
+    return bool(a.rows) and bool(a.measures) and not _asks_kind(a)
+
+
+def _asks_kind(a: TableAsk) -> bool:
+    """"What fuel does the Skua run on?" asks which fuel, not how much of it: "what"/"which" governs
+    the word that named a numeric column, and nothing in the question asks for a quantity."""
+    if QUANTITY.search(a.q):
+        return False
+    from chatbot.understanding.nlp import parse
+
+    spans = [(h.start, h.end) for h in a.columns if any(a.table.values[i][h.index] is not None for i in range(len(a.table.labels)))]
+    for tok in parse(a.q):
+        if tok.tag_ == "WDT" and tok.dep_ == "det" and any(s <= tok.head.idx < e for s, e in spans):
+            return True
+    return False
 
 
 def lead_in(t: TableData, documents: Mapping[str, str] | None) -> str:
@@ -722,6 +739,11 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
                 for words in (MAX_WORDS | {"high"}, MIN_WORDS | {"low"})]
         if all(j is not None for j in ends):
             ask = replace(ask, columns=tuple(Hit(j, 0, 0, PARTIAL) for j in ends if j is not None))
+    # a total row ("All routes") is asked for by its name or a word for the whole, not by the noun
+    # its label shares with the table ("which route carried the most")
+    named = tuple(h for h in ask.rows if not is_total(t.labels[h.index]) or t.labels[h.index].lower() in q or ASKS_WHOLE.search(q))
+    if len(named) < len(ask.rows):
+        ask = replace(ask, rows=named)
     parts = tuple(h for h in ask.rows if not is_total(t.labels[h.index]))
     if SHARE.search(q) and parts and len(parts) < len(ask.rows):
         ask = replace(ask, rows=parts)  # "Corran Bridge's share of the total": the total is the whole, not a row asked about

@@ -376,7 +376,7 @@ def remainder_of_mentions(r: Request) -> NumericAnswer | None:
     text_of = r.view.documents.get(a.doc_id, "")
     quote = text_of[a.start : max(a.end, b.end)] if text_of else whole.quote
     left = (whole.value or 0.0) - (part.value or 0.0)
-    s = 1e6 if (whole.value or 0) >= 1e7 else 1.0
+    s = 1e6 if (part.value or 0) >= 1e6 else 1.0  # millions when the sentence speaks in millions
     shown = fmt_money(left, whole.unit, s)
     arith = [f"{fmt_scaled(whole.value or 0, s)} − {fmt_scaled(part.value or 0, s)} = {fmt_scaled(left, s)} ({unit_label(whole.unit, s)})"]
     text = f"{_cap(quote)} {{0}}. That leaves {shown}."
@@ -392,3 +392,32 @@ def _one_sentence(r: Request, a: Fact, b: Fact) -> bool:
     if hi.start < lo.end:
         return True  # the quotes overlap: one clause holds the other
     return bool(text) and not re.search(r"[.!?]\s", text[lo.start : hi.start])
+
+
+def change_in_one_sentence(r: Request) -> NumericAnswer | None:
+    """"By how much did ticket revenue rise in 2024?" → one sentence gives the amount of the year asked
+    and the amount it rose (or fell) from ("€11.8 million in 2024, up from €10.9 million in 2023")."""
+    q_terms, years = r.ask.key_terms, r.ask.years
+    cands = [(coverage(q_terms, f"{f.subject} {f.quote}"), f) for f in r.view.facts
+             if f.kind == "mention" and f.value is not None and f.period and f.unit not in ("", "count", "rank", "year")]
+    cands = sorted((c for c in cands if c[0] >= 0.5), key=lambda c: -c[0])
+    for _, later in cands:
+        if years and later.period not in years:
+            continue
+        earlier = next((f for _, f in cands if f is not later and f.unit == later.unit and f.period and f.period < later.period
+                        and _one_sentence(r, f, later)), None)
+        if earlier is None or not earlier.value or later.value is None:
+            continue
+        d = later.value - earlier.value
+        s = 1e6 if min(abs(later.value), abs(earlier.value)) >= 1e6 else 1.0  # millions when the sentence speaks in millions
+        pct = d / earlier.value * 100
+        a, b = sorted((earlier, later), key=lambda f: f.start)
+        text_of = r.view.documents.get(a.doc_id, "")
+        quote = text_of[a.start : max(a.end, b.end)] if text_of else later.quote
+        word = "up" if d > 0 else "down" if d < 0 else "unchanged"
+        text = (f"{_cap(quote)} {{0}}. From {earlier.period} to {later.period}: {word} {fmt_money(abs(d), later.unit, s)} "
+                f"({'+' if pct > 0 else '−' if pct < 0 else ''}{fmt_number(abs(pct), 1)}%).")
+        arith = [f"{fmt_scaled(later.value, s)} − {fmt_scaled(earlier.value, s)} = {fmt_scaled(d, s)} ({unit_label(later.unit, s)})",
+                 f"{fmt_scaled(d, s)} / {fmt_scaled(earlier.value, s)} = {fmt_number(pct, 1)}%"]
+        return NumericAnswer(text, [Evidence(a.doc_id, a.start, max(a.end, b.end), quote)], arith, operation="growth")
+    return None

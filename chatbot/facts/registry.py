@@ -180,6 +180,7 @@ STEPS: tuple[Operation[Request], ...] = (
     Operation("list of components", lambda r: bool(LIST_Q.search(r.ask.q) and PART_WORDS.search(r.ask.q)), mention_ops.list_parts),
     Operation("entity asked", lambda r: r.ask.op is None and bool(ENTITY_Q.search(r.ask.q)), _nothing, final=True),
     Operation("year-keyed tables", lambda r: True, year_tables),
+    Operation("change one sentence gives", lambda r: r.ask.op == "growth", mention_ops.change_in_one_sentence),
     Operation("share of two amounts", lambda r: r.ask.op == "share", mention_ops.share_of_mentions),
     Operation("remainder of two amounts", lambda r: bool(mention_ops.REMAINDER.search(r.ask.q)), mention_ops.remainder_of_mentions),
     Operation("amount", lambda r: True, mention_ops.amount),
