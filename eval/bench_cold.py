@@ -106,17 +106,22 @@ def warm(repeats: int) -> dict:
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     from chatbot.bot import Chatbot
+    from chatbot.corpus import read_document
     from chatbot.embeddings import SentenceTransformerEmbedder
     from chatbot.evaluation import load_items
+    from chatbot.settings import Settings
 
-    bot = Chatbot.load()
+    # The tutorial side first: it imports torch, which must not overlap the bot's background spaCy
+    # load (that hides torch from spaCy's maths library while it imports).
+    settings = Settings.from_env()
     questions = [it.turns[0] for it in load_items(ROOT / "eval" / "questions.jsonl") if len(it.turns) == 1]
-    doc = next(iter(bot.index.documents.values()))
+    doc = read_document(next(p for p in sorted(settings.corpus_dir.glob("*.txt"))))  # the text the index holds
     chunks = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50).split_text(doc.text)
-    emb = SentenceTransformerEmbedder("packaged", threads=bot.settings.embedding_threads, quantize=False)
+    emb = SentenceTransformerEmbedder("packaged", threads=settings.embedding_threads, quantize=False)
     col = chromadb.EphemeralClient(settings=ChromaSettings(anonymized_telemetry=False)).create_collection(
         "tutorial-warm", embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
     col.add(ids=[str(i) for i in range(len(chunks))], documents=chunks, embeddings=emb.embed_documents(chunks))
+    bot = Chatbot.load(settings)
     for q in questions[:3]:  # warm both
         bot.ask(q)
         col.query(query_embeddings=[emb.embed_query(q)], n_results=4)
