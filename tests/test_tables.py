@@ -343,3 +343,11 @@ def test_years_over_whitespace_columns_and_the_words_that_ask_for_a_total() -> N
     assert qa.answer("how much fuel does the Wren use per hour?") is not None
     rise = qa.answer("by how much did fare revenue rise in 2024?")  # one sentence gives both years
     assert rise is not None and "up €0.30 million (+9.7%)" in rise.text
+
+
+def test_the_newest_and_oldest_read_the_column_of_years() -> None:
+    _, qa = _qa("launches", FLEET)
+    newest = qa.answer("which launch is the newest?")
+    assert newest is not None and newest.text.startswith("Kite is the newest") and "2019" in newest.text and "2,019" not in newest.text
+    oldest = qa.answer("which is the oldest launch?")
+    assert oldest is not None and oldest.text.startswith("Wren is the oldest")

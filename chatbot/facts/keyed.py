@@ -116,6 +116,15 @@ LOSS = re.compile(r"\b(?:loss(?:es)?|lost|lose[sr]?|losing|declines?|declined|dr
 QUANTITY = re.compile(r"\bhow (?:much|many|big|large|high|long|far)\b|\b(?:amount|number|level|rate|value|figure|total|count)\b")
 TOTAL = re.compile(r"\btotal\b")  # "the total capacity": a sum, when the table has no total row to read
 ASKS_WHOLE = re.compile(r"\b(?:total|overall|whole|entire|combined|altogether)\b")
+AGE = re.compile(r"\b(newest|latest|youngest|most recent|oldest|earliest|first)\b")
+
+
+def _year_valued(t: TableData, j: int) -> bool:
+    """Every value of the column is a whole number that reads as a year (built, opened, founded)."""
+    vals = [x for v in t.values if (x := v[j]) is not None]
+    return len(vals) >= 2 and all(float(x).is_integer() and 1500 <= x <= 2100 for x in vals)
+
+
 RANGE = re.compile(r"\brange\b|\bspread\b")
 PER_UNIT = re.compile(r"\bper\s+([a-z][a-z0-9/²³]*)")
 HEADER_UNIT = re.compile(r"\(([^()]+)\)\s*$")
@@ -178,6 +187,8 @@ def scaled(v: Decimal, t: TableData, j: int, rows: list[int] | None = None, extr
 
 def show(t: TableData, m: Metric, v: Decimal, rows: list[int] | None = None, extra: int = 0) -> str:
     j = m.cols[0]
+    if not t.units[j] and _year_valued(t, j) and v == v.to_integral_value():
+        return str(int(v))  # a year: 2021, not 2,021
     unit, scale = t.units[j], Decimal(repr(t.scales[j])).normalize()
     x = scaled(v, t, j, rows, extra)
     body = f"{abs(x):,f}"
@@ -330,7 +341,9 @@ def extreme_rows(ask: TableAsk) -> NumericAnswer | None:
         text = f"{_label(t, i)} has the {word} {m.name}: {show(t, m, v, [i])} {{0}} (after {before})."
     else:
         others = "; ".join(f"{_label(t, k)} {show(t, m, x, [k])}" for x, k in ranked[1:3])
-        text = f"{_label(t, i)} has the {word} {m.name}: {show(t, m, v, [i])} {{0}}" + (f" (next: {others})" if others else "") + "."
+        age = AGE.search(ask.q)
+        said = f"is the {age.group(1)}, {m.name}" if age and _year_valued(t, m.cols[0]) else f"has the {word} {m.name}"
+        text = f"{_label(t, i)} {said}: {show(t, m, v, [i])} {{0}}" + (f" (next: {others})" if others else "") + "."
     ans = NumericAnswer(text, [row_evidence(t, i)], operation=ask.extreme)
     if checked is not None:
         if ask.rank == 1 and len([x for x, _ in vals if x == v]) > 1:
@@ -734,6 +747,12 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
         j = next((j for j in range(1, len(t.columns)) if unit in (t.units[j].lower(), _header_unit(t.columns[j]))), None)
         if j is not None and all(h.index != j for h in ask.columns):
             ask = replace(ask, columns=(*ask.columns, Hit(j, per.start(1), per.end(1), PARTIAL)))
+    age = AGE.search(q)
+    if age is not None and not ask.columns:  # "the newest vessel": the column of years it was built, latest first
+        years = [j for j in range(1, len(t.columns)) if _year_valued(t, j)]
+        if len(years) == 1:
+            newest = age.group(1) in ("newest", "latest", "youngest", "most recent", "last")
+            ask = replace(ask, columns=(Hit(years[0], age.start(), age.end(), PARTIAL),), extreme="max" if newest else "min")
     if RANGE.search(q) and len(ask.columns) < 2:  # "the range of nitrogen": its Max minus its Min column
         ends = [next((j for j in range(1, len(t.columns)) if t.columns[j].strip().lower().rstrip(".") in words), None)
                 for words in (MAX_WORDS | {"high"}, MIN_WORDS | {"low"})]
