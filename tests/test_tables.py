@@ -351,3 +351,23 @@ def test_the_newest_and_oldest_read_the_column_of_years() -> None:
     assert newest is not None and newest.text.startswith("Kite is the newest") and "2019" in newest.text and "2,019" not in newest.text
     oldest = qa.answer("which is the oldest launch?")
     assert oldest is not None and oldest.text.startswith("Wren is the oldest")
+
+
+SOURCES = """Quill toolkit: source files
+===========================
+
+==================  ================================================  ========
+File                Purpose                                           Lines
+==================  ================================================  ========
+qpack.c             Packs archives and writes the index               2,410
+qhash.c             Checksums (CRC-32 and xxHash)                       640
+qcli.c              Command-line front end                            1,120
+==================  ================================================  ========
+"""
+
+
+def test_a_question_about_a_row_that_asks_no_quantity_gets_no_number() -> None:
+    _, qa = _qa("sources", SOURCES, ".rst")
+    assert qa.answer("What does qhash.c do?") is None  # its purpose, not its line count
+    lines = qa.answer("How many lines is qcli.c?")
+    assert lines is not None and "1,120" in lines.text

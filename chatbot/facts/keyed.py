@@ -113,6 +113,7 @@ def _of_noun(q: str, at: int) -> bool:
 
 LOSS = re.compile(r"\b(?:loss(?:es)?|lost|lose[sr]?|losing|declines?|declined|drops?|dropped|falls?|fell|decreases?|decreased|"
                   r"reductions?|reduced|shr[iau]nk|cuts?)\b")
+COMPARES = re.compile(r"\b(?:more|less|fewer|higher|lower|bigger|smaller|larger)\b")
 QUANTITY = re.compile(r"\bhow (?:much|many|big|large|high|long|far)\b|\b(?:amount|number|level|rate|value|figure|total|count)\b")
 TOTAL = re.compile(r"\btotal\b")  # "the total capacity": a sum, when the table has no total row to read
 ASKS_WHOLE = re.compile(r"\b(?:total|overall|whole|entire|combined|altogether)\b")
@@ -767,9 +768,11 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
     if SHARE.search(q) and parts and len(parts) < len(ask.rows):
         ask = replace(ask, rows=parts)  # "Corran Bridge's share of the total": the total is the whole, not a row asked about
     values = [j for j in range(1, len(t.columns)) if any(v[j] is not None for v in t.values)]
-    # a table of one measure: a question naming the text above it, or naming its rows, asks for that measure
+    # a table of one measure: a question naming the text above it, or naming its rows and asking for a
+    # quantity ("is class_1 the biggest?", not "what does qhash.c do?"), asks for that measure
     if not ask.columns and not flow and len(values) == 1 and (
-        ask.rows or _stems(q) & (_stems(lead_in(t, documents)) - _stems(" ".join(t.labels)))
+        (ask.rows and bool(QUANTITY.search(q) or ask.extreme or SHARE.search(q) or COMPARES.search(q)))
+        or _stems(q) & (_stems(lead_in(t, documents)) - _stems(" ".join(t.labels)))
     ):
         ask = replace(ask, columns=(Hit(values[0], 0, 0, PARTIAL),))
     return ask
