@@ -163,3 +163,19 @@ def test_importing_the_entry_points_loads_no_model_and_no_ui() -> None:
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=True)
     assert json.loads(out.stdout) == []
+
+
+@pytest.mark.parametrize("variant", ["int8", "fp32"])
+def test_documents_embedded_in_batches_get_their_query_vectors(variant: str, embedder, onnx_fp32) -> None:  # type: ignore[no-untyped-def]
+    """Batches of same-length texts through the per-row graph give each text's lone vector, bit for bit,
+    whatever the batch's size and the number of cores (so an incremental build equals a full one)."""
+    model = embedder if variant == "int8" else onnx_fp32
+    fresh = OnnxEmbedder(model.folder, threads=1)
+    assert fresh._batch_session is not None  # the per-row graph is used, not the one-text fallback
+    texts = suite_questions()
+    lengths = [len(fresh._tokenizer.encode(t).ids) for t in texts]
+    assert max(lengths.count(n) for n in set(lengths)) >= 3  # some batches hold several texts
+    alone = np.asarray([fresh.embed_query(t) for t in texts])
+    for workers in (1, 2):
+        assert np.array_equal(np.asarray(fresh.embed_documents(texts, workers=workers)), alone)
+    assert np.array_equal(np.asarray(fresh.embed_documents(texts[:7], workers=2)), alone[:7])  # other batches
