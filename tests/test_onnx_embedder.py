@@ -14,7 +14,7 @@ import pytest
 
 from chatbot.embeddings import SentenceTransformerEmbedder, plan_embedder
 from chatbot.errors import IndexBuildError
-from chatbot.index import IndexManager
+from chatbot.index import IndexManager, _sentence_text
 from chatbot.onnx_embedder import OnnxEmbedder, export_onnx, export_supported
 from chatbot.settings import PROJECT_ROOT, Settings
 from conftest import make_settings
@@ -67,11 +67,14 @@ def test_int8_export_stays_close_to_the_model(embedder, reference) -> None:  # t
 
 
 def test_stored_vectors_come_from_the_query_variant(bot) -> None:  # type: ignore[no-untyped-def]
-    """A stored sentence vector equals the query vector of the same sentence: one variant, both sides."""
+    """A stored sentence vector equals the query vector of the same sentence (a table row's, of its
+    table): one variant, both sides."""
     index = bot.index
     assert index.embedder.model_id == index.manifest.model_id
-    sentences = [s.text for p in index.passages for s in p.sentences]
-    for row in (0, len(sentences) // 2, len(sentences) - 1):
+    sentences = [_sentence_text(p, s) for p in index.passages for s in p.sentences]
+    rows = [row for row, (p, _) in enumerate((p, s) for p in index.passages for s in p.sentences) if p.kind == "table"]
+    assert rows  # the article has a table
+    for row in (0, len(sentences) // 2, len(sentences) - 1, rows[0], rows[-1]):
         stored = np.asarray(index.sentence_vectors[row])
         assert float(stored @ np.asarray(index.embedder.embed_query(sentences[row]))) > 0.99999
     assert not index.sentence_vectors.flags.writeable  # memory-mapped, read-only
