@@ -16,8 +16,10 @@ served in its own child process, so every peak RSS is that stage's alone:
   factoid and unanswerable questions about the generated reports, each asked with an empty
   query-embedding cache, peak RSS.
 
-A full build embeds every passage and sentence one text per run on all cores (≈ 3 min per MB on
-this 2-core machine when it is shared; see the report), so the default is the 1 MB corpus alone.
+A full build embeds every passage and prose sentence on all cores (≈ 3 min per MB on this 2-core
+machine when it is shared; see the report), so the default is the 1 MB corpus alone. On a shared
+machine wall time follows the other users' load: the build also reports its CPU seconds
+(``build_cpu_s``, all threads) and the load average before and after it (``build_load``).
 An index already built for the same corpus is reused (``--rebuild`` forces a full build), so
 answering changes can be measured again in seconds. Writes ``report.json`` and ``report.png``
 (each measure against corpus size) to ``--out``.
@@ -163,6 +165,12 @@ def _dir_mb(path: Path) -> float:
     return round(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6, 1)
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process so far, every thread (user + system)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _peak_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
@@ -180,10 +188,12 @@ def child_build(work: Path, rebuild: bool, incremental: bool) -> dict[str, objec
         earlier = json.loads(measured.read_text(encoding="utf-8")) if measured.is_file() else {}
         result: dict[str, object] = {"build_s": manifest.build_seconds if manifest else None, "build_peak_rss_mb": None, **earlier, "reused": True}
     else:
-        t0 = time.perf_counter()
+        load = os.getloadavg()[0]
+        cpu, t0 = _cpu_s(), time.perf_counter()
         manifest = manager.build(reuse=False)
         result = {
-            "reused": False, "build_s": round(time.perf_counter() - t0, 1), "build_peak_rss_mb": _peak_mb(),
+            "reused": False, "build_s": round(time.perf_counter() - t0, 1), "build_cpu_s": round(_cpu_s() - cpu, 1),
+            "build_load": [round(load, 2), round(os.getloadavg()[0], 2)], "build_peak_rss_mb": _peak_mb(),
             "passages": manifest.passages, "facts": manifest.facts, "documents": len(manifest.documents),
         }
         measured.write_text(json.dumps(result), encoding="utf-8")

@@ -18,7 +18,7 @@ from chatbot.corpus import parse_document, read_document
 from chatbot.corpus_stats import DOC_STATS_FILE, STATS_FILE
 from chatbot.facts.store import FactsDB
 from chatbot.incremental import DOC_FACTS_FILE, DOCUMENTS_FILE, PASSAGE_VECTORS_FILE, TOKENS_FILE
-from chatbot.index import IndexManager, _embedding_text
+from chatbot.index import IndexManager, _embedding_text, _sentence_text
 from conftest import CORPUS, DATA, make_settings
 
 MILL = """# Brenholt Paper Mill yearly summary
@@ -51,7 +51,7 @@ def corpus(tmp_path: Path) -> Path:
 def texts_of(path: Path) -> int:
     """How many distinct texts (passages with their section, sentences) one document has to embed."""
     passages, _ = parse_document(read_document(path))
-    return len({_embedding_text(p) for p in passages} | {s.text for p in passages for s in p.sentences})
+    return len({_embedding_text(p) for p in passages} | {_sentence_text(p, s) for p in passages for s in p.sentences})
 
 
 def build(root: Path, corpus: Path, embedder, full: bool = False) -> IndexManager:  # type: ignore[no-untyped-def]

@@ -14,7 +14,7 @@ import pytest
 
 from chatbot.embeddings import SentenceTransformerEmbedder, plan_embedder
 from chatbot.errors import IndexBuildError
-from chatbot.index import IndexManager
+from chatbot.index import IndexManager, _sentence_text
 from chatbot.onnx_embedder import OnnxEmbedder, export_onnx, export_supported
 from chatbot.settings import PROJECT_ROOT, Settings
 from conftest import make_settings
@@ -67,11 +67,14 @@ def test_int8_export_stays_close_to_the_model(embedder, reference) -> None:  # t
 
 
 def test_stored_vectors_come_from_the_query_variant(bot) -> None:  # type: ignore[no-untyped-def]
-    """A stored sentence vector equals the query vector of the same sentence: one variant, both sides."""
+    """A stored sentence vector equals the query vector of the same sentence (a table row's, of its
+    table): one variant, both sides."""
     index = bot.index
     assert index.embedder.model_id == index.manifest.model_id
-    sentences = [s.text for p in index.passages for s in p.sentences]
-    for row in (0, len(sentences) // 2, len(sentences) - 1):
+    sentences = [_sentence_text(p, s) for p in index.passages for s in p.sentences]
+    rows = [row for row, (p, _) in enumerate((p, s) for p in index.passages for s in p.sentences) if p.kind == "table"]
+    assert rows  # the article has a table
+    for row in (0, len(sentences) // 2, len(sentences) - 1, rows[0], rows[-1]):
         stored = np.asarray(index.sentence_vectors[row])
         assert float(stored @ np.asarray(index.embedder.embed_query(sentences[row]))) > 0.99999
     assert not index.sentence_vectors.flags.writeable  # memory-mapped, read-only
@@ -163,3 +166,19 @@ def test_importing_the_entry_points_loads_no_model_and_no_ui() -> None:
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=True)
     assert json.loads(out.stdout) == []
+
+
+@pytest.mark.parametrize("variant", ["int8", "fp32"])
+def test_documents_embedded_in_batches_get_their_query_vectors(variant: str, embedder, onnx_fp32) -> None:  # type: ignore[no-untyped-def]
+    """Batches of same-length texts through the per-row graph give each text's lone vector, bit for bit,
+    whatever the batch's size and the number of cores (so an incremental build equals a full one)."""
+    model = embedder if variant == "int8" else onnx_fp32
+    fresh = OnnxEmbedder(model.folder, threads=1)
+    assert fresh._batch_session is not None  # the per-row graph is used, not the one-text fallback
+    texts = suite_questions()
+    lengths = [len(fresh._tokenizer.encode(t).ids) for t in texts]
+    assert max(lengths.count(n) for n in set(lengths)) >= 3  # some batches hold several texts
+    alone = np.asarray([fresh.embed_query(t) for t in texts])
+    for workers in (1, 2):
+        assert np.array_equal(np.asarray(fresh.embed_documents(texts, workers=workers)), alone)
+    assert np.array_equal(np.asarray(fresh.embed_documents(texts[:7], workers=2)), alone[:7])  # other batches
