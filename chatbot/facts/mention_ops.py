@@ -53,17 +53,7 @@ def _low(s: str) -> str:
 def share_of_mentions(r: Request) -> NumericAnswer | None:
     """"What share of the country's total exports went to X?" → the smaller of the two
     best-matching amounts (same unit and period) over the larger, when both are in the text."""
-    q_terms, years = r.ask.key_terms, r.ask.years
-    cands = []
-    for f in r.view.facts:
-        if f.kind not in ("mention", "curated") or f.value is None or f.unit in ("", "count", "rank", "year"):
-            continue
-        if years and f.period not in years:
-            continue
-        cov = coverage(q_terms, f"{f.subject} {f.quote}")
-        if cov >= 0.25:
-            cands.append((cov, f))
-    cands.sort(key=lambda x: -x[0])
+    cands = _amounts_named(r, ("", "count", "rank", "year"), undated=False)
     pair = next(((a, b) for i, (_, a) in enumerate(cands) for _, b in cands[i + 1 :]
                  if a.unit == b.unit and a.period == b.period and a.value != b.value), None)
     if pair is None:
@@ -75,6 +65,23 @@ def share_of_mentions(r: Request) -> NumericAnswer | None:
     text = (f"{_cap(part.quote)} {{0}}; {whole.quote} {{1}}. "
             f"The first is {fmt_number(pct, 3 if pct < 1 else 1)}% of the second.")
     return NumericAnswer(text, [fact_evidence(part), fact_evidence(whole)], arith, operation="share")
+
+
+def _amounts_named(r: Request, skip_units: tuple[str, ...], undated: bool) -> list[tuple[float, Fact]]:
+    """Sentence amounts whose subject and quote the question names (a quarter of its terms or
+    more), best first; of the years asked when it asks some (``undated``: a fact with no year too)."""
+    q_terms, years = r.ask.key_terms, r.ask.years
+    cands = []
+    for f in r.view.facts:
+        if f.kind not in ("mention", "curated") or f.value is None or f.unit in skip_units:
+            continue
+        if years and f.period not in years and not (undated and not f.period):
+            continue
+        cov = coverage(q_terms, f"{f.subject} {f.quote}")
+        if cov >= 0.25:
+            cands.append((cov, f))
+    cands.sort(key=lambda x: -x[0])
+    return cands
 
 
 def years_apart(r: Request) -> NumericAnswer | None:
@@ -356,17 +363,7 @@ REMAINDER = re.compile(r"\b(?:left|left over|leftover|remain(?:ed|s|ing)?|unspen
 def remainder_of_mentions(r: Request) -> NumericAnswer | None:
     """"How much of the budget was left?" → the larger of two amounts one sentence gives in the same
     unit ("a budget of €48,000, of which €39,500 was spent") minus the smaller."""
-    q_terms, years = r.ask.key_terms, r.ask.years
-    cands = []
-    for f in r.view.facts:
-        if f.kind not in ("mention", "curated") or f.value is None or f.unit in ("", "count", "rank", "year", "percent"):
-            continue
-        if years and f.period and f.period not in years:
-            continue
-        cov = coverage(q_terms, f"{f.subject} {f.quote}")
-        if cov >= 0.25:
-            cands.append((cov, f))
-    cands.sort(key=lambda x: -x[0])
+    cands = _amounts_named(r, ("", "count", "rank", "year", "percent"), undated=True)
     pair = next(((a, b) for i, (_, a) in enumerate(cands) for _, b in cands[i + 1 :]
                  if a.unit == b.unit and a.value != b.value and _one_sentence(r, a, b)), None)
     if pair is None:

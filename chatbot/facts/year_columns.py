@@ -81,11 +81,17 @@ def change_extreme_asked(ask: TableAsk) -> bool:
     return not ask.rows and len(year_columns(ask)) >= 2 and bool(ask.extreme or re.search(r"\b(?:most|least)\b", ask.q))
 
 
-def change_extreme(ask: TableAsk) -> NumericAnswer | None:
+def _first_and_last(ask: TableAsk) -> tuple[str, Metric, str, Metric]:
+    """The earliest and latest year columns the question names, as (year, measure) twice."""
     t = ask.table
     years = year_columns(ask)
     (y1, j1), (y2, j2) = years[0], years[-1]
-    m1, m2 = Metric(t.columns[j1], (j1,)), Metric(t.columns[j2], (j2,))
+    return y1, Metric(t.columns[j1], (j1,)), y2, Metric(t.columns[j2], (j2,))
+
+
+def change_extreme(ask: TableAsk) -> NumericAnswer | None:
+    t = ask.table
+    y1, m1, y2, m2 = _first_and_last(ask)
     by_rate = bool(RATE.search(ask.q))
     changes = []
     for i in range(len(t.labels)):
@@ -156,9 +162,7 @@ def rows_changed_asked(ask: TableAsk) -> bool:
 
 def rows_changed(ask: TableAsk) -> NumericAnswer | None:
     t = ask.table
-    years = year_columns(ask)
-    (y1, j1), (y2, j2) = years[0], years[-1]
-    m1, m2 = Metric(t.columns[j1], (j1,)), Metric(t.columns[j2], (j2,))
+    y1, m1, y2, m2 = _first_and_last(ask)
     down = bool(DOWN.search(ask.q))
     moved, seen = [], []
     for i in range(len(t.labels)):
