@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from chatbot.facts.extract import YEAR
 from chatbot.facts.keyed import TableAsk, _label, is_total, plain, show, value
-from chatbot.facts.question import Metric, NumericAnswer, row_evidence
+from chatbot.facts.question import DOWN_WORDS, UP_WORDS, Metric, NumericAnswer, row_evidence
 
 # a change asked about ("grow", "fell", "by how much", "increase"); general English
 CHANGE = re.compile(r"\b(?:grow|grew|grown|growth|rise|rose|risen|fall|fell|fallen|drop|dropped|increase[sd]?|decrease[sd]?|"
@@ -120,8 +120,6 @@ def change_extreme(ask: TableAsk) -> NumericAnswer | None:
     return NumericAnswer(text, [row_evidence(t, i)], arith, operation="growth " + ("min" if low else "max"))
 
 
-DOWN = re.compile(r"\b(?:fell|fall|fallen|falls|drop(?:ped|s)?|declined?|decreased?|shr[iau]nk|went down|lower)\b")
-UP = re.compile(r"\b(?:rose|rise[ns]?|risen|grew|grow[ns]?|increased?|climbed|went up|higher|gained)\b")
 WHICH_YEAR = re.compile(r"\b(?:which|what) year\b|\bwhen\b")
 
 
@@ -157,13 +155,13 @@ def row_year_extreme(ask: TableAsk) -> NumericAnswer | None:
 def rows_changed_asked(ask: TableAsk) -> bool:
     """Which rows went up (or down) between two year columns ("which plant's volume fell …?")."""
     return (not ask.rows and len(year_columns(ask)) >= 2 and not ask.extreme and bool(re.search(r"\bwhich\b", ask.q))
-            and bool(DOWN.search(ask.q)) != bool(UP.search(ask.q)))
+            and bool(DOWN_WORDS.search(ask.q)) != bool(UP_WORDS.search(ask.q)))
 
 
 def rows_changed(ask: TableAsk) -> NumericAnswer | None:
     t = ask.table
     y1, m1, y2, m2 = _first_and_last(ask)
-    down = bool(DOWN.search(ask.q))
+    down = bool(DOWN_WORDS.search(ask.q))
     moved, seen = [], []
     for i in range(len(t.labels)):
         v1, v2 = value(t, m1, i), value(t, m2, i)
