@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from chatbot.errors import ConfigError
+from chatbot.resources import TORCH_LOCK
 
 if TYPE_CHECKING:
     from chatbot.settings import Settings
@@ -83,9 +84,10 @@ def load_sentence_transformer(path: Path, threads: int = 1):  # type: ignore[no-
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    import torch
-    import transformers
-    from sentence_transformers import SentenceTransformer
+    with TORCH_LOCK:  # not while a spaCy load hides torch (chatbot.resources)
+        import torch
+        import transformers
+        from sentence_transformers import SentenceTransformer
 
     transformers.utils.logging.disable_progress_bar()
     if threads > 0:

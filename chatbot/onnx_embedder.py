@@ -42,6 +42,7 @@ import numpy as np
 
 from chatbot.errors import ConfigError
 from chatbot.progress import progress
+from chatbot.resources import TORCH_LOCK
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,8 @@ def max_seq_length(model_path: Path) -> int:
 def export_onnx(model_path: Path, folder: Path, *, int8: bool, model_id: str) -> Path:
     """Export the sentence-transformers model at ``model_path`` into ``folder`` (build time: this
     imports torch). Returns ``folder``."""
-    import torch
+    with TORCH_LOCK:  # not while a spaCy load hides torch (chatbot.resources)
+        import torch
 
     from chatbot.embeddings import load_sentence_transformer
 

