@@ -103,6 +103,9 @@ def _markdown():  # type: ignore[no-untyped-def]
     return MarkdownIt("commonmark").enable("table")
 
 
+EMPHASIS = re.compile(r"(\*\*|__|\*|_)(\S(?:.*\S)?)\1")
+
+
 def pipe_cells(line: Line) -> tuple[list[str], list[tuple[int, int]]]:
     """Cells of a ``| a | b |`` line with their spans (escaped ``\\|`` and code spans kept)."""
     text = line.text
@@ -125,6 +128,10 @@ def pipe_cells(line: Line) -> tuple[list[str], list[tuple[int, int]]]:
             continue  # outside a leading or trailing pipe
         lead = len(raw) - len(raw.lstrip())
         body = raw.strip()
+        emphasis = EMPHASIS.fullmatch(body)
+        if emphasis:  # "**€45,100**": the cell is what the emphasis marks wrap
+            lead += emphasis.start(2)
+            body = emphasis.group(2)
         s = line.start + a + 1 + lead
         cells.append(body)
         spans.append((s, s + len(body)))

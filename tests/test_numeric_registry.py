@@ -138,6 +138,7 @@ DECIDES = [
     ("sensors", "keyed table", "What's the range of wind speed, high minus low?", "column difference"),
     ("sensors", "keyed table", "Which reading has the highest high divided by mean?", "ratio extreme"),
     ("vans", "keyed table", "Which van has the longest range?", "max/min"),
+    ("vans", "keyed table", "What is the price gap between the most expensive and the cheapest van?", "gap between highest and lowest"),
     ("vans", "keyed table", "Is Alder 2 or Cedar X cheaper, by price?", "compare two rows"),
     ("plants", "keyed table", "How much did Dunmere's volume rise from 2022 to 2023?", "change between year columns"),
     ("plants", "keyed table", "Which plant grew least between 2023 and 2024?", "largest change between year columns"),

@@ -371,3 +371,78 @@ def test_a_question_about_a_row_that_asks_no_quantity_gets_no_number() -> None:
     assert qa.answer("What does qhash.c do?") is None  # its purpose, not its line count
     lines = qa.answer("How many lines is qcli.c?")
     assert lines is not None and "1,120" in lines.text
+
+
+KETTLES = """# Kettle test 2026
+
+Six cordless kettles were boiled, weighed and priced by the Brightwell consumer panel.
+
+| Kettle | Price | Boil time (1 l) | Weight | Capacity |
+|---|---|---|---|---|
+| Zorvik Steam 2 | £34.99 | 3.9 min | 1.1 kg | 1.7 l |
+| Halden Brew S | £49.50 | 2.8 min | 1.4 kg | 1.5 l |
+| Quorra Mini | £22.00 | 4.6 min | 0.8 kg | 1.0 l |
+| Ostby Classic 17 | £41.25 | 3.2 min | 1.3 kg | 1.7 l |
+| **Average** | **£36.94** | **3.6 min** | **1.15 kg** | **1.5 l** |
+
+The Halden Brew S comes with a two-year heating element warranty.
+"""
+
+
+def test_bold_summary_rows_are_read_but_never_counted_ranked_or_added() -> None:
+    doc, qa = _qa("kettles", KETTLES)
+    (t,) = qa.db.tables
+    assert t.labels[-1] == "Average" and t.exact[-1][1] == "36.94"  # "**£36.94**": the cell inside the emphasis
+    _cells_exact(doc, qa)
+    above = qa.answer("how many kettles cost more than the average price?")
+    assert above is not None and above.text.startswith("2 of 4 rows") and "Average row's £36.94" in above.text
+    assert "Halden Brew S" in above.text and "Ostby Classic 17" in above.text
+    mean = qa.answer("what is the average weight of the kettles, leaving out the Quorra?")
+    assert mean is not None and "over the 3 rows (leaving out Quorra Mini)" in mean.text and "1.267 kg" in mean.text
+    assert qa.answer("what is the average weight?").text.startswith("Weight for Average: 1.15 kg")  # type: ignore[union-attr]
+
+
+def test_names_no_dictionary_knows_name_rows_and_adjectives_name_columns() -> None:
+    _, qa = _qa("kettles", KETTLES)
+    cheaper = qa.answer("which is cheaper, the Zorvik or the Ostby?")  # brand names alone; "cheaper" → the prices
+    assert cheaper is not None and cheaper.text.startswith("Zorvik Steam 2 has the lower Price: £34.99")
+    lightest = qa.answer("which kettle is the lightest?")
+    assert lightest is not None and lightest.text.startswith("Quorra Mini")
+
+
+def test_quicker_over_a_column_of_minutes_is_the_smaller_number() -> None:
+    _, qa = _qa("kettles", KETTLES)
+    quick = qa.answer("is the Zorvik or the Ostby quicker to boil?")
+    assert quick is not None and quick.text.startswith("Ostby Classic 17 has the lower Boil time")
+    fastest = qa.answer("which kettle boils fastest?")
+    assert fastest is not None and fastest.text.startswith("Halden Brew S") and "2.8 min" in fastest.text
+    slowest = qa.answer("which kettle is the slowest to boil?")
+    assert slowest is not None and slowest.text.startswith("Quorra Mini")
+
+
+def test_the_gap_between_the_highest_and_the_lowest_row() -> None:
+    _, qa = _qa("kettles", KETTLES)
+    gap = qa.answer("what's the price gap between the most expensive and the cheapest kettle?")
+    assert gap is not None and gap.operation == "difference" and "£27.50" in gap.text
+    assert gap.arithmetic == ["Halden Brew S − Quorra Mini = 49.50 − 22.00 = 27.50"]
+
+
+def test_a_column_word_that_only_modifies_what_the_text_says_of_a_row_names_no_column() -> None:
+    _, qa = _qa("kettles", KETTLES)
+    assert qa.answer("how long is the heating element warranty on the Halden?") is None  # the prose says it; "Weight" is not asked
+
+
+def test_a_column_named_only_by_its_modifier_is_looked_up_only_when_a_quantity_is_asked() -> None:
+    _, qa = _qa("bikes", BIKES)
+    assert qa.answer("what happened to the Ferro's battery during the trial?") is None  # "battery" is not "Battery loss"
+    much = qa.answer("how much battery did the Ferro 3 lose?")
+    assert much is not None and "−4.2%" in much.text
+
+
+def test_an_extreme_among_the_rows_a_bound_with_a_unit_keeps() -> None:
+    _, qa = _qa("kettles", KETTLES)
+    cheap = qa.answer("of the kettles that hold at least 1.5 l, which is the cheapest?")  # "l" names Capacity, "cheapest" Price
+    assert cheap is not None and cheap.text.startswith("Of the rows with Capacity ≥ 1.5 l, Zorvik Steam 2 has the lowest Price: £34.99")
+    assert cheap.arithmetic and "Quorra Mini" not in cheap.arithmetic[0]
+    held = qa.answer("which kettles hold at least 1.5 l?")  # a bound alone lists the rows, no extreme ("at least" is not "least")
+    assert held is not None and held.text.startswith("3 of 4 rows")

@@ -44,6 +44,9 @@ DIVISION = re.compile(r"\bdivided by\b|\bover\b|\bper\b")
 PER = re.compile(r"\bper\b|\bdivided by\b|\bfor (?:each|every)\b")
 DIVIDED = re.compile(r"\bdivided by\b|\brelative to\b|\bratio\b|\bper\b|\bover\b")
 NEGATION = re.compile(r"\b(?:other than|not|except|besides|apart from|excluding|without)\s+(?:the\s+|a\s+)?$")
+# a row the question sets aside ("leaving out the Pellucid", "excluding Total", "apart from X")
+EXCLUDED = re.compile(r"\b(?:other than|except(?: for)?|besides|apart from|excluding|without|leaving out|leave out|left out|omitting|"
+                      r"ignoring|not counting|not including)\s+(?:the\s+|a\s+)?$")
 SHARE = dict(OPS)["share"]
 LIST_NAMES = 12  # a count names the rows it counts when there are at most this many
 TABLE_WORDS = re.compile(r"\btable\b|\brows?\b|\blisted\b|\bentries\b|\bin total\b")
@@ -71,6 +74,8 @@ class TableAsk:
     counting: bool
     rank: int = 1  # "the second largest": 2
     free: str = ""  # the question with the rows and columns it names blanked out: what it asks of them
+    excluded: tuple[int, ...] = ()  # rows the question sets aside ("leaving out the Pellucid")
+    where: tuple[int, str, Decimal] | None = None  # a bound on another column: (column, "ge", 240) for "that meet 240 km"
 
     @property
     def measures(self) -> list[Metric]:
@@ -85,7 +90,7 @@ def read_ask(t: TableData, q: str, flow: list[Metric]) -> TableAsk:
     direct = [h for h in cols if h.strength >= PARTIAL]
     # an extreme word after a verb ("benefited most", "grew the most") asks about a change, not a level
     # ("treated the most water" asks for a level: "most" there goes with the noun)
-    words = set(re.findall(r"[a-z]+", CHANGE_EXTREME.sub(lambda m: m.group(0) if _of_noun(q, m.start(1)) else " ", q)))
+    words = set(re.findall(r"[a-z]+", CHANGE_EXTREME.sub(lambda m: m.group(0) if _of_noun(q, m.start(1)) else " ", AT_MOST.sub(" ", q))))
     extreme = "max" if words & MAX_WORDS else "min" if words & MIN_WORDS else _superlative(q)
     if direct and not rows:
         cols = direct  # "which attribute has the highest mean": "highest" is the operation
@@ -96,10 +101,15 @@ def read_ask(t: TableData, q: str, flow: list[Metric]) -> TableAsk:
     free = q
     for h in (*rows, *cols):
         free = free[: h.start] + " " * (h.end - h.start) + free[h.end :]
+    if (extreme or SPREAD.search(q)) and any(h.strength >= 1 for h in cols):
+        cols = [h for h in cols if h.strength >= 1 or h.strength < PARTIAL]  # one column is named in full: the extreme is of it
     rank = next((ORDINALS[w] for w in re.findall(r"[a-z0-9]+", q) if w in ORDINALS), 1) if extreme else 1
-    return TableAsk(t, q, rows, tuple(cols), tuple(flow), extreme, bool(COUNT_INTENT.search(q)), rank, free)
+    excluded = tuple(dict.fromkeys(h.index for h in rows if EXCLUDED.search(q[: h.start])))
+    rows = tuple(h for h in rows if h.index not in excluded)
+    return TableAsk(t, q, rows, tuple(cols), tuple(flow), extreme, bool(COUNT_INTENT.search(q)), rank, free, excluded)
 
 
+AT_MOST = re.compile(r"\bat (?:least|most)\b")  # a bound ("at least 240 km"), not an extreme
 CHANGE_EXTREME = re.compile(r"\b\w+ed\s+(?:the\s+)?(most|least)\b")
 
 
@@ -238,7 +248,7 @@ def _row_indexes(ask: TableAsk) -> list[int]:
 def count_rows(ask: TableAsk) -> NumericAnswer | None:
     """"How many configurations use X / are for label Y / use something other than Z?"."""
     t = ask.table
-    rows = [i for i in range(len(t.labels)) if not is_total(t.labels[i])]  # a Total row is not one of them
+    rows = [i for i in range(len(t.labels)) if not is_summary(t.labels[i]) and i not in ask.excluded]  # a Total row is not one of them
     what = []
     if ask.rows:
         keys = {t.labels[h.index] for h in ask.rows}
@@ -327,15 +337,18 @@ def extreme_rows(ask: TableAsk) -> NumericAnswer | None:
     t = ask.table
     m = _nearest_measure(ask)
     checked = ask.rows[0].index if _checks_one(ask) else None
-    candidates = _row_indexes(ask) if len(ask.rows) >= 3 else [i for i in range(len(t.labels)) if not is_total(t.labels[i])]
+    candidates = _row_indexes(ask) if len(ask.rows) >= 3 else [i for i in range(len(t.labels))
+                                                                if not is_summary(t.labels[i]) and i not in ask.excluded]
+    candidates = [i for i in candidates if _passes(ask, i)]
     vals = [(v, i) for i in candidates if (v := value(t, m, i)) is not None]
     if len(vals) < max(2, ask.rank):
         return None
     # a column of losses written as negative numbers ("Range loss −12.8%"): "lost the most" is the largest loss
     losses = all(x <= 0 for x, _ in vals) and bool(LOSS.search(ask.q + " " + m.name.lower()))
-    ranked = sorted(vals, key=lambda x: abs(x[0]) if losses else x[0], reverse=ask.extreme == "max")
+    high = (ask.extreme == "max") != _speed_of_time(ask, m)  # "the quickest to charge": the fewest minutes
+    ranked = sorted(vals, key=lambda x: abs(x[0]) if losses else x[0], reverse=high)
     v, i = ranked[ask.rank - 1]
-    word = ("largest" if ask.extreme == "max" else "smallest") if losses else "highest" if ask.extreme == "max" else "lowest"
+    word = ("largest" if high else "smallest") if losses else "highest" if high else "lowest"
     if ask.rank > 1:
         word = f"{next(w for w, n in ORDINALS.items() if n == ask.rank)} {word}"
         before = "; ".join(f"{_label(t, k)} {show(t, m, x, [k])}" for x, k in ranked[: ask.rank - 1])
@@ -345,12 +358,79 @@ def extreme_rows(ask: TableAsk) -> NumericAnswer | None:
         age = AGE.search(ask.q)
         said = f"is the {age.group(1)}, {m.name}" if age and _year_valued(t, m.cols[0]) else f"has the {word} {m.name}"
         text = f"{_label(t, i)} {said}: {show(t, m, v, [i])} {{0}}" + (f" (next: {others})" if others else "") + "."
+    if ask.where is not None:
+        j = ask.where[0]
+        kept = "; ".join(f"{_label(t, k)} {show(t, Metric(t.columns[j], (j,)), x, [k])}" for k in candidates
+                         if (x := value(t, Metric(t.columns[j], (j,)), k)) is not None)
+        said_where = _where_said(ask)
+        return NumericAnswer(said_where + text, [row_evidence(t, i)], [f"{said_where.rstrip(', ')}: {kept}"], operation=ask.extreme)
     ans = NumericAnswer(text, [row_evidence(t, i)], operation=ask.extreme)
     if checked is not None:
         if ask.rank == 1 and len([x for x, _ in vals if x == v]) > 1:
             return None  # a tie: neither yes nor no
         ans.verdict = "Yes" if checked == i else "No"
     return ans
+
+
+# Adjectives of speed: said of a column of durations, the quicker is the smaller number.
+SPEED = {"fast", "quick", "rapid", "swift", "speedy", "slow", "prompt"}
+DURATION = {"s", "sec", "secs", "second", "seconds", "ms", "min", "mins", "minute", "minutes", "h", "hr", "hrs", "hour", "hours",
+            "day", "days", "week", "weeks", "month", "months"}
+
+
+def _speed_of_time(ask: TableAsk, m: Metric) -> bool:
+    """The question compares speed ("quicker", "fastest") over a column measured in time."""
+    if m.kind != "column":
+        return False
+    j = m.cols[0]
+    if not ({ask.table.units[j].lower(), _header_unit(ask.table.columns[j])} & DURATION):
+        return False
+    from chatbot.understanding.nlp import parse
+
+    return any(tok.tag_ in ("JJR", "RBR", "JJS", "RBS") and tok.lemma_.lower() in SPEED for tok in parse(ask.q))
+
+
+def _wants_less(q: str) -> bool:
+    """The question asks which is lower ("less", "fewer", "cheaper", "slower"): the comparative's lemma
+    is the low end of its scale."""
+    words = set(re.findall(r"[a-z]+", q))
+    if words & MORE_WORDS:
+        return False
+    if words & LESS_WORDS:
+        return True
+    from chatbot.understanding.nlp import parse
+
+    return any(tok.tag_ in ("JJR", "RBR") and tok.lemma_.lower() in LOW_END for tok in parse(q))
+
+
+def _directions(q: str) -> set[str]:
+    """Every extreme the question names: {"max", "min"} for "between the most expensive and the cheapest"."""
+    words = set(re.findall(r"[a-z]+", AT_MOST.sub(" ", q)))
+    out = {"max"} if words & MAX_WORDS else set()
+    out |= {"min"} if words & MIN_WORDS else set()
+    if re.search(r"[a-z]{2}est\b|\bbest\b|\bworst\b", q):
+        from chatbot.understanding.nlp import parse
+
+        for tok in parse(q):
+            if tok.tag_ in ("JJS", "RBS") and tok.lower_ not in MAX_WORDS | MIN_WORDS:
+                out.add("min" if tok.lemma_.lower() in LOW_END or tok.lower_ == "worst" else "max")
+    return out
+
+
+def spread_of_extremes(ask: TableAsk) -> NumericAnswer | None:
+    """The gap between the highest and the lowest row of one column ("the price gap between the most
+    expensive and the cheapest"), both rows cited."""
+    t, m = ask.table, ask.measures[0]
+    vals = [(v, i) for i in range(len(t.labels)) if not is_summary(t.labels[i]) and i not in ask.excluded
+            and (v := value(t, m, i)) is not None]
+    if len(vals) < 2:
+        return None
+    (vh, hi), (vl, lo) = max(vals), min(vals)
+    r = [hi, lo]
+    arith = [f"{_label(t, hi)} − {_label(t, lo)} = {plain(vh, t, m, [hi])} − {plain(vl, t, m, [lo])} = {plain(vh - vl, t, m, r)}"]
+    text = (f"The highest {m.name} is {_label(t, hi)}'s {show(t, m, vh, [hi])} {{0}} and the lowest {_label(t, lo)}'s "
+            f"{show(t, m, vl, [lo])} {{1}}: a difference of {show(t, m, vh - vl, r)}.")
+    return NumericAnswer(text, [row_evidence(t, hi), row_evidence(t, lo)], arith, operation="difference")
 
 
 def _nearest_measure(ask: TableAsk) -> Metric:
@@ -375,10 +455,26 @@ def is_total(label: str) -> bool:
     return words[:2] == ["grand", "total"] or (words[0] == "all" and len(words) == 2) or bool(re.match(r"total\s*[,:(–-]", raw))
 
 
+SUMMARY_WORDS = ("average", "mean", "median", "avg")
+
+
+def is_summary(label: str) -> bool:
+    """A row that sums or averages the others ("Total", "All regions", "Average", "Mean (all sites)"):
+    never one of the rows an operation counts, ranks or adds up."""
+    words = label_key(label).split()
+    return is_total(label) or (bool(words) and words[0].strip("*_:") in SUMMARY_WORDS and len(words) <= 3)
+
+
+def _summary_row(t: TableData, m: Metric) -> int | None:
+    """The table's own average row holding a value of ``m``."""
+    return next((i for i in range(len(t.labels)) if is_summary(t.labels[i]) and not is_total(t.labels[i])
+                 and value(t, m, i) is not None), None)
+
+
 def _rows_for_total(ask: TableAsk, m: Metric) -> list[tuple[Decimal, int]]:
     t = ask.table
     rows = _row_indexes(ask) if len({label_key(t.labels[h.index]) for h in ask.rows}) >= 2 else range(len(t.labels))
-    return [(v, i) for i in rows if not is_total(t.labels[i]) and (v := value(t, m, i)) is not None]
+    return [(v, i) for i in rows if not is_summary(t.labels[i]) and i not in ask.excluded and (v := value(t, m, i)) is not None]
 
 
 def aggregate(ask: TableAsk) -> NumericAnswer | None:
@@ -394,11 +490,15 @@ def aggregate(ask: TableAsk) -> NumericAnswer | None:
     if AVERAGE.search(ask.free):
         mean = total / len(vals)
         arith = [f"({terms}) / {len(vals)} = {plain(total, t, m, rows)} / {len(vals)} = {plain(mean, t, m, rows, extra=2)}"]
-        text = f"The average {m.name} over the {len(vals)} rows is {show(t, m, mean, rows, extra=2)} {_cite(rows)}."
+        text = f"The average {m.name} over the {len(vals)} rows{_leaving_out(ask)} is {show(t, m, mean, rows, extra=2)} {_cite(rows)}."
         return NumericAnswer(text, _evidence(t, rows), arith, operation="average")
     arith = [f"{terms} = {plain(total, t, m, rows)} ({len(vals)} rows)"]
-    text = f"The {m.name} of the {len(vals)} rows add up to {show(t, m, total, rows)} {_cite(rows)}."
+    text = f"The {m.name} of the {len(vals)} rows{_leaving_out(ask)} add up to {show(t, m, total, rows)} {_cite(rows)}."
     return NumericAnswer(text, _evidence(t, rows), arith, operation="sum")
+
+
+def _leaving_out(ask: TableAsk) -> str:
+    return f" (leaving out {', '.join(_label(ask.table, i) for i in ask.excluded)})" if ask.excluded else ""
 
 
 def row_share(ask: TableAsk) -> NumericAnswer | None:
@@ -514,7 +614,7 @@ def flagged_rows(ask: TableAsk) -> NumericAnswer | None:
     if j is None:
         return None
     want = not NEGATED_ASK.search(ask.free)
-    rows = [i for i in range(len(t.labels)) if _flag(t, i, j) is want and not is_total(t.labels[i])]
+    rows = [i for i in range(len(t.labels)) if _flag(t, i, j) is want and not is_summary(t.labels[i])]
     said = "yes" if want else "no"
     names = ", ".join(_label(t, i) for i in rows) or "none"
     arith = [f"rows with {t.columns[j]} {said}: {len(rows)} of {len(t.labels)}"]
@@ -534,8 +634,7 @@ def compare_rows(ask: TableAsk) -> NumericAnswer | None:
     va, vb = value(t, m, rows[0]), value(t, m, rows[1])
     if va is None or vb is None:
         return None
-    words = set(re.findall(r"[a-z]+", ask.q))
-    want_less = bool(words & LESS_WORDS) and not words & MORE_WORDS
+    want_less = _wants_less(ask.q) != _speed_of_time(ask, m)  # "quicker to charge": fewer minutes
     pick = min if want_less else max
     (vw, w), (vo, o) = pick((va, rows[0]), (vb, rows[1])), (min if pick is max else max)((va, rows[0]), (vb, rows[1]))
     d = abs(va - vb)
@@ -670,6 +769,11 @@ def one_row_spread(a: TableAsk) -> bool:
     return len(a.rows) >= 1 and len(a.measures) >= 2 and bool(SPREAD.search(a.q)) and len(set(a.table.labels[h.index] for h in a.rows)) == 1
 
 
+def spread_of_extremes_asked(a: TableAsk) -> bool:
+    """No row, one numeric column, a gap asked between its highest and its lowest."""
+    return not a.rows and a.where is None and _one_column(a) and bool(SPREAD.search(a.q)) and _directions(a.q) == {"max", "min"}
+
+
 def extreme_of_ratio(a: TableAsk) -> bool:
     """No row, two columns divided, an extreme."""
     return not a.rows and len(a.columns) >= 2 and bool(a.extreme) and bool(DIVIDED.search(a.q))
@@ -692,7 +796,9 @@ def two_rows_one_column(a: TableAsk) -> bool:
 
 
 def rows_and_columns(a: TableAsk) -> bool:
-    return bool(a.rows) and bool(a.measures) and not _asks_kind(a)
+    # a column named only by a modifier ("during testing" → "Tested range") is asked for only with a quantity
+    weak = bool(a.columns) and not a.flow and all(h.strength == PARTIAL and not h.head for h in a.columns)
+    return bool(a.rows) and bool(a.measures) and not _asks_kind(a) and not (weak and not QUANTITY.search(a.q))
 
 
 def _asks_kind(a: TableAsk) -> bool:
@@ -734,6 +840,91 @@ def by_affinity(tables: list[TableData], q: str, documents: Mapping[str, str] | 
     return sorted(tables, key=lambda t: len(asked & _stems(lead_in(t, documents) + " " + " ".join(t.columns))), reverse=True)
 
 
+def _without_other_heads(ask: TableAsk, documents: Mapping[str, str] | None) -> TableAsk:
+    """Drop a column named by half its words where that word only modifies another noun the text
+    speaks of and the table does not ("the battery warranty" is not the Usable battery column)."""
+    weak = [h for h in ask.columns if h.strength == PARTIAL]
+    text = (documents or {}).get(ask.table.doc_id, "")
+    if not weak or not text or not ask.rows:
+        return ask
+    from chatbot.understanding.nlp import parse
+
+    by_start = {tok.idx: tok for tok in parse(ask.q)}
+    table_words = _stems(" ".join((*ask.table.columns, *ask.table.labels)))
+    names = [_stems(ask.table.labels[h.index]) for h in ask.rows]
+    # the sentences of the text that speak of a row the question names
+    said = [ws for sent in re.split(r"(?<=[.!?])\s+|\n\s*\n", text) if any(n & (ws := _stems(sent)) for n in names)]
+    drop = []
+    for h in weak:
+        tok = by_start.get(h.start)
+        if tok is None or tok.dep_ not in ("compound", "amod", "nmod") or tok.head.pos_ != "NOUN":
+            continue
+        head = _stems(tok.head.text)
+        if head and not head & table_words and any(head <= ws for ws in said):
+            drop.append(h)
+    return replace(ask, columns=tuple(h for h in ask.columns if h not in drop)) if drop else ask
+
+
+# Adjectives that measure one dimension, and the units of that dimension (general English).
+DIMENSIONS = (
+    ({"cheap", "expensive", "costly", "pricey", "pricy", "affordable", "dear"}, "money"),
+    ({"heavy", "light", "hefty"}, frozenset({"t", "kg", "g", "lb", "lbs", "tonnes", "tons", "tonne", "ton"})),
+    ({"far", "near", "distant", "long", "short"}, frozenset({"km", "m", "mi", "miles", "cm", "mm", "nm", "metres", "meters"})),
+)
+
+
+# "that meet the 240 km requirement", "with at least 250 km", "over 1.2 t": a number whose unit names one column
+UNIT_BOUND = re.compile(r"\b(meets?|meeting|satisf(?:y|ies|ying)|reach(?:es|ing)?|exceeds?|exceeding|more than|over|above|at least|"
+                        r"less than|under|below|at most)\s+(?:the\s+|a\s+)?[^\d\s]{0,2}(\d[\d,]*(?:\.\d+)?)\s?([a-z%][a-z/]*)")
+
+
+def _unit_bound(t: TableData, q: str) -> tuple[int, str, Decimal] | None:
+    m = UNIT_BOUND.search(q)
+    if m is None:
+        return None
+    unit = m.group(3)
+    cols = [j for j in range(1, len(t.columns)) if unit in (t.units[j].lower(), _header_unit(t.columns[j]))]
+    if len(cols) != 1:
+        return None
+    word = m.group(1)
+    op = ("lt" if word in ("less than", "under", "below") else "le" if word == "at most"
+          else "gt" if word in ("more than", "over", "above") or word.startswith("exceed") else "ge")
+    return cols[0], op, Decimal(m.group(2).replace(",", ""))
+
+
+def _passes(ask: TableAsk, i: int) -> bool:
+    if ask.where is None:
+        return True
+    j, op, n = ask.where
+    v = value(ask.table, Metric(ask.table.columns[j], (j,)), i)
+    return v is not None and {"gt": v > n, "ge": v >= n, "lt": v < n, "le": v <= n}[op]
+
+
+def _where_said(ask: TableAsk) -> str:
+    if ask.where is None:
+        return ""
+    j, op, n = ask.where
+    t = ask.table
+    return f"Of the rows with {t.columns[j]} {dict(gt='>', ge='≥', lt='<', le='≤')[op]} {n.normalize():,f} {t.units[j]}".rstrip() + ", "
+
+
+def _column_by_dimension(t: TableData, q: str) -> int | None:
+    """The one column measured in the units an adjective of the question measures ("cheaper" → the
+    column of prices, "heaviest" → the column in tonnes); None when none or several are."""
+    from chatbot.understanding.nlp import parse
+
+    lemmas = {tok.lemma_.lower() for tok in parse(q) if tok.pos_ in ("ADJ", "ADV")}
+    for words, units in DIMENSIONS:
+        if not lemmas & words:
+            continue
+        cols = [j for j in range(1, len(t.columns)) if any(v[j] is not None for v in t.values)
+                and (bool(currency_symbol(t.units[j])) or len(t.units[j]) == 3 and t.units[j].isupper() if units == "money"
+                     else t.units[j].lower() in units or _header_unit(t.columns[j]) in units)]
+        if len(cols) == 1:
+            return cols[0]
+    return None
+
+
 def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str, str] | None = None) -> TableAsk | None:
     """The question read against one name-keyed table (``read_ask``), where a table of one measure
     named only by the text above it ("Electricity used per site" → Power) takes that measure;
@@ -754,6 +945,16 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
         if len(years) == 1:
             newest = age.group(1) in ("newest", "latest", "youngest", "most recent", "last")
             ask = replace(ask, columns=(Hit(years[0], age.start(), age.end(), PARTIAL),), extreme="max" if newest else "min")
+    ask = _without_other_heads(ask, documents)
+    where = _unit_bound(t, q)
+    if where is not None and (ask.extreme or _superlative(q)):  # "of those that meet 240 km, the cheapest": a filter, then the extreme
+        ask = replace(ask, where=where, columns=tuple(h for h in ask.columns if h.index != where[0]))
+    elif where is not None and not ask.columns:  # "which hold at least 1.5 l": the unit names the column bounded
+        ask = replace(ask, columns=(Hit(where[0], 0, 0, PARTIAL),))
+    if not ask.columns and not flow:  # "which is cheaper": the one column of prices
+        j = _column_by_dimension(t, q)
+        if j is not None:
+            ask = replace(ask, columns=(Hit(j, 0, 0, PARTIAL),), extreme=ask.extreme or _superlative(q))
     if RANGE.search(q) and len(ask.columns) < 2:  # "the range of nitrogen": its Max minus its Min column
         ends = [next((j for j in range(1, len(t.columns)) if t.columns[j].strip().lower().rstrip(".") in words), None)
                 for words in (MAX_WORDS | {"high"}, MIN_WORDS | {"low"})]
@@ -764,6 +965,12 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
     named = tuple(h for h in ask.rows if not is_total(t.labels[h.index]) or t.labels[h.index].lower() in q or ASKS_WHOLE.search(q))
     if len(named) < len(ask.rows):
         ask = replace(ask, rows=named)
+    if ask.excluded or _average_bound(q):  # "the average, leaving out X" / "above the average": computed, not read
+        summary = [h for h in ask.rows if is_summary(t.labels[h.index])]
+        free = ask.free
+        for h in summary:  # the word that named the row asks for the operation again
+            free = free[: h.start] + q[h.start : h.end] + free[h.end :]
+        ask = replace(ask, rows=tuple(h for h in ask.rows if h not in summary), free=free)
     parts = tuple(h for h in ask.rows if not is_total(t.labels[h.index]))
     if SHARE.search(q) and parts and len(parts) < len(ask.rows):
         ask = replace(ask, rows=parts)  # "Corran Bridge's share of the total": the total is the whole, not a row asked about
@@ -800,32 +1007,65 @@ def _bound(q: str) -> tuple[str, Decimal] | None:
 
 
 YEAR_ONLY = re.compile(r"1[89]\d{2}|20\d{2}")
+# "which cost more than the (trial) average (price)": the bound is the column's own average
+AVERAGE_BOUND = re.compile(r"\b(more than|greater than|higher than|larger than|above|over|less than|fewer than|lower than|"
+                           r"smaller than|below|under)\s+(?:the\s+)?(?:[a-z]+\s+){0,2}?(?:average|mean)\b")
+
+
+def _average_bound(q: str) -> str:
+    """"gt" or "lt" when the question bounds rows by the average ("above the average price"), else ""."""
+    m = AVERAGE_BOUND.search(q)
+    if m is None:
+        return ""
+    return "gt" if m.group(1) in BOUND_ABOVE else "lt"
+
+
+def _average_of(ask: TableAsk, m: Metric) -> tuple[Decimal, list[int], str] | None:
+    """The column's average: the table's own average row when it has one (cited), else the mean of its rows."""
+    t = ask.table
+    k = _summary_row(t, m)
+    if k is not None:
+        v = value(t, m, k)
+        return (v, [k], f"the {_label(t, k)} row's {show(t, m, v, [k])}") if v is not None else None
+    vals = [(v, i) for i in range(len(t.labels)) if not is_summary(t.labels[i]) and (v := value(t, m, i)) is not None]
+    if len(vals) < 2:
+        return None
+    mean = sum((v for v, _ in vals), Decimal(0)) / len(vals)
+    return mean, [], f"the mean of the {len(vals)} rows, {show(t, m, mean, [i for _, i in vals], extra=2)}"
 
 
 def bounded_rows_asked(a: TableAsk) -> bool:
     """No row named, one numeric column, and a bound on it ("which … have a negative correlation")."""
     ms = [m for m in a.measures if m.kind == "column" and any(a.table.values[i][m.cols[0]] is not None for i in range(len(a.table.labels)))]
-    return not a.rows and len(ms) == 1 and bool(re.search(r"\b(?:which|what|how many)\b", a.q)) and _bound(a.q) is not None
+    return (not a.rows and len(ms) == 1 and a.where is None and bool(re.search(r"\b(?:which|what|how many)\b", a.q))
+            and (_bound(a.q) is not None or bool(_average_bound(a.q))))
 
 
 def bounded_rows(ask: TableAsk) -> NumericAnswer | None:
     t = ask.table
     m = next(m for m in ask.measures if m.kind == "column")
     bound = _bound(ask.q)
+    said, extra = "", []
+    if bound is None and _average_bound(ask.q):
+        avg = _average_of(ask, m)
+        if avg is None:
+            return None
+        bound, extra, said = (_average_bound(ask.q), avg[0]), avg[1], avg[2]
     if bound is None:
         return None
     op, n = bound
     test = {"gt": lambda v: v > n, "ge": lambda v: v >= n, "lt": lambda v: v < n, "le": lambda v: v <= n}[op]
-    seen = [(i, v) for i in range(len(t.labels)) if not is_total(t.labels[i]) and (v := value(t, m, i)) is not None]
+    seen = [(i, v) for i in range(len(t.labels)) if not is_summary(t.labels[i]) and i not in ask.excluded
+            and (v := value(t, m, i)) is not None]
     kept = [(i, v) for i, v in seen if test(v)]
     if len(seen) < 2:
         return None
     sign = {"gt": ">", "ge": "≥", "lt": "<", "le": "≤"}[op]
-    rule = f"{m.name} {sign} {n.normalize():,f}"
+    rule = f"{m.name} {sign} {said}" if said else f"{m.name} {sign} {n.normalize():,f}"
     if not kept:
         text = f"None of the {len(seen)} rows has {rule} " + "".join(f"{{{k}}}" for k in range(len(seen))) + "."
         return NumericAnswer(text, [row_evidence(t, i) for i, _ in seen], [f"rows with {rule}: 0 of {len(seen)}"], operation="count")
     parts = "; ".join(f"{_label(t, i)} {show(t, m, v, [i])} {{{k}}}" for k, (i, v) in enumerate(kept))
-    text = f"{len(kept)} of {len(seen)} rows have {rule}: {parts}."
-    return NumericAnswer(text, [row_evidence(t, i) for i, _ in kept], [f"rows with {rule}: {len(kept)} of {len(seen)}"],
-                         operation="count")
+    text = f"{len(kept)} of {len(seen)} rows have {rule}{''.join(f' {{{len(kept) + k}}}' for k in range(len(extra)))}: {parts}."
+    return NumericAnswer(text, [row_evidence(t, i) for i, _ in kept] + [row_evidence(t, i) for i in extra],
+                         [f"rows with {rule}: {len(kept)} of {len(seen)}"], operation="count")

@@ -36,6 +36,7 @@ class Hit:
     start: int  # where the question names it
     end: int
     strength: float  # 2 phrase, 1.5 all words, 1 a distinctive word; columns: 1 direct, 0.8 half its words, 0.5 by an extreme word
+    head: bool = True  # a column named by half its words: the half holds its head word (or a verb it measures)
 
 
 def _words(text: str) -> list[tuple[int, int, str]]:
@@ -80,8 +81,13 @@ def match_rows(t: TableData, q: str) -> list[Hit]:
             hits.append(Hit(i, min(a for a, _ in found), max(b for _, b in found), 1.5))
             continue
         unique = [qstems[stem(w)] for w in ws if counts[w] == 1 and len(w) >= 4 and stem(w) in qstems]
-        if unique and len(unique) * 2 >= len(ws):  # a head word names a short label, not one word of a long one
+        words = [w for w in ws if not _qualifier(w)] or ws  # "Courier 40", "Volta L2": model numbers qualify a name
+        if unique and len(unique) * 2 >= len(words):  # a head word names a short label, not one word of a long one
             hits.append(Hit(i, unique[0][0], unique[0][1], 1.0))
+            continue
+        name = [qstems[stem(w)] for w in ws if counts[w] == 1 and stem(w) in qstems and _proper_name(w, lab)]
+        if name:  # "the Arvo": a name no dictionary knows, capitalised in this label only
+            hits.append(Hit(i, name[0][0], name[0][1], 1.0))
     hits.sort(key=lambda h: (-h.strength, -(h.end - h.start)))
     kept: list[Hit] = []
     for h in hits:
@@ -89,6 +95,24 @@ def match_rows(t: TableData, q: str) -> list[Hit]:
         if same_label or not any(h.start < k.end and k.start < h.end for k in kept):
             kept.append(h)
     return kept
+
+
+def _qualifier(w: str) -> bool:
+    """A word that qualifies a name rather than naming it: a number, a model code ("L2"), one letter."""
+    return len(w) < 2 or (len(w) <= 3 and any(c.isdigit() for c in w)) or w.replace(".", "").isdigit()
+
+
+def _proper_name(w: str, label: str) -> bool:
+    """``w`` is written capitalised in ``label`` and is no English word (WordNet knows no form of it):
+    a brand or place name ("Arvo", "Brisa"), which alone names its row."""
+    from chatbot.understanding.lexicon import Lexicon
+
+    if len(w) < 3 or not w.isalpha() or w in STOPWORDS:
+        return False
+    if not re.search(rf"(?<![A-Za-z]){re.escape(w[0].upper() + w[1:])}(?![A-Za-z])", label):
+        return False
+    lexicon = Lexicon.load()
+    return lexicon.available and not lexicon.knows(w)
 
 
 def match_columns(t: TableData, q: str, skip: tuple[int, ...] = ()) -> list[Hit]:
@@ -105,6 +129,7 @@ def match_columns(t: TableData, q: str, skip: tuple[int, ...] = ()) -> list[Hit]
             continue
         head = [w for _, _, w in _words(re.sub(r"\([^)]*\)", " ", col))]
         content = [w for w in _content(head) if w not in RATE_WORDS] or head  # "per" in "Opening hours per week" asks nothing
+        content = [w for w in content if not _qualifier(w)] or content  # "DC charge 10–80%" is named by "charge"
         found: list[tuple[int, int]] = []
         found_by_word: list[tuple[int, int] | None] = []
         extreme = False
@@ -126,13 +151,49 @@ def match_columns(t: TableData, q: str, skip: tuple[int, ...] = ()) -> list[Hit]
             continue
         named = [pos for w, pos in zip(content, found_by_word, strict=True)
                  if pos is not None and w not in OPERATION_WORDS and column_words.get(w, 0) == 1]
+        # the half that names a column is its head word ("range" of "Tested range"), or a verb the
+        # column measures ("quicker to boil" of "Boil time"); not a modifier used as a noun ("during testing")
+        heads = [pos for w, pos in zip(content, found_by_word, strict=True)
+                 if pos is not None and (w == _head_word(col) or pos[0] in _verbs(q))]
         if not extreme and len(content) >= 2 and named and len(named) * 2 >= len(content):
-            partial.append(Hit(j, min(a for a, _ in named), max(b for _, b in named), PARTIAL))
+            partial.append(Hit(j, min(a for a, _ in named), max(b for _, b in named), PARTIAL, head=bool(heads)))
     # a column named by half its words ("wait" → "Average wait (days)", "patients" → "Patients seen"),
     # when no column is named in full by the same words
     hits += [h for h in partial if not any(k.start <= h.start and h.end <= k.end for k in hits)]
     hits.sort(key=lambda h: h.start)
     return _without_modifiers(hits, q)
+
+
+def _head_word(column: str) -> str:
+    """The word a column's name is about. English compounds are head-final: the last word of its first
+    run of words, before a preposition or a number, leaving out a trailing participle ("range" in
+    "Tested range", "charge" in "DC charge 10–80%", "hours" in "Opening hours per week", "patients"
+    in "Patients seen")."""
+    from chatbot.understanding.nlp import parse
+
+    run = []
+    for tok in parse(re.sub(r"\([^)]*\)", " ", column).strip()):
+        if tok.pos_ in ("ADP", "NUM", "PUNCT", "SYM", "CCONJ") or not tok.is_alpha:
+            break
+        run.append(tok)
+    while len(run) > 1 and (run[-1].tag_ in ("VBN", "VBD") or _participle(run[-1].lower_)):
+        run.pop()
+    return run[-1].lower_ if run else ""
+
+
+def _verbs(q: str) -> set[int]:
+    """Where the question's verbs start (spaCy tags)."""
+    from chatbot.understanding.nlp import parse
+
+    return {tok.idx for tok in parse(q) if tok.pos_ == "VERB"}
+
+
+def _participle(word: str) -> bool:
+    """"observed", not "speed": ends in -ed and is no noun (a title-case header hides the tag)."""
+    from chatbot.understanding.lexicon import Lexicon
+
+    lexicon = Lexicon.load()
+    return word.endswith("ed") and lexicon.available and not lexicon.base_forms(word, "noun") and bool(lexicon.base_forms(word, "verb"))
 
 
 def _without_modifiers(hits: list[Hit], q: str) -> list[Hit]:
@@ -155,14 +216,18 @@ def _without_modifiers(hits: list[Hit], q: str) -> list[Hit]:
 
 
 def _find_word(qwords: list[tuple[int, int, str]], w: str) -> tuple[int, int] | None:
+    """Where the question uses the word: itself or its stem first, then a prefix, then a word of the
+    same meaning ("the trial average price" names Price at "price", not at an earlier "cost")."""
     sw = stem(w)
-    for a, b, x in qwords:
-        if x == w or stem(x) == sw:
-            return a, b
-        if len(w) >= 3 and len(x) >= 3 and (x.startswith(w) or w.startswith(x)) and x not in STOPWORDS:
-            return a, b
-        if any(w in g and x in g for g in SAME_MEANING):
-            return a, b
+    tests = (
+        lambda x: x == w or stem(x) == sw,
+        lambda x: len(w) >= 3 and len(x) >= 3 and (x.startswith(w) or w.startswith(x)) and x not in STOPWORDS,
+        lambda x: any(w in g and x in g for g in SAME_MEANING),
+    )
+    for test in tests:
+        for a, b, x in qwords:
+            if test(x):
+                return a, b
     return None
 
 

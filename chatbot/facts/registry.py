@@ -95,6 +95,7 @@ KEYED_OPERATIONS: tuple[Operation[TableAsk], ...] = (
     Operation("times", keyed.two_rows_times, keyed.times_rows),
     Operation("column difference", keyed.one_row_spread, keyed.column_difference),
     Operation("ratio extreme", keyed.extreme_of_ratio, keyed.ratio_extreme),
+    Operation("gap between highest and lowest", keyed.spread_of_extremes_asked, keyed.spread_of_extremes),
     Operation("max/min", keyed.extreme_asked, keyed.extreme_rows),
     Operation("compare two rows", keyed.two_rows_one_column, keyed.compare_rows),
     Operation("lookup", keyed.rows_and_columns, keyed.lookup),

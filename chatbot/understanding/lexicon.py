@@ -90,6 +90,10 @@ class Lexicon:
                     out.append(cand)
         return [w for w in dict.fromkeys(out) if w in index]
 
+    def knows(self, word: str) -> bool:
+        """Is ``word`` (lower-case) a form of some English word, of any part of speech?"""
+        return any(self.base_forms(word, pos) for pos in self._index)
+
     def related(self, word: str) -> set[str]:
         """Single words that share the word's commonest sense, or are derived forms of its commoner senses."""
         word = word.lower()
