@@ -386,6 +386,7 @@ Six cordless kettles were boiled, weighed and priced by the Brightwell consumer 
 | **Average** | **£36.94** | **3.6 min** | **1.15 kg** | **1.5 l** |
 
 The Halden Brew S comes with a two-year heating element warranty.
+Capacity is the volume of water a kettle holds when filled to its max line.
 """
 
 
@@ -446,3 +447,10 @@ def test_an_extreme_among_the_rows_a_bound_with_a_unit_keeps() -> None:
     assert cheap.arithmetic and "Quorra Mini" not in cheap.arithmetic[0]
     held = qa.answer("which kettles hold at least 1.5 l?")  # a bound alone lists the rows, no extreme ("at least" is not "least")
     assert held is not None and held.text.startswith("3 of 4 rows")
+
+
+def test_a_column_the_text_defines_is_named_by_the_words_of_its_definition() -> None:
+    _, qa = _qa("kettles", KETTLES)
+    water = qa.answer("how much water does the Quorra Mini take?")  # "Capacity is the volume of water …"
+    assert water is not None and water.text.startswith("Capacity for Quorra Mini: 1.0 l")
+    assert qa.answer("how much does the Quorra Mini weigh?").text.startswith("Weight")  # type: ignore[union-attr]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from decimal import Decimal
 
 from chatbot.facts.currency import currency_symbol
@@ -37,6 +38,7 @@ from chatbot.facts.question import (
     NumericAnswer,
     row_evidence,
 )
+from chatbot.text import stem
 from chatbot.understanding import analyse
 
 SPREAD = re.compile(r"\bminus\b|\brange\b|\bspread\b|\bhow wide\b|\bdifference\b|\bgap\b|\bhow far apart\b")
@@ -865,6 +867,33 @@ def _without_other_heads(ask: TableAsk, documents: Mapping[str, str] | None) -> 
     return replace(ask, columns=tuple(h for h in ask.columns if h not in drop)) if drop else ask
 
 
+DEFINES = r"\s+(?:is|are|means|gives|shows|counts|refers to|denotes|measures)\s+(?:the\s+|a\s+|an\s+)?"
+
+
+@lru_cache(maxsize=256)
+def _definitions(columns: tuple[str, ...], text: str) -> tuple[frozenset[str], ...]:
+    """For each column, the words of the document's own sentence defining it ("Capacity is the number
+    of passengers a vessel is licensed to carry"), as stems; empty when the text defines it nowhere."""
+    out = []
+    for col in columns:
+        name = re.sub(r"\s*\([^)]*\)", "", col).strip()
+        m = re.search(rf"(?:^|(?<=[.!?]\s)|(?<=\n)){re.escape(name)}{DEFINES}([^.!?\n]+(?:\n(?!\s*\n)[^.!?\n]+)*)", text) if name else None
+        out.append(frozenset(_stems(m.group(1)) - _stems(name)) if m else frozenset())
+    return tuple(out)
+
+
+def _column_by_definition(t: TableData, q: str, text: str) -> int | None:
+    """The one numeric column whose definition in the text shares a noun with the question."""
+    if not text:
+        return None
+    from chatbot.understanding.nlp import parse
+
+    nouns = {stem(tok.lower_) for tok in parse(q) if tok.pos_ == "NOUN"}
+    defs = _definitions(t.columns, text)
+    hits = [j for j in range(1, len(t.columns)) if defs[j] & nouns and any(v[j] is not None for v in t.values)]
+    return hits[0] if len(hits) == 1 else None
+
+
 # Adjectives that measure one dimension, and the units of that dimension (general English).
 DIMENSIONS = (
     ({"cheap", "expensive", "costly", "pricey", "pricy", "affordable", "dear"}, "money"),
@@ -946,6 +975,10 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
             newest = age.group(1) in ("newest", "latest", "youngest", "most recent", "last")
             ask = replace(ask, columns=(Hit(years[0], age.start(), age.end(), PARTIAL),), extreme="max" if newest else "min")
     ask = _without_other_heads(ask, documents)
+    if not ask.columns and not flow:  # "how many passengers can the Gannet carry?": the text defines Capacity by passengers
+        j = _column_by_definition(t, q, (documents or {}).get(t.doc_id, ""))
+        if j is not None:
+            ask = replace(ask, columns=(Hit(j, 0, 0, PARTIAL),))
     where = _unit_bound(t, q)
     if where is not None and (ask.extreme or _superlative(q)):  # "of those that meet 240 km, the cheapest": a filter, then the extreme
         ask = replace(ask, where=where, columns=tuple(h for h in ask.columns if h.index != where[0]))
