@@ -18,7 +18,7 @@ from typing import get_type_hints
 import pytest
 from test_table_operations import BRANCHES
 from test_table_operations import _document as observatories
-from test_tables import BIKES, FLEET, MARKDOWN, PLANTS, RST, VANS, _qa
+from test_tables import BIKES, FLEET, MARKDOWN, MUSEUM, PLANTS, RST, TRADE, VANS, _qa
 
 from chatbot.corpus import parse_document, read_document
 from chatbot.facts import keyed, mention_ops, registry, table_ops, year_columns
@@ -54,7 +54,9 @@ def _answerer_of(doc: Document) -> NumericQA:
 def answerers() -> dict[str, NumericQA]:
     return {"trade+port": _answerer(PATHS), "vans": _qa("vans", VANS)[1], "boards": _qa("boards", MARKDOWN)[1],
             "sensors": _qa("sensors", RST, ".rst")[1], "plants": _qa("plants", PLANTS)[1],
-            "bikes": _qa("bikes", BIKES)[1], "launches": _qa("launches", FLEET)[1], "observatories": _answerer_of(observatories()),
+            "bikes": _qa("bikes", BIKES)[1],
+            "museum": _qa("museum", MUSEUM)[1], "velsk": _qa("velsk", TRADE)[1], "launches": _qa("launches", FLEET)[1],
+            "observatories": _answerer_of(observatories()),
             "branches": _answerer_of(Document(doc_id="branches", path="branches.txt", text=BRANCHES, title="branches"))}
 
 
@@ -113,6 +115,8 @@ DECIDES = [
     ("trade+port", "year table", "Which railway did the cooperative buy its railcars from?", "about something else"),
     ("trade+port", "year table", "What were the port's container figures for 2022?", "years the table lacks"),
     ("trade+port", "year table", "By how much did revenue grow between 2018 and 2020?", "some years the table lacks"),
+    ("museum", "year table", "Did visitors in 2024 beat the 2019 level?", "a year from the text"),
+    ("velsk", "year table", "What were Velsk's exports to all countries in 2023?", "about another counterpart"),
     ("trade+port", "year table", "By how much did export exceed import in 2024?", "difference of two metrics"),
     ("trade+port", "year table", "In 2023 the US exported how many times more to Azerbaijan than it imported?", "ratio of two metrics"),
     ("trade+port", "year table", "What share of 2024 trade turnover did imports account for?", "share"),

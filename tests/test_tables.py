@@ -454,3 +454,58 @@ def test_a_column_the_text_defines_is_named_by_the_words_of_its_definition() -> 
     water = qa.answer("how much water does the Quorra Mini take?")  # "Capacity is the volume of water …"
     assert water is not None and water.text.startswith("Capacity for Quorra Mini: 1.0 l")
     assert qa.answer("how much does the Quorra Mini weigh?").text.startswith("Weight")  # type: ignore[union-attr]
+
+
+MUSEUM = """Corvane City Museums: visitors 2022-2024
+
+The Corvane Heritage Trust reports its visitor numbers every spring.
+
+    Year   Visitors   School groups
+    2022   214,500    1,120
+    2023   251,900    1,340
+    2024   268,300    1,410
+
+Visitors in 2019, before the museum wing closed for repairs, were 259,000.
+The trust's director said 2024 was "a record year for school groups".
+"""
+
+TRADE = """Velsk and Ormary: trade in goods
+
+Velsk customs data show that Velsk exported grain worth €52.0m to Ormary in 2024.
+
+    Year   Imports from Ormary   Exports to Ormary
+    2023   €40.2m                €47.5m
+    2024   €44.8m                €52.0m
+
+    Product        Imports from Ormary   Exports to Ormary
+    Grain          €1.2m                 €30.4m
+    Machinery      €28.9m                €6.1m
+    Textiles       €14.7m                €15.5m
+
+Velsk's exports to Ormary grew for a second year. The trade minister said the figures "make the case"
+for the deal and that grain prices were back to normal.
+"""
+
+
+def test_a_year_the_table_lacks_but_a_sentence_gives_is_compared_with_the_table() -> None:
+    _, qa = _qa("museum", MUSEUM)
+    beat = qa.answer("did visitors in 2024 beat the 2019 level?")
+    assert beat is not None and beat.verdict == "Yes" and "268,300" in beat.text and "259,000 in 2019" in beat.text
+    assert beat.evidence[1].quote == "Visitors in 2019, before the museum wing closed for repairs, were 259,000."
+    below = qa.answer("were visitors in 2022 higher than in 2019?")
+    assert below is not None and below.verdict == "No" and "44,500 less (−17.2%)" in below.text
+    gone = qa.answer("how many visitors were there in 2018?")  # no sentence gives 2018: the table's refusal stands
+    assert gone is not None and gone.abstain
+
+
+def test_verbs_and_adverbs_of_a_question_do_not_make_it_about_something_else() -> None:
+    _, qa = _qa("trade", TRADE)
+    sold = qa.answer("how much money did ormary make selling stuff to velsk back in 2023?")  # "make", "back": how, not what
+    assert sold is not None and "€40.2m" in sold.text
+
+
+def test_a_column_about_one_counterpart_does_not_answer_for_another() -> None:
+    _, qa = _qa("trade", TRADE)
+    assert qa.answer("what were Velsk's total exports to all countries in 2024?") is None  # the table is exports to Ormary only
+    to_ormary = qa.answer("what were Velsk's exports to Ormary in 2024?")
+    assert to_ormary is not None and "€52.0m" in to_ormary.text

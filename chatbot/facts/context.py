@@ -44,6 +44,7 @@ class Ask:
     key_terms: frozenset[str]  # the same without the generic ones ("how", "much", "value" …)
     names: frozenset[str]  # capitalised words after the first, lower-cased: names it uses
     topic_words: tuple[str, ...]  # its words without the ones that name the operation ("add up", "compared with")
+    verbs: frozenset[str] = frozenset()  # words the spaCy parse tags as verbs or adverbs ("make", "back in 2020"): how, not what
 
 
 def operation(q: str) -> str | None:
@@ -64,7 +65,14 @@ def read_question(question: str) -> Ask:
         key_terms=terms - GENERIC,
         names=frozenset(w.lower() for w in NAME_WORD.findall(question.strip()[1:])),
         topic_words=tuple(words(dict(OPS)[op].sub(" ", q) if op is not None else q)),
+        verbs=_verbs(question),
     )
+
+
+def _verbs(question: str) -> frozenset[str]:
+    from chatbot.understanding.nlp import parse
+
+    return frozenset(tok.lower_ for tok in parse(question) if tok.pos_ in ("VERB", "AUX", "ADV"))
 
 
 @dataclass(frozen=True)
@@ -151,8 +159,8 @@ def off_topic(ask: Ask, view: FactsView, context: str, rare_only: bool = False) 
     ("How much oil …" must not be answered with a total that says nothing of oil.)"""
     ctx = set(content_terms(fold_question(context)))
     for word in ask.topic_words:
-        if word in STOPWORDS or (rare_only and re.search(r"(?:ed|ing|ly)$", word) and word not in view.capitalised):
-            continue  # verbs and adverbs ("handled", "shipping") say how, not what; names ("Airbus") count
+        if word in STOPWORDS or (rare_only and (re.search(r"(?:ed|ing|ly)$", word) or word in ask.verbs) and word not in view.capitalised):
+            continue  # verbs and adverbs ("handled", "shipping", "make") say how, not what; names ("Airbus") count
         term = stem(word)
         if rare_only and (word in QUALIFIERS or word in currencies().by_name) and term not in ctx:
             return True  # "first half of 2024", "in euros", "per capita": not what the table measures

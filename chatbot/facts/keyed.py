@@ -27,6 +27,7 @@ from chatbot.facts.match import (
     match_columns,
     match_rows,
     matching_cells,
+    other_counterpart,
 )
 from chatbot.facts.numbers import SCALE_NAMES
 from chatbot.facts.question import (
@@ -842,6 +843,12 @@ def by_affinity(tables: list[TableData], q: str, documents: Mapping[str, str] | 
     return sorted(tables, key=lambda t: len(asked & _stems(lead_in(t, documents) + " " + " ".join(t.columns))), reverse=True)
 
 
+def _without_other_counterparts(ask: TableAsk) -> TableAsk:
+    """Drop a column about one counterpart ("Exports to Norland") when the question asks about another."""
+    drop = [h for h in ask.columns if other_counterpart(ask.table.columns[h.index], ask.q)]
+    return replace(ask, columns=tuple(h for h in ask.columns if h not in drop)) if drop else ask
+
+
 def _without_other_heads(ask: TableAsk, documents: Mapping[str, str] | None) -> TableAsk:
     """Drop a column named by half its words where that word only modifies another noun the text
     speaks of and the table does not ("the battery warranty" is not the Usable battery column)."""
@@ -975,6 +982,7 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
             newest = age.group(1) in ("newest", "latest", "youngest", "most recent", "last")
             ask = replace(ask, columns=(Hit(years[0], age.start(), age.end(), PARTIAL),), extreme="max" if newest else "min")
     ask = _without_other_heads(ask, documents)
+    ask = _without_other_counterparts(ask)
     if not ask.columns and not flow:  # "how many passengers can the Gannet carry?": the text defines Capacity by passengers
         j = _column_by_definition(t, q, (documents or {}).get(t.doc_id, ""))
         if j is not None:

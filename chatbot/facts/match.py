@@ -246,6 +246,24 @@ def _acronym_hit(head: list[str], col: str, qwords: list[tuple[int, int, str]]) 
     return None
 
 
+COUNTERPART = re.compile(r"\b(to|from|with)\s+(?:the\s+)?([A-Z][\w\-]+)")
+
+
+def other_counterpart(column: str, q: str) -> bool:
+    """The column is about one counterpart ("Exports to Norland") and the (lower-case) question asks
+    about another after the same preposition ("exports to all countries")."""
+    from chatbot.facts.flows import aliases
+
+    m = COUNTERPART.search(column)
+    if m is None:
+        return False
+    asked = re.search(rf"\b{m.group(1)}\s+((?:the\s+)?[a-z][\w\-]*(?:\s+[a-z][\w\-]*)?)", q)
+    if asked is None:
+        return False
+    names = aliases(m.group(2))
+    return not any(re.search(rf"\b{re.escape(a)}", asked.group(1)) for a in names)
+
+
 def matching_cells(t: TableData, q: str, columns: list[int] | None = None) -> list[tuple[int, int, int, int]]:
     """(row, column, start, end) of text cells (not labels) whose text the question names."""
     low = q.lower()

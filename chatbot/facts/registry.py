@@ -35,6 +35,7 @@ from typing import Generic, TypeVar
 from chatbot.facts import keyed, mention_ops, table_ops, year_columns
 from chatbot.facts.context import Request, doc_knows
 from chatbot.facts.keyed import TableAsk
+from chatbot.facts.match import other_counterpart
 from chatbot.facts.question import (
     COUNT_INTENT,
     ENTITY_Q,
@@ -112,8 +113,13 @@ def _rows(r: TableRequest) -> int:
 TABLE_OPERATIONS: tuple[Operation[TableRequest], ...] = (
     Operation("qualifier the table lacks", lambda r: bool(r.qualifier), table_ops.qualifier_missing, final=True),
     Operation("about something else", table_ops.names_other_topic, _nothing, final=True),
+    Operation("about another counterpart", lambda r: any(other_counterpart(r.table.columns[c], r.ask.q) for m in r.metrics for c in m.cols),
+              _nothing, final=True),
     Operation("years the table lacks", lambda r: bool(r.missing) and not r.named, table_ops.years_missing, final=True),
-    Operation("some years the table lacks", lambda r: bool(r.missing) and bool(r.named), table_ops.some_years_missing, final=True),
+    Operation("a year from the text", lambda r: bool(r.missing) and bool(r.named) and table_ops.text_gives_missing_years(r),
+              table_ops.year_from_text),
+    Operation("some years the table lacks", lambda r: bool(r.missing) and bool(r.named) and not table_ops.text_gives_missing_years(r),
+              table_ops.some_years_missing, final=True),
     Operation("difference of two metrics", lambda r: r.op in ("growth", "difference") and len(r.metrics) >= 2 and _rows(r) <= 1,
               table_ops.metric_difference, final=True),
     Operation("ratio of two metrics", lambda r: r.op == "ratio" and len(r.metrics) >= 2 and _rows(r) <= 1, table_ops.metric_ratio, final=True),

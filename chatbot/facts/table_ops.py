@@ -18,13 +18,14 @@ from chatbot.facts.question import (
     DOWN_WORDS,
     METRIC_SYNONYMS,
     UP_WORDS,
+    Evidence,
     Metric,
     NumericAnswer,
     fact_evidence,
     row_evidence,
 )
 from chatbot.facts.table_read import TableRequest, derive, show, value
-from chatbot.text import content_terms, stem
+from chatbot.text import STOPWORDS, content_terms, stem
 from chatbot.types import Fact
 
 COMPOUND = re.compile(r"\baverage\b|\bannual(?:ly)?\b|\bper year\b|\ba year\b|\bcagr\b|\bcompound")
@@ -67,6 +68,70 @@ def years_missing(r: TableRequest) -> NumericAnswer | None:
         operation="out_of_range",
         abstain=True,
     )
+
+
+def _year_sentences(r: TableRequest, year: str) -> list[tuple[int, int]]:
+    """Spans of the document's sentences that name ``year`` and a word of the metric."""
+    text = r.view.documents.get(r.table.doc_id, "")
+    words = {stem(w) for w in re.findall(r"[a-z]+", r.metric.name.lower()) if w not in STOPWORDS}
+    if not text or not words:
+        return []
+    out = []
+    for m in re.finditer(r"[^.!?\n]+(?:\n(?!\s*\n)[^.!?\n]+)*[.!?]?", text):
+        s = m.group(0)
+        if re.search(rf"\b{year}\b", s) and words & {stem(w) for w in re.findall(r"[a-z]+", s.lower())}:
+            lead = len(s) - len(s.lstrip())
+            out.append((m.start() + lead, m.end()))
+    return out
+
+
+def text_gives_missing_years(r: TableRequest) -> bool:
+    """A sentence of the document gives the metric for every year the table lacks ("Visits in 2019,
+    before the closures, were 803,000."): the text answers, not a refusal."""
+    return all(_year_sentences(r, y) for y in r.missing)
+
+
+AMOUNT = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\w|[.,]\d)|(?<![\w.,])\d+(?:\.\d+)?(?!\w|[.,]\d)")
+ABOVE = re.compile(r"\b(?:beat|beats|exceed|exceeded|exceeds|top|topped|surpass|surpassed|pass|passed|overtake|overtook|above|higher|more|"
+                   r"greater|larger|bigger|over)\b")
+BELOW = re.compile(r"\b(?:below|lower|less|fewer|smaller|under|short of|behind)\b")
+
+
+def year_from_text(r: TableRequest) -> NumericAnswer | None:
+    """One year from the table, the other from a sentence of the text: the two figures compared
+    ("did visits in 2025 beat the 2019 level?": 812,400 in the table against the 803,000 a sentence gives)."""
+    if len(r.missing) != 1 or len(r.named) != 1:
+        return None
+    text = r.view.documents.get(r.table.doc_id, "")
+    given = [(a, b, nums) for a, b in _year_sentences(r, r.missing[0])
+             if len(nums := [m for m in AMOUNT.finditer(text, a, b) if not YEAR_TOKEN.fullmatch(m.group(0))]) == 1]
+    if len(given) != 1:
+        return None  # no sentence, or several, gives one figure for that year
+    a, b, nums = given[0]
+    other = float(nums[0].group(0).replace(",", ""))
+    t, m, i = r.table, r.metric, r.named[0]
+    v = value(t, m, i)
+    if v is None:
+        return None
+    year, missing = t.labels[i], r.missing[0]
+    d = v - other
+    pct = f" ({d / other * 100:+.1f}%)".replace("-", "−") if other else ""
+    text_said = f"{m.name} in {year}: {show(t, m, i)} {{0}}, against {nums[0].group(0)} in {missing} {{1}}: "
+    text_said += f"{fmt_number(abs(d))} {'more' if d > 0 else 'less' if d < 0 else 'the same'}{pct if d else ''}."
+    arith = [f"{fmt_number(v)} − {nums[0].group(0)} = {fmt_number(d)}"]
+    if other:
+        arith.append(f"{fmt_number(d)} / {nums[0].group(0)} = {pct.strip(' ()')}")
+    ans = NumericAnswer(text_said, [row_evidence(t, i), Evidence(t.doc_id, a, b, text[a:b])], arith, operation="compare")
+    first_is_table = r.ask.q.find(year) < r.ask.q.find(missing)
+    above, below = ABOVE.search(r.ask.q), BELOW.search(r.ask.q)
+    if r.ask.q.lstrip().split(" ")[0] in YES_NO_OPENERS and bool(above) != bool(below) and d:
+        higher = (d > 0) == first_is_table
+        ans.verdict = "Yes" if higher == bool(above) else "No"
+    return ans
+
+
+YEAR_TOKEN = re.compile(r"(?:1[89]|20)\d{2}")
+YES_NO_OPENERS = {"did", "does", "do", "is", "was", "were", "are", "has", "have", "had"}
 
 
 def some_years_missing(r: TableRequest) -> NumericAnswer | None:
