@@ -509,3 +509,23 @@ def test_a_column_about_one_counterpart_does_not_answer_for_another() -> None:
     assert qa.answer("what were Velsk's total exports to all countries in 2024?") is None  # the table is exports to Ormary only
     to_ormary = qa.answer("what were Velsk's exports to Ormary in 2024?")
     assert to_ormary is not None and "€52.0m" in to_ormary.text
+
+
+PUNCH = """Harvest fair punch bowls: what went in
+
+The fair's twelve punch bowls were sampled by the tasting committee.
+
+=========  =====  =====  =====
+Content    Min    Max    Mean
+=========  =====  =====  =====
+Alcohol    4.1    11.6   7.3
+Sugar      21.0   48.5   33.9
+=========  =====  =====  =====
+"""
+
+
+def test_a_word_the_document_never_uses_finds_the_row_its_dictionary_sense_names() -> None:
+    _, qa = _qa("punch", PUNCH, ".rst")
+    strongest = qa.answer("what's the strongest a bowl got, booze-wise?")  # "booze" → Alcohol (WordNet); "strongest" → its Max
+    assert strongest is not None and strongest.text.startswith("Max for Alcohol: 11.6")
+    assert qa.answer("what's the most fruit in a bowl?") is None  # no row is fruit

@@ -39,7 +39,7 @@ from chatbot.facts.question import (
     NumericAnswer,
     row_evidence,
 )
-from chatbot.text import stem
+from chatbot.text import STOPWORDS, stem
 from chatbot.understanding import analyse
 
 SPREAD = re.compile(r"\bminus\b|\brange\b|\bspread\b|\bhow wide\b|\bdifference\b|\bgap\b|\bhow far apart\b")
@@ -849,6 +849,32 @@ def _without_other_counterparts(ask: TableAsk) -> TableAsk:
     return replace(ask, columns=tuple(h for h in ask.columns if h not in drop)) if drop else ask
 
 
+def _by_broader_words(ask: TableAsk, text: str) -> TableAsk:
+    """Rows or columns named by a word of the question the document never uses, through its WordNet
+    synonyms and broader terms ("booze" → "alcohol"): the user's word for the document's."""
+    from chatbot.understanding.lexicon import Lexicon
+
+    lexicon = Lexicon.load()
+    if not text or not lexicon.available:
+        return ask
+    used = _stems(text)
+    t = ask.table
+    rows, cols = [], []
+    for m in re.finditer(r"[a-z]{3,}", ask.q):  # "booze-wise": each part
+        w = m.group(0)
+        if stem(w) in used or w in STOPWORDS:
+            continue
+        near = {stem(x) for x in lexicon.related(w) | lexicon.broader(w)}
+        rows += [Hit(i, m.start(), m.end(), 1.0) for i, lab in enumerate(t.labels) if _stems(label_key(lab)) and _stems(label_key(lab)) <= near]
+        cols += [Hit(j, m.start(), m.end(), PARTIAL) for j in range(1, len(t.columns))
+                 if _stems(re.sub(r"\([^)]*\)", " ", t.columns[j])) and _stems(re.sub(r"\([^)]*\)", " ", t.columns[j])) <= near]
+    if len({h.index for h in rows}) == 1:
+        return replace(ask, rows=(rows[0],))
+    if not rows and len({h.index for h in cols}) == 1:
+        return replace(ask, columns=(cols[0],))
+    return ask
+
+
 def _without_other_heads(ask: TableAsk, documents: Mapping[str, str] | None) -> TableAsk:
     """Drop a column named by half its words where that word only modifies another noun the text
     speaks of and the table does not ("the battery warranty" is not the Usable battery column)."""
@@ -982,6 +1008,12 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
             newest = age.group(1) in ("newest", "latest", "youngest", "most recent", "last")
             ask = replace(ask, columns=(Hit(years[0], age.start(), age.end(), PARTIAL),), extreme="max" if newest else "min")
     ask = _without_other_heads(ask, documents)
+    if not ask.rows and not ask.columns and not flow:  # "the strongest booze": a word the document never uses, for its "Alcohol"
+        ask = _by_broader_words(ask, (documents or {}).get(t.doc_id, ""))
+    if ask.rows and not ask.columns and not flow and ask.extreme:  # "the strongest alcohol": the row's Max column
+        edge = [j for j in range(1, len(t.columns)) if t.columns[j].strip().lower().rstrip(".") in (MAX_WORDS if ask.extreme == "max" else MIN_WORDS)]
+        if len(edge) == 1 and len({label_key(t.labels[h.index]) for h in ask.rows}) == 1:
+            ask = replace(ask, columns=(Hit(edge[0], 0, 0, PARTIAL),), extreme="")
     ask = _without_other_counterparts(ask)
     if not ask.columns and not flow:  # "how many passengers can the Gannet carry?": the text defines Capacity by passengers
         j = _column_by_definition(t, q, (documents or {}).get(t.doc_id, ""))

@@ -94,6 +94,26 @@ class Lexicon:
         """Is ``word`` (lower-case) a form of some English word, of any part of speech?"""
         return any(self.base_forms(word, pos) for pos in self._index)
 
+    def broader(self, word: str, levels: int = 2) -> set[str]:
+        """Words of the broader senses (WordNet hypernyms, up to ``levels`` steps) of the noun's commoner
+        senses: "booze" → "alcohol", "liquor" → "beverage"."""
+        word = word.lower()
+        out: set[str] = set()
+        index = self._index.get("noun", {})
+        frontier = [off for base in self.base_forms(word, "noun") for off in index[base][:SENSES]]
+        for _ in range(levels):
+            nxt = []
+            for off in frontier:
+                _, pointers = self._synset("noun", off)
+                for symbol, target, target_pos, _ in pointers:
+                    if symbol in ("@", "@i") and target_pos == "noun":
+                        words, _ = self._synset("noun", target)
+                        out |= set(words)
+                        nxt.append(target)
+            frontier = nxt
+        out.discard(word)
+        return {w for w in out if w.isalpha() or "-" in w}
+
     def related(self, word: str) -> set[str]:
         """Single words that share the word's commonest sense, or are derived forms of its commoner senses."""
         word = word.lower()
