@@ -106,6 +106,9 @@ def _markdown():  # type: ignore[no-untyped-def]
 EMPHASIS = re.compile(r"(\*\*|__|\*|_)(\S(?:.*\S)?)\1")
 
 
+IMAGE_CELL = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+
+
 def pipe_cells(line: Line) -> tuple[list[str], list[tuple[int, int]]]:
     """Cells of a ``| a | b |`` line with their spans (escaped ``\\|`` and code spans kept)."""
     text = line.text
@@ -152,8 +155,8 @@ def _pipe_table(lines: list[Line], i: int, end: int) -> tuple[Table, int] | None
         rows.append(tuple(cells))
         row_spans.append((ln.start, ln.end))
         cell_spans.append(tuple(spans))
-    if not rows:
-        return None
+    if not rows or all(not c or IMAGE_CELL.fullmatch(c) for row in rows for c in row):
+        return None  # no rows, or a grid of pictures laid out with pipes: no data to type
     header = lines[i]
     typed_spans = _label_without_colon(rows, cell_spans)
     return Table(tuple(columns), tuple(rows), tuple(row_spans), (header.start, header.end),

@@ -18,7 +18,7 @@ from typing import get_type_hints
 import pytest
 from test_table_operations import BRANCHES
 from test_table_operations import _document as observatories
-from test_tables import BIKES, FLEET, MARKDOWN, MUSEUM, PLANTS, RST, TRADE, VANS, _qa
+from test_tables import BIKES, FLEET, MARKDOWN, MUSEUM, PLANTS, RESIZERS, RST, TRADE, VANS, _qa
 
 from chatbot.corpus import parse_document, read_document
 from chatbot.facts import keyed, mention_ops, registry, table_ops, year_columns
@@ -55,7 +55,8 @@ def answerers() -> dict[str, NumericQA]:
     return {"trade+port": _answerer(PATHS), "vans": _qa("vans", VANS)[1], "boards": _qa("boards", MARKDOWN)[1],
             "sensors": _qa("sensors", RST, ".rst")[1], "plants": _qa("plants", PLANTS)[1],
             "bikes": _qa("bikes", BIKES)[1],
-            "museum": _qa("museum", MUSEUM)[1], "velsk": _qa("velsk", TRADE)[1], "launches": _qa("launches", FLEET)[1],
+            "museum": _qa("museum", MUSEUM)[1], "velsk": _qa("velsk", TRADE)[1], "resizers": _qa("resizers", RESIZERS)[1],
+            "launches": _qa("launches", FLEET)[1],
             "observatories": _answerer_of(observatories()),
             "branches": _answerer_of(Document(doc_id="branches", path="branches.txt", text=BRANCHES, title="branches"))}
 
@@ -142,6 +143,7 @@ DECIDES = [
     ("sensors", "keyed table", "What's the range of wind speed, high minus low?", "column difference"),
     ("sensors", "keyed table", "Which reading has the highest high divided by mean?", "ratio extreme"),
     ("vans", "keyed table", "Which van has the longest range?", "max/min"),
+    ("resizers", "keyed table", "What throughput did magick get in the benchmark table?", "a row the table lacks"),
     ("vans", "keyed table", "What is the price gap between the most expensive and the cheapest van?", "gap between highest and lowest"),
     ("vans", "keyed table", "Is Alder 2 or Cedar X cheaper, by price?", "compare two rows"),
     ("plants", "keyed table", "How much did Dunmere's volume rise from 2022 to 2023?", "change between year columns"),

@@ -529,3 +529,59 @@ def test_a_word_the_document_never_uses_finds_the_row_its_dictionary_sense_names
     strongest = qa.answer("what's the strongest a bowl got, booze-wise?")  # "booze" → Alcohol (WordNet); "strongest" → its Max
     assert strongest is not None and strongest.text.startswith("Max for Alcohol: 11.6")
     assert qa.answer("what's the most fruit in a bowl?") is None  # no row is fruit
+
+
+RESIZERS = """# Thumbnail resizer benchmark
+
+Resizing 10,000 photos to 256 px on one core. [vips] and [pillow] are linked below.
+
+| Resizer                 | Quality | Throughput | Memory  |
+| ----------------------- | ------- | ---------- | ------- |
+| **shrink 2.4 --q=80**   | 0.981   | 410 img/s  | 38 MB   |
+| **shrink 2.4 --q=95**   | 0.993   | 260 img/s  | 41 MB   |
+| [vips] 8.15 -fast       | 0.968   | 720 img/s  | 22 MB   |
+| [pillow] 10.2           | 0.975   | 180 img/s  | 95 MB   |
+| px3 1.1                 | 0.959   | 840 img/s  | 17 MB   |
+
+Quality Chart | Throughput Chart
+--------------|-----------------
+![Quality](img/q.png "Quality") | ![Throughput](img/t.png "Throughput")
+
+The shrink quality setting is a level from 1 to 100; higher quality levels are slower.
+Tools such as magick were not included.
+
+[vips]: https://example.org/vips
+[pillow]: https://example.org/pillow
+"""
+
+
+def test_benchmark_rows_by_shared_names_versions_and_links() -> None:
+    doc, qa = _qa("resizers", RESIZERS)
+    (t,) = qa.db.tables  # the grid of chart images is no table
+    assert t.labels[2] == "[vips] 8.15 -fast" and t.exact[2][2] == "720"
+    _cells_exact(doc, qa)
+    one = qa.answer("what throughput does shrink --q=95 get?")  # the shrink row whose other words the question uses
+    assert one is not None and one.text.startswith("Throughput for shrink 2.4 --q=95: 260 img/s")
+    vips = qa.answer("how much memory does vips use?")  # link brackets are not part of the name
+    assert vips is not None and vips.text.startswith("Memory for vips 8.15 -fast: 22 MB")
+    px3 = qa.answer("what is the quality of px3?")  # a three-letter name with a digit names its row
+    assert px3 is not None and "0.959" in px3.text
+    both = qa.answer("what's the average throughput of the shrink settings?")  # a word two labels share: both rows
+    assert both is not None and "over the 2 rows" in both.text and "335 img/s" in both.text
+    count = qa.answer("how many rows in the table are shrink settings?")
+    assert count is not None and count.text.startswith("The table lists 2 rows with “shrink”")
+
+
+def test_a_name_the_table_lacks_is_said_to_be_missing_when_the_table_is_asked() -> None:
+    _, qa = _qa("resizers", RESIZERS)
+    gone = qa.answer("what throughput did magick get in the benchmark table?")
+    assert gone is not None and gone.abstain and gone.text.startswith("The table has no row for “magick”")
+
+
+def test_a_column_word_modifying_a_term_of_the_text_is_not_that_column() -> None:
+    _, qa = _qa("resizers", RESIZERS)
+    assert qa.answer("what's the highest quality level shrink supports?") is None  # "quality levels" is the text's term
+    speed = qa.answer("px3 throughput rate?")  # "rate" says what a column in img/s measures
+    assert speed is not None and "840 img/s" in speed.text
+    slowest = qa.answer("which resizer has the lowest throughput?")
+    assert slowest is not None and slowest.text.startswith("pillow 10.2")

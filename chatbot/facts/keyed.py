@@ -16,6 +16,7 @@ from functools import lru_cache
 from chatbot.facts.currency import currency_symbol
 from chatbot.facts.extract import TableData
 from chatbot.facts.match import (
+    GROUP,
     LOW_END,
     MAX_WORDS,
     MIN_WORDS,
@@ -256,7 +257,12 @@ def count_rows(ask: TableAsk) -> NumericAnswer | None:
     if ask.rows:
         keys = {t.labels[h.index] for h in ask.rows}
         rows = [i for i in rows if t.labels[i] in keys]
-        what.append(f"{t.columns[0] or 'label'} {' or '.join(sorted(keys))}")
+        spans = {(h.start, h.end) for h in ask.rows}
+        if all(h.strength == GROUP for h in ask.rows) and len(spans) == 1:  # "the zstd settings": the rows sharing a word
+            a, b = next(iter(spans))
+            what.append(f"“{ask.q[a:b]}” in {t.columns[0] or 'the label'}")
+        else:
+            what.append(f"{t.columns[0] or 'label'} {' or '.join(sorted(keys))}")
     for j, hits in _cell_filters(ask).items():
         drop = {ask.q[a:b] for a, b in hits if NEGATION.search(ask.q[:a])}
         keep = {ask.q[a:b] for a, b in hits} - drop
@@ -875,11 +881,67 @@ def _by_broader_words(ask: TableAsk, text: str) -> TableAsk:
     return ask
 
 
+# Nouns that say what a column of a unit measures (general English): "the compression speed" of a
+# column in MB/s is that column, "the compression level" is not.
+MEASURES = {
+    "rate": {"speed", "rate", "throughput", "velocity", "pace"},
+    "money": {"price", "cost", "value", "amount", "spend", "spending", "budget", "revenue", "income", "fee"},
+    "percent": {"share", "rate", "percentage", "proportion", "percent"},
+    "duration": {"time", "duration", "length", "wait"},
+    "distance": {"distance", "length", "range"},
+    "mass": {"weight", "mass", "load"},
+    "any": {"value", "figure", "number", "amount", "total", "count"},
+}
+
+
+def _measure_nouns(t: TableData, j: int) -> set[str]:
+    unit = (t.units[j] or _header_unit(t.columns[j])).lower()
+    kinds = {"any"}
+    if "/" in unit or unit.startswith("per"):
+        kinds.add("rate")
+    if currency_symbol(t.units[j]) or (len(t.units[j]) == 3 and t.units[j].isupper()):
+        kinds.add("money")
+    if unit == "percent":
+        kinds.add("percent")
+    if unit in DURATION:
+        kinds.add("duration")
+    if unit in DIMENSIONS[2][1]:
+        kinds.add("distance")
+    if unit in DIMENSIONS[1][1]:
+        kinds.add("mass")
+    return {stem(w) for k in kinds for w in MEASURES[k]}
+
+
+def _without_compound_heads(ask: TableAsk, text: str) -> TableAsk:
+    """Drop a column whose word only modifies another noun, when the document itself uses that
+    two-word term and the table has no such column: "the highest compression level" asks for a
+    level, not for the Compression column, where the text speaks of "compression levels"."""
+    if not ask.columns or not text:
+        return ask
+    from chatbot.understanding.nlp import parse
+
+    by_start = {tok.idx: tok for tok in parse(ask.q)}
+    table_words = _stems(" ".join((*ask.table.columns, *ask.table.labels)))
+    low = text.lower()
+    drop = []
+    for h in ask.columns:
+        tok = by_start.get(h.start)
+        if h.strength < 1 or tok is None or tok.dep_ not in ("compound", "amod") or tok.head.pos_ != "NOUN" or tok.head.i != tok.i + 1:
+            continue
+        head = _stems(tok.head.text)
+        if head & _measure_nouns(ask.table, h.index):
+            continue  # "compression speed" of a column in MB/s: the noun says what the column measures
+        if head and not head & table_words and re.search(rf"\b{re.escape(tok.lower_)}\s+{re.escape(tok.head.lower_.rstrip('s'))}", low):
+            drop.append(h)
+    return replace(ask, columns=tuple(h for h in ask.columns if h not in drop)) if drop else ask
+
+
 def _without_other_heads(ask: TableAsk, documents: Mapping[str, str] | None) -> TableAsk:
     """Drop a column named by half its words where that word only modifies another noun the text
     speaks of and the table does not ("the battery warranty" is not the Usable battery column)."""
-    weak = [h for h in ask.columns if h.strength == PARTIAL]
     text = (documents or {}).get(ask.table.doc_id, "")
+    ask = _without_compound_heads(ask, text)
+    weak = [h for h in ask.columns if h.strength == PARTIAL]
     if not weak or not text or not ask.rows:
         return ask
     from chatbot.understanding.nlp import parse
@@ -1105,6 +1167,33 @@ def _average_of(ask: TableAsk, m: Metric) -> tuple[Decimal, list[int], str] | No
         return None
     mean = sum((v for v, _ in vals), Decimal(0)) / len(vals)
     return mean, [], f"the mean of the {len(vals)} rows, {show(t, m, mean, [i for _, i in vals], extra=2)}"
+
+
+def _unknown_name(a: TableAsk) -> str:
+    """A name in the question that no dictionary knows and the table does not hold ("lzma")."""
+    from chatbot.understanding.lexicon import Lexicon
+
+    lexicon = Lexicon.load()
+    if not lexicon.available:
+        return ""
+    held = _stems(" ".join((*a.table.labels, *a.table.columns, *(c for row in a.table.cells for c in row))))
+    for m in re.finditer(r"[a-z][a-z0-9]{2,}", a.free):
+        w = m.group(0)
+        if w not in STOPWORDS and stem(w) not in held and not lexicon.knows(w) and not lexicon.knows(stem(w)):
+            return w
+    return ""
+
+
+def no_such_row_asked(a: TableAsk) -> bool:
+    """The question asks the table ("in the benchmark table") for a column of a row it does not have."""
+    return not a.rows and bool(a.columns) and bool(TABLE_WORDS.search(a.q)) and bool(_unknown_name(a))
+
+
+def no_such_row(ask: TableAsk) -> NumericAnswer | None:
+    t = ask.table
+    shown = ", ".join(_label(t, i) for i in range(min(len(t.labels), LIST_NAMES)))
+    text = f"The table has no row for “{_unknown_name(ask)}”: its rows are {shown} {{0}}."
+    return NumericAnswer(text, [row_evidence(t, 0)], operation="not_in_table", abstain=True)
 
 
 def bounded_rows_asked(a: TableAsk) -> bool:

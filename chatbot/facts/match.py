@@ -47,13 +47,17 @@ def _content(words: list[str]) -> list[str]:
     return [w for w in words if w not in STOPWORDS]
 
 
+LINK = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\[[^\]]*\])?")  # a Markdown link: "[zlib]", "[zlib](https://…)"
+
+
 def label_key(label: str) -> str:
-    return re.sub(r"\s*\([^)]*\)\s*", " ", FOOTNOTE_MARK.sub("", label)).strip().lower()
+    return re.sub(r"\s*\([^)]*\)\s*", " ", LINK.sub(r"\1", FOOTNOTE_MARK.sub("", label))).strip().lower()
 
 
 def clean_label(label: str) -> str:
-    """A row label as shown in an answer: without a footnote mark ("Elmsford*" → "Elmsford")."""
-    return FOOTNOTE_MARK.sub("", label).strip()
+    """A row label as shown in an answer: without a footnote mark ("Elmsford*" → "Elmsford") or
+    link brackets ("[zlib] 1.2.11" → "zlib 1.2.11")."""
+    return LINK.sub(r"\1", FOOTNOTE_MARK.sub("", label)).strip()
 
 
 def match_rows(t: TableData, q: str) -> list[Hit]:
@@ -80,7 +84,7 @@ def match_rows(t: TableData, q: str) -> list[Hit]:
         if ws and len(found) == len(ws):
             hits.append(Hit(i, min(a for a, _ in found), max(b for _, b in found), 1.5))
             continue
-        unique = [qstems[stem(w)] for w in ws if counts[w] == 1 and len(w) >= 4 and stem(w) in qstems]
+        unique = [qstems[stem(w)] for w in ws if counts[w] == 1 and (len(w) >= 4 or len(w) == 3 and not w.isalpha()) and stem(w) in qstems]
         words = [w for w in ws if not _qualifier(w)] or ws  # "Courier 40", "Volta L2": model numbers qualify a name
         if unique and len(unique) * 2 >= len(words):  # a head word names a short label, not one word of a long one
             hits.append(Hit(i, unique[0][0], unique[0][1], 1.0))
@@ -94,7 +98,36 @@ def match_rows(t: TableData, q: str) -> list[Hit]:
         same_label = any(label_key(t.labels[k.index]) == label_key(t.labels[h.index]) for k in kept)
         if same_label or not any(h.start < k.end and k.start < h.end for k in kept):
             kept.append(h)
-    return kept
+    return kept + _shared_word_rows(t, qwords, label_words, counts, kept)
+
+
+GROUP = 0.9  # strength of the rows a word several labels share names together ("the zstd entries")
+
+
+def _shared_word_rows(t: TableData, qwords: list[tuple[int, int, str]], label_words: list[set[str]], counts: dict[str, int],
+                      kept: list[Hit]) -> list[Hit]:
+    """A question word several labels share ("zstd" of "zstd 1.5.1 -1", "zstd 1.5.1 --fast=3"): the one
+    label whose other words (versions, options) the question also uses best, else all of them."""
+    asked = {w for _, _, w in qwords} | {stem(w) for _, _, w in qwords}
+    out: list[Hit] = []
+    describing = _describing(" ".join(x for _, _, x in qwords)) if qwords else set()
+    for a, b, x in qwords:
+        if len(x) < 3 or x in STOPWORDS or x in describing or any(k.start < b and a < k.end for k in (*kept, *out)):
+            continue
+        cands = [i for i, ws in enumerate(label_words) if any(stem(w) == stem(x) and counts[w] >= 2 for w in ws)]
+        if len(cands) < 2:
+            continue
+        shares = {}
+        for i in cands:
+            others = [w for _, _, w in _words(label_key(t.labels[i])) if stem(w) != stem(x)]
+            shares[i] = sum(w in asked or stem(w) in asked for w in others) / max(1, len(others))
+        best = max(shares.values())
+        top = [i for i in cands if shares[i] == best]
+        if best > 0 and len(top) == 1:
+            out.append(Hit(top[0], a, b, 1.0))
+        else:
+            out += [Hit(i, a, b, GROUP) for i in cands]
+    return out
 
 
 def _qualifier(w: str) -> bool:
@@ -181,6 +214,14 @@ def _head_word(column: str) -> str:
     return run[-1].lower_ if run else ""
 
 
+def _describing(q: str) -> set[str]:
+    """Words the question uses as adjectives or adverbs ("how fast"): they describe, they do not
+    name rows ("--fast=1")."""
+    from chatbot.understanding.nlp import parse
+
+    return {tok.lower_ for tok in parse(q) if tok.pos_ in ("ADJ", "ADV")}
+
+
 def _verbs(q: str) -> set[int]:
     """Where the question's verbs start (spaCy tags)."""
     from chatbot.understanding.nlp import parse
@@ -223,12 +264,24 @@ def _find_word(qwords: list[tuple[int, int, str]], w: str) -> tuple[int, int] | 
         lambda x: x == w or stem(x) == sw,
         lambda x: len(w) >= 3 and len(x) >= 3 and (x.startswith(w) or w.startswith(x)) and x not in STOPWORDS,
         lambda x: any(w in g and x in g for g in SAME_MEANING),
+        lambda x: _same_root(w, x),  # "compressor" ↔ "Compression"
     )
     for test in tests:
         for a, b, x in qwords:
             if test(x):
                 return a, b
     return None
+
+
+def _same_root(a: str, b: str) -> bool:
+    """Two words of one root with different endings: a shared start of six letters or more that is
+    three quarters of the shorter word ("compressor" / "compression")."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n >= 6 and n >= 0.75 * min(len(a), len(b))
 
 
 def _acronym_hit(head: list[str], col: str, qwords: list[tuple[int, int, str]]) -> tuple[int, int] | None:

@@ -86,6 +86,7 @@ KEYED_OPERATIONS: tuple[Operation[TableAsk], ...] = (
     Operation("largest change between year columns", year_columns.change_extreme_asked, year_columns.change_extreme),
     Operation("rows that rose or fell between year columns", year_columns.rows_changed_asked, year_columns.rows_changed),
     Operation("a row's highest or lowest year column", year_columns.row_year_extreme_asked, year_columns.row_year_extreme),
+    Operation("a row the table lacks", keyed.no_such_row_asked, keyed.no_such_row),
     Operation("rows within a bound", keyed.bounded_rows_asked, keyed.bounded_rows),
     Operation("flagged rows", keyed.flags_asked, keyed.flagged_rows),
     Operation("count", keyed.counts_rows, keyed.count_rows),
