@@ -143,6 +143,7 @@ DECIDES = [
     ("sensors", "keyed table", "What's the range of wind speed, high minus low?", "column difference"),
     ("sensors", "keyed table", "Which reading has the highest high divided by mean?", "ratio extreme"),
     ("vans", "keyed table", "Which van has the longest range?", "max/min"),
+    ("resizers", "keyed table", "What is the total memory of the top two resizers by memory?", "top rows"),
     ("resizers", "keyed table", "What throughput did magick get in the benchmark table?", "a row the table lacks"),
     ("vans", "keyed table", "What is the price gap between the most expensive and the cheapest van?", "gap between highest and lowest"),
     ("vans", "keyed table", "Is Alder 2 or Cedar X cheaper, by price?", "compare two rows"),

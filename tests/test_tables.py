@@ -585,3 +585,31 @@ def test_a_column_word_modifying_a_term_of_the_text_is_not_that_column() -> None
     assert speed is not None and "840 img/s" in speed.text
     slowest = qa.answer("which resizer has the lowest throughput?")
     assert slowest is not None and slowest.text.startswith("pillow 10.2")
+
+
+ORCHARDS = """Brell Valley orchards: harvest report
+
+    Year   Harvest (t)
+    2023   5,120
+    2024   6,400
+
+Harvest by fruit, 2024:
+
+    Fruit       Harvest (t)
+    Apples      2,300
+    Pears       1,450
+    Plums       980
+    Cherries    410
+
+The four fruits listed are the main crops; smaller crops make up the rest of the 2024 harvest.
+"""
+
+
+def test_the_top_rows_their_sum_and_their_share_of_the_year_total() -> None:
+    _, qa = _qa("orchards", ORCHARDS)
+    top = qa.answer("what were the three biggest fruits by harvest in 2024?")
+    assert top is not None and top.text.startswith("The top 3 by Harvest (t): Apples 2,300 t")
+    assert top.arithmetic == ["2,300 + 1,450 + 980 = 4,730 (the top 3 of 4 rows)"]
+    share = qa.answer("what share of the 2024 harvest came from the top two fruits?")  # the whole is the year's total, not the rows
+    assert share is not None and "58.6% of the Harvest (t) total for 2024" in share.text
+    assert share.arithmetic[-1] == "3,750 / 6,400 = 58.6%"

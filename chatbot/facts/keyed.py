@@ -8,7 +8,7 @@ and returns an answer wins. Values are exact decimals from the table; every row 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import lru_cache
@@ -80,6 +80,8 @@ class TableAsk:
     free: str = ""  # the question with the rows and columns it names blanked out: what it asks of them
     excluded: tuple[int, ...] = ()  # rows the question sets aside ("leaving out the Pellucid")
     where: tuple[int, str, Decimal] | None = None  # a bound on another column: (column, "ge", 240) for "that meet 240 km"
+    top: int = 0  # "the top three", "its three biggest": that many rows from the top of the ranked column
+    whole: tuple[Decimal, int, TableData] | None = None  # the same measure's total for the year asked, from a table of years
 
     @property
     def measures(self) -> list[Metric]:
@@ -110,7 +112,22 @@ def read_ask(t: TableData, q: str, flow: list[Metric]) -> TableAsk:
     rank = next((ORDINALS[w] for w in re.findall(r"[a-z0-9]+", q) if w in ORDINALS), 1) if extreme else 1
     excluded = tuple(dict.fromkeys(h.index for h in rows if EXCLUDED.search(q[: h.start])))
     rows = tuple(h for h in rows if h.index not in excluded)
-    return TableAsk(t, q, rows, tuple(cols), tuple(flow), extreme, bool(COUNT_INTENT.search(q)), rank, free, excluded)
+    return TableAsk(t, q, rows, tuple(cols), tuple(flow), extreme, bool(COUNT_INTENT.search(q)), rank, free, excluded, top=_top(q))
+
+
+NUMERALS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+TOP = re.compile(r"\b(?:top|largest|biggest|leading|highest|main)\s+(\d{1,2}|two|three|four|five|six|seven|eight|nine|ten)\b"
+                 r"|\b(\d{1,2}|two|three|four|five|six|seven|eight|nine|ten)\s+(?:top|largest|biggest|leading|highest|main)\b")
+
+
+def _top(q: str) -> int:
+    """N of "the top three" / "its three biggest", or 0."""
+    m = TOP.search(q)
+    if m is None:
+        return 0
+    word = m.group(1) or m.group(2)
+    n = int(word) if word.isdigit() else NUMERALS[word]
+    return n if n >= 2 else 0
 
 
 AT_MOST = re.compile(r"\bat (?:least|most)\b")  # a bound ("at least 240 km"), not an extreme
@@ -776,6 +793,73 @@ def two_rows_times(a: TableAsk) -> bool:
 def one_row_spread(a: TableAsk) -> bool:
     """One row label, two columns, and a spread asked for ("range", "minus")."""
     return len(a.rows) >= 1 and len(a.measures) >= 2 and bool(SPREAD.search(a.q)) and len(set(a.table.labels[h.index] for h in a.rows)) == 1
+
+
+def _ranked_top(ask: TableAsk, m: Metric) -> tuple[list[tuple[Decimal, int]], list[tuple[Decimal, int]]] | None:
+    """The top ``ask.top`` rows of a column, and every row (summary rows left out), or None."""
+    t = ask.table
+    vals = [(v, i) for i in range(len(t.labels)) if not is_summary(t.labels[i]) and i not in ask.excluded
+            and (v := value(t, m, i)) is not None]
+    if len(vals) <= ask.top:
+        return None
+    return sorted(vals, key=lambda x: x[0], reverse=True)[: ask.top], vals
+
+
+def top_rows_asked(a: TableAsk) -> bool:
+    """No row named, one numeric column, "the top three …" (their list, sum or share of the whole)."""
+    return bool(a.top) and not a.rows and _one_column(a) and a.where is None
+
+
+def top_rows(ask: TableAsk) -> NumericAnswer | None:
+    """"The top three product groups": which they are, what they add up to, and their share of all rows."""
+    t, m = ask.table, ask.measures[0]
+    ranked = _ranked_top(ask, m)
+    if ranked is None:
+        return None
+    top, vals = ranked
+    rows = [i for _, i in top]
+    part = sum((v for v, _ in top), Decimal(0))
+    whole = sum((v for v, _ in vals), Decimal(0))
+    names = "; ".join(f"{_label(t, i)} {show(t, m, v, [i])} {{{k}}}" for k, (v, i) in enumerate(top))
+    arith = [f"{' + '.join(plain(v, t, m, [i]) for v, i in top)} = {plain(part, t, m, rows)} (the top {len(top)} of {len(vals)} rows)"]
+    text = f"The top {len(top)} by {m.name}: {names}; together {show(t, m, part, rows)}"
+    evidence = _evidence(t, rows)
+    if SHARE.search(ask.q) and ask.whole is not None:  # the whole the document gives for the year asked, in its table of years
+        total, k, yt = ask.whole
+        pct = part / total * 100
+        jm = Metric(yt.columns[_same_column(yt, t, m)], (_same_column(yt, t, m),))
+        arith.append(f"{plain(part, t, m, rows)} / {plain(total, yt, jm, [k])} = {_pct(pct)}%")
+        text += f", {_pct(pct)}% of the {yt.columns[m.cols[0]] if m.kind == 'column' else m.name} total for {yt.labels[k]}, " \
+                f"{yt.cells[k][_same_column(yt, t, m)]} {{{len(rows)}}}"
+        evidence.append(row_evidence(yt, k))
+    elif SHARE.search(ask.q) and whole:
+        pct = part / whole * 100
+        arith.append(f"{plain(part, t, m, rows)} / ({' + '.join(plain(v, t, m, [i]) for v, i in vals)}) = "
+                     f"{plain(part, t, m, rows)} / {plain(whole, t, m, [i for _, i in vals])} = {_pct(pct)}%")
+        text += f", {_pct(pct)}% of the {show(t, m, whole, [i for _, i in vals])} across all {len(vals)} rows"
+    return NumericAnswer(text + ".", evidence, arith, operation="share" if SHARE.search(ask.q) else "sum")
+
+
+def _same_column(yt: TableData, t: TableData, m: Metric) -> int:
+    """The column of a table of years named like the measure of a name-keyed table (-1 when none)."""
+    name = label_key(t.columns[m.cols[0]]) if m.kind == "column" else ""
+    return next((j for j in range(1, len(yt.columns)) if name and label_key(yt.columns[j]) == name and yt.units[j] == t.units[m.cols[0]]), -1)
+
+
+def whole_for_year(ask: TableAsk, tables: Sequence[TableData], years: tuple[str, ...]) -> TableAsk:
+    """Give "the top three's share of 2024 exports" the whole of that year: the same column of a table of
+    years in the same document (a breakdown's rows need not add up to the total)."""
+    m = ask.measures[0] if ask.measures else None
+    if not ask.top or m is None or m.kind != "column" or len(years) != 1:
+        return ask
+    for yt in tables:
+        if yt is ask.table or yt.doc_id != ask.table.doc_id or not yt.year_keyed:
+            continue
+        j = _same_column(yt, ask.table, m)
+        k = next((i for i, lab in enumerate(yt.labels) if lab.strip() == years[0]), None)
+        if j >= 0 and k is not None and yt.exact and yt.exact[k][j] is not None:
+            return replace(ask, whole=(Decimal(yt.exact[k][j] or "0"), k, yt))
+    return ask
 
 
 def spread_of_extremes_asked(a: TableAsk) -> bool:

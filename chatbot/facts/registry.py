@@ -92,6 +92,7 @@ KEYED_OPERATIONS: tuple[Operation[TableAsk], ...] = (
     Operation("count", keyed.counts_rows, keyed.count_rows),
     Operation("row ratio", keyed.one_row_per, keyed.row_ratio),
     Operation("share", keyed.one_row_share, keyed.row_share),
+    Operation("top rows", keyed.top_rows_asked, keyed.top_rows),
     Operation("sum/average", keyed.aggregate_asked, keyed.aggregate),
     Operation("total row", keyed.whole_asked, keyed.total_row),
     Operation("times", keyed.two_rows_times, keyed.times_rows),
@@ -151,6 +152,7 @@ def keyed_tables(r: Request) -> NumericAnswer | None:
     view, q = r.view, r.ask.q
     for t in keyed.by_affinity([t for t in view.tables if not t.year_keyed], q, view.documents):
         ask = keyed.read_keyed(t, q, flow_metrics(view, t, r.ask), view.documents)
+        ask = keyed.whole_for_year(ask, view.tables, r.ask.years) if ask is not None else None
         ans = walk(KEYED_OPERATIONS, ask) if ask is not None else None
         if ans is not None:
             return ans
