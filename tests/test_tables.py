@@ -409,6 +409,9 @@ def test_names_no_dictionary_knows_name_rows_and_adjectives_name_columns() -> No
     assert cheaper is not None and cheaper.text.startswith("Zorvik Steam 2 has the lower Price: £34.99")
     lightest = qa.answer("which kettle is the lightest?")
     assert lightest is not None and lightest.text.startswith("Quorra Mini")
+    _, barges = _qa("barges", "| Barge | Length | Payload |\n|---|---|---|\n| Merle | 80 m | 1,200 t |\n| Tove | 95 m | 1,650 t |\n")
+    carries = barges.answer("which barge carries more, Merle or Tove?")  # a verb of carrying weight → the column in tonnes
+    assert carries is not None and carries.text.startswith("Tove has the higher Payload: 1,650 t")
 
 
 def test_quicker_over_a_column_of_minutes_is_the_smaller_number() -> None:

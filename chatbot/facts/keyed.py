@@ -1076,7 +1076,7 @@ def _column_by_definition(t: TableData, q: str, text: str) -> int | None:
 # Adjectives that measure one dimension, and the units of that dimension (general English).
 DIMENSIONS = (
     ({"cheap", "expensive", "costly", "pricey", "pricy", "affordable", "dear"}, "money"),
-    ({"heavy", "light", "hefty"}, frozenset({"t", "kg", "g", "lb", "lbs", "tonnes", "tons", "tonne", "ton"})),
+    ({"heavy", "light", "hefty", "carry", "haul", "lift"}, frozenset({"t", "kg", "g", "lb", "lbs", "tonnes", "tons", "tonne", "ton"})),
     ({"far", "near", "distant", "long", "short"}, frozenset({"km", "m", "mi", "miles", "cm", "mm", "nm", "metres", "meters"})),
 )
 
@@ -1117,11 +1117,11 @@ def _where_said(ask: TableAsk) -> str:
 
 
 def _column_by_dimension(t: TableData, q: str) -> int | None:
-    """The one column measured in the units an adjective of the question measures ("cheaper" → the
-    column of prices, "heaviest" → the column in tonnes); None when none or several are."""
+    """The one column measured in the units an adjective or verb of the question measures ("cheaper" →
+    the column of prices, "heaviest" or "carries more" → the column in tonnes); None when none or several are."""
     from chatbot.understanding.nlp import parse
 
-    lemmas = {tok.lemma_.lower() for tok in parse(q) if tok.pos_ in ("ADJ", "ADV")}
+    lemmas = {tok.lemma_.lower() for tok in parse(q) if tok.pos_ in ("ADJ", "ADV", "VERB")}
     for words, units in DIMENSIONS:
         if not lemmas & words:
             continue
@@ -1171,7 +1171,7 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
     elif where is not None and not ask.columns:  # "which hold at least 1.5 l": the unit names the column bounded
         ask = replace(ask, columns=(Hit(where[0], 0, 0, PARTIAL),))
     if not ask.columns and not flow:  # "which is cheaper": the one column of prices
-        j = _column_by_dimension(t, q)
+        j = _column_by_dimension(t, ask.free)  # the names blanked: "Hauler" is no verb of carrying
         if j is not None:
             ask = replace(ask, columns=(Hit(j, 0, 0, PARTIAL),), extreme=ask.extreme or _superlative(q))
     if RANGE.search(q) and len(ask.columns) < 2:  # "the range of nitrogen": its Max minus its Min column
