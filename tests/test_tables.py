@@ -616,3 +616,10 @@ def test_the_top_rows_their_sum_and_their_share_of_the_year_total() -> None:
     share = qa.answer("what share of the 2024 harvest came from the top two fruits?")  # the whole is the year's total, not the rows
     assert share is not None and "58.6% of the Harvest (t) total for 2024" in share.text
     assert share.arithmetic[-1] == "3,750 / 6,400 = 58.6%"
+
+
+def test_a_condition_the_text_speaks_of_and_the_table_does_not_keeps_the_table_out() -> None:
+    text = RESIZERS + "\nWith a GPU, shrink resizes far more photos per second.\n"
+    _, qa = _qa("resizers", text)
+    assert qa.answer("what throughput does px3 reach with a GPU?") is None  # the table is one core, no GPU
+    assert qa.answer("what throughput does px3 reach?") is not None

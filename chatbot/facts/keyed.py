@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import lru_cache
 
+from chatbot.facts.context import FactsView
 from chatbot.facts.currency import currency_symbol
 from chatbot.facts.extract import TableData
 from chatbot.facts.match import (
@@ -916,6 +917,28 @@ def lead_in(t: TableData, documents: Mapping[str, str] | None) -> str:
     text = (documents or {}).get(t.doc_id, "")
     lead = text[max(0, t.row_spans[0][0] - 600) : t.row_spans[0][0]] if text and t.row_spans else ""
     return t.caption + " " + " ".join(re.split(r"\n\s*\n", lead.strip())[-3:])  # heading, lead-in, header lines
+
+
+CONDITION_PREPS = {"with", "without", "on", "under", "during", "using", "via"}
+
+
+def qualified_elsewhere(t: TableData, question: str, view: FactsView) -> bool:
+    """The question sets a condition ("with a dictionary", "on the github-users samples") whose noun
+    the document uses elsewhere and nothing about this table does (its title, lead-in, columns, rows
+    and cells): the table's figures are not under that condition."""
+    from chatbot.understanding.nlp import parse
+
+    ft = view.flow_tables.get(t.id)
+    parties = f"{ft.reporter.name} {ft.partner.name}" if ft else ""
+    context = _stems(" ".join((view.titles.get(t.doc_id, ""), lead_in(t, view.documents), " ".join(t.columns), " ".join(t.labels),
+                               " ".join(c for row in t.cells for c in row), parties)))
+    text = _stems(view.documents.get(t.doc_id, ""))
+    for tok in parse(question):
+        if tok.dep_ == "pobj" and tok.head.lower_ in CONDITION_PREPS and tok.pos_ in ("NOUN", "PROPN"):
+            words = _stems(tok.text)
+            if words and not words & context and words <= text:
+                return True
+    return False
 
 
 def _stems(text: str) -> set[str]:

@@ -151,6 +151,8 @@ def keyed_tables(r: Request) -> NumericAnswer | None:
     """The first name-keyed table that answers, the tables the question's words point at first."""
     view, q = r.view, r.ask.q
     for t in keyed.by_affinity([t for t in view.tables if not t.year_keyed], q, view.documents):
+        if keyed.qualified_elsewhere(t, r.ask.question, view):
+            continue  # "… with a dictionary on the samples": a condition the text speaks of and this table does not
         ask = keyed.read_keyed(t, q, flow_metrics(view, t, r.ask), view.documents)
         ask = keyed.whole_for_year(ask, view.tables, r.ask.years) if ask is not None else None
         ans = walk(KEYED_OPERATIONS, ask) if ask is not None else None
