@@ -623,3 +623,14 @@ def test_a_condition_the_text_speaks_of_and_the_table_does_not_keeps_the_table_o
     _, qa = _qa("resizers", text)
     assert qa.answer("what throughput does px3 reach with a GPU?") is None  # the table is one core, no GPU
     assert qa.answer("what throughput does px3 reach?") is not None
+
+
+def test_better_and_best_follow_the_end_the_document_calls_better() -> None:
+    text = RESIZERS + "\nMemory is the peak resident memory of the process; lower is better.\n"
+    _, qa = _qa("resizers", text)
+    yes = qa.answer("is vips's memory better than pillow's?")
+    assert yes is not None and yes.verdict == "Yes" and yes.text.startswith("vips 8.15 -fast has the lower Memory: 22 MB")
+    no = qa.answer("is pillow's memory better than vips's?")
+    assert no is not None and no.verdict == "No"
+    best = qa.answer("which resizer has the best memory?")
+    assert best is not None and best.text.startswith("px3 1.1 has the lowest Memory: 17 MB")

@@ -83,6 +83,8 @@ class TableAsk:
     where: tuple[int, str, Decimal] | None = None  # a bound on another column: (column, "ge", 240) for "that meet 240 km"
     top: int = 0  # "the top three", "its three biggest": that many rows from the top of the ranked column
     whole: tuple[Decimal, int, TableData] | None = None  # the same measure's total for the year asked, from a table of years
+    lower_better: frozenset[int] = frozenset()  # columns the document says are better low ("lower is better")
+    higher_better: frozenset[int] = frozenset()  # … better high ("so higher is better")
 
     @property
     def measures(self) -> list[Metric]:
@@ -372,7 +374,8 @@ def extreme_rows(ask: TableAsk) -> NumericAnswer | None:
         return None
     # a column of losses written as negative numbers ("Range loss −12.8%"): "lost the most" is the largest loss
     losses = all(x <= 0 for x, _ in vals) and bool(LOSS.search(ask.q + " " + m.name.lower()))
-    high = (ask.extreme == "max") != _speed_of_time(ask, m)  # "the quickest to charge": the fewest minutes
+    better = _better_asked(ask, m)  # "the best ratio" where the text says higher is better
+    high = better == "max" if better else (ask.extreme == "max") != _speed_of_time(ask, m)  # "the quickest to charge": the fewest minutes
     ranked = sorted(vals, key=lambda x: abs(x[0]) if losses else x[0], reverse=high)
     v, i = ranked[ask.rank - 1]
     word = ("largest" if high else "smallest") if losses else "highest" if high else "lowest"
@@ -611,8 +614,10 @@ def _nice(x: Decimal) -> str:
 
 def _as_asked(ask: TableAsk) -> list[int]:
     """The first two named rows, in the order the question names them."""
-    t, low = ask.table, ask.q.lower()
-    return sorted(_row_indexes(ask)[:2], key=lambda i: (low.find(label_key(t.labels[i])) % (len(low) + 1), i))
+    at: dict[int, int] = {}
+    for h in ask.rows:
+        at[h.index] = min(at.get(h.index, h.start), h.start)
+    return sorted(_row_indexes(ask)[:2], key=lambda i: (at.get(i, len(ask.q)), i))
 
 
 # ---- yes/no columns ------------------------------------------------------------------------------
@@ -661,7 +666,8 @@ def compare_rows(ask: TableAsk) -> NumericAnswer | None:
     va, vb = value(t, m, rows[0]), value(t, m, rows[1])
     if va is None or vb is None:
         return None
-    want_less = _wants_less(ask.q) != _speed_of_time(ask, m)  # "quicker to charge": fewer minutes
+    better = _better_asked(ask, m)  # "is zq's ratio better than pakk's?" where the text says higher is better
+    want_less = better == "min" if better else _wants_less(ask.q) != _speed_of_time(ask, m)  # "quicker to charge": fewer minutes
     pick = min if want_less else max
     (vw, w), (vo, o) = pick((va, rows[0]), (vb, rows[1])), (min if pick is max else max)((va, rows[0]), (vb, rows[1]))
     d = abs(va - vb)
@@ -669,6 +675,10 @@ def compare_rows(ask: TableAsk) -> NumericAnswer | None:
     arith = [f"{_label(t, w)} − {_label(t, o)} = {plain(vw, t, m, [w])} − {plain(vo, t, m, [o])} = {plain(vw - vo, t, m, r)}"]
     text = (f"{_label(t, w)} has the {'lower' if want_less else 'higher'} {m.name}: {show(t, m, vw, [w])} {{0}} against "
             f"{show(t, m, vo, [o])} for {_label(t, o)} {{1}}, a difference of {show(t, m, d, r)}.")
+    if better:  # the first row named is the one asked about: is it the better (or worse) one?
+        ans = NumericAnswer(text, [row_evidence(t, w), row_evidence(t, o)], arith, operation="compare")
+        ans.verdict = "Yes" if w == rows[0] else "No"
+        return ans
     return NumericAnswer(text, [row_evidence(t, w), row_evidence(t, o)], arith, operation="compare", compared=(float(va), float(vb)))
 
 
@@ -1043,6 +1053,38 @@ def _without_compound_heads(ask: TableAsk, text: str) -> TableAsk:
     return replace(ask, columns=tuple(h for h in ask.columns if h not in drop)) if drop else ask
 
 
+BETTER = re.compile(r"\b(higher|larger|bigger|more|greater|lower|smaller|less|fewer)\b(?:\s+\w+){0,2}\s+(?:is|are|means)\s+better\b")
+
+
+@lru_cache(maxsize=256)
+def _better_directions(columns: tuple[str, ...], text: str) -> tuple[frozenset[int], frozenset[int]]:
+    """Columns the document's own sentences say are better low or better high ("Ratio is the original
+    size divided by the compressed size, so higher is better")."""
+    low: set[int] = set()
+    high: set[int] = set()
+    for sent in re.split(r"(?<=[.!?])\s+", text):
+        m = BETTER.search(sent.lower())
+        if m is None:
+            continue
+        for j, col in enumerate(columns[1:], start=1):
+            name = label_key(col).rstrip(".")
+            if name and re.search(rf"\b{re.escape(name)}", sent.lower()):
+                (low if m.group(1) in ("lower", "smaller", "less", "fewer") else high).add(j)
+    return frozenset(low), frozenset(high)
+
+
+def _better_asked(ask: TableAsk, m: Metric) -> str:
+    """"max" or "min" when the question asks which is better or worse ("better", "best", "worst") of a
+    column whose better end the document names; "" otherwise."""
+    if m.kind != "column" or not re.search(r"\b(?:better|best|worse|worst)\b", ask.q):
+        return ""
+    j = m.cols[0]
+    good = "min" if j in ask.lower_better else "max" if j in ask.higher_better else ""
+    if not good:
+        return ""
+    return good if re.search(r"\b(?:better|best)\b", ask.q) else ("max" if good == "min" else "min")
+
+
 def _without_other_heads(ask: TableAsk, documents: Mapping[str, str] | None) -> TableAsk:
     """Drop a column named by half its words where that word only modifies another noun the text
     speaks of and the table does not ("the battery warranty" is not the Usable battery column)."""
@@ -1177,6 +1219,8 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
             newest = age.group(1) in ("newest", "latest", "youngest", "most recent", "last")
             ask = replace(ask, columns=(Hit(years[0], age.start(), age.end(), PARTIAL),), extreme="max" if newest else "min")
     ask = _without_other_heads(ask, documents)
+    low, high = _better_directions(t.columns, (documents or {}).get(t.doc_id, ""))
+    ask = replace(ask, lower_better=low, higher_better=high)
     if not ask.rows and not ask.columns and not flow:  # "the strongest booze": a word the document never uses, for its "Alcohol"
         ask = _by_broader_words(ask, (documents or {}).get(t.doc_id, ""))
     if ask.rows and not ask.columns and not flow and ask.extreme:  # "the strongest alcohol": the row's Max column
