@@ -195,7 +195,7 @@ class AnswerChain:
                             self.entities, self.type_boost)
             proposal = answer_from_text(
                 s.standalone, self.scorer, scored, passages, self.settings.min_support, self.settings.dense_paraphrase,
-                wants_figure=s.numeric is None and self._facts(s).asks_for_figure(s.standalone),
+                wants_figure=s.numeric is None and self._facts(s).asks_for_figure(s.standalone), entities=self.entities,
             )
             s.draft = self._decide(self._with_type_features(s, proposal), passages)
             if self.llm is not None and passages:

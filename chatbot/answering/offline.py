@@ -10,7 +10,9 @@ from chatbot.answering.evidence import EvidenceScorer, ScoredSentence, matches
 from chatbot.facts.qa import NumericAnswer
 from chatbot.text import content_terms
 from chatbot.types import Passage, Span
-from chatbot.understanding import AnswerType, analyse
+from chatbot.understanding import AnswerType, Query, analyse
+from chatbot.understanding.entities import SentenceEntities
+from chatbot.understanding.kinds import kind_held, noun_kind
 
 LIST_INTENT = re.compile(
     r"^\s*(?:which|what)\s+(?:\w+\s+){0,2}(?:are|were|companies|sectors|products|areas|agreements|countries|firms|goods|items|projects|corporations)\b"
@@ -235,6 +237,21 @@ class Proposal:
     features: dict[str, float]
 
 
+def _kind_in_evidence(noun: str, about: tuple[str, ...], chosen: list[ScoredSentence], entities: SentenceEntities | None) -> bool:
+    """A noun naming a kind of thing ("people", "years", "companies") that the evidence holds things of
+    (persons, years, organisations), though the document never uses the noun itself."""
+    kind = noun_kind(noun)
+    if kind is None:
+        return False
+    found = entities.of([(c.passage.doc_id, c.span.start, c.span.text) for c in chosen]) if entities is not None else [()] * len(chosen)
+    return any(kind_held(kind, ents, c.span.text, about) for ents, c in zip(found, chosen, strict=True))
+
+
+def _about(query: Query) -> tuple[str, ...]:
+    """The question's own words besides the noun asked for and its wh-word."""
+    return tuple(w for w in query.content_lemmas if w != query.focus)
+
+
 def answer_from_text(
     question: str,
     scorer: EvidenceScorer,
@@ -243,6 +260,7 @@ def answer_from_text(
     min_support: float,
     dense_paraphrase: float = 0.55,
     wants_figure: bool = False,
+    entities: SentenceEntities | None = None,
 ) -> Proposal:
     keys = scorer.key_terms(question)
     if not scored:
@@ -304,7 +322,7 @@ def answer_from_text(
     query = analyse(question)
     # the noun the question asks about; "what year", "what share" name the kind of answer, not a topic
     focus = query.focus_text if query.answer_type not in (AnswerType.YEAR, AnswerType.DATE, AnswerType.PERCENT) else ""
-    focus_unknown = bool(focus) and not scorer.knows(focus)
+    focus_unknown = bool(focus) and not scorer.knows(focus) and not _kind_in_evidence(focus, _about(query), chosen, entities)
     if gated is None and name_missing:
         gated = abstain(scorer, uncovered, passages, f"The passages found do not say this of {asked_about(rare)}.")
     if gated is None and focus_unknown:

@@ -1,0 +1,43 @@
+"""Prose answers over a README-like document written for the tests (real index, spaCy, embeddings):
+nouns naming a kind of thing."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from chatbot.understanding.kinds import Kind, kind_held, noun_kind
+
+
+@pytest.fixture(scope="module")
+def readme_bot(session_dir, embedder):  # type: ignore[no-untyped-def]
+    from chatbot.bot import Chatbot
+    from conftest import DATA, make_settings
+
+    folder = session_dir / "quillon-corpus"
+    folder.mkdir(exist_ok=True)
+    shutil.copy(DATA / "quillon-readme.md", folder / "quillon-readme.md")
+    return Chatbot.load(make_settings(session_dir / "quillon", corpus=folder), embedder=embedder)
+
+
+@pytest.mark.parametrize(
+    ("noun", "kind"),
+    [("people", Kind.PERSON), ("maintainers", Kind.PERSON), ("years", Kind.TIME), ("date", Kind.TIME), ("cities", Kind.PLACE),
+     ("firms", Kind.ORGANISATION), ("version", None), ("option", None)],
+)
+def test_a_noun_names_a_kind_of_thing_by_its_wordnet_hypernyms(noun: str, kind: Kind | None) -> None:
+    assert noun_kind(noun) is kind
+
+
+def test_a_kind_is_held_only_near_the_questions_words() -> None:
+    rows = "mips    Hackers at Example Systems\n" + "arm     Ada Brook\n" * 12 + "x86     Bo Lund"
+    ents = (("PERSON", "Ada Brook"), ("ORG", "Example Systems"), ("PERSON", "Bo Lund"))
+    assert kind_held(Kind.PERSON, ents, rows, ("bo", "lund"))
+    assert not kind_held(Kind.ORGANISATION, ents, rows, ("bo", "lund"))  # another row's company
+    assert kind_held(Kind.TIME, (), "Copyright (C) 1979, 1983 Open Letters Trust", ("open", "letters"))
+
+
+def test_a_year_question_is_answered_though_the_document_never_says_year(readme_bot) -> None:  # type: ignore[no-untyped-def]
+    ans = readme_bot.ask("What's the earliest year in the Open Letters Trust's copyright line?")
+    assert not ans.abstained and "1979" in ans.text
