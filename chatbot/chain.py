@@ -278,9 +278,10 @@ class AnswerChain:
         """Lead a yes/no answer with Yes or No when its evidence settles it (else the quote alone)."""
         quoted = {(sp[1], sp[2]) for sp in draft.spans}
         dense = max((c.dense for c in scored if (c.span.start, c.span.end) in quoted or any(a <= c.span.start < b for a, b in quoted)), default=0.0)
-        evidence = " ".join(sp[3] for sp in draft.spans)
+        evidence = [sp[3] for sp in draft.spans]
         q = analyse(s.standalone, self.settings.spacy_model)
-        word = yes_no_verdict(s.standalone, q.negated, evidence, draft.support, dense, set(q.content_lemmas), self.settings.spacy_model)
+        document = " ".join(self.index.documents[d].text for d in dict.fromkeys(sp[0] for sp in draft.spans) if d in self.index.documents)
+        word = yes_no_verdict(s.standalone, q.negated, evidence, draft.support, dense, set(q.content_lemmas), self.settings.spacy_model, document)
         return self._lead(draft, word) if word else draft
 
     @staticmethod

@@ -1,5 +1,5 @@
 """Prose answers over a README-like document written for the tests (real index, spaCy, embeddings):
-nouns naming a kind of thing."""
+nouns naming a kind of thing, headings a list line introduces, yes/no answers the evidence contradicts."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 
+from chatbot.answering.polarity import contrasted, verdict
 from chatbot.understanding.kinds import Kind, kind_held, noun_kind
 
 
@@ -41,3 +42,23 @@ def test_a_kind_is_held_only_near_the_questions_words() -> None:
 def test_a_year_question_is_answered_though_the_document_never_says_year(readme_bot) -> None:  # type: ignore[no-untyped-def]
     ans = readme_bot.ask("What's the earliest year in the Open Letters Trust's copyright line?")
     assert not ans.abstained and "1979" in ans.text
+
+
+def test_a_list_line_ending_in_a_colon_is_answered_with_the_heading_it_introduces(readme_bot) -> None:  # type: ignore[no-untyped-def]
+    ans = readme_bot.ask("Does Haiku need QUILL_FILTERS to be set?")
+    assert ans.text.startswith("No") and "Plan9, Haiku" in ans.text
+    for c in ans.citations:
+        assert readme_bot.index.documents[c.doc_id].text[c.start : c.end] == c.quote
+
+
+def test_a_negated_complement_clause_answers_no() -> None:
+    evidence = "* Known not to require `QUILL_FILTERS`: Plan9, Haiku"
+    assert verdict("Does Haiku need QUILL_FILTERS to be set?", False, evidence, 1.0, 0.9, {"haiku", "need", "set"}) == "No"
+
+
+def test_evidence_naming_another_thing_of_the_same_modifier_answers_no(readme_bot) -> None:  # type: ignore[no-untyped-def]
+    evidence = 'the "is older than" warnings are written to standard error.'
+    assert contrasted("Do the warnings go to standard output?", evidence, evidence)
+    assert not contrasted("Do the warnings go to standard error?", evidence, evidence)
+    ans = readme_bot.ask('Do dupcheck\'s "is older than" warnings go to standard output?')
+    assert ans.text.startswith("No") and "standard error" in ans.text

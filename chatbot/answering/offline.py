@@ -276,7 +276,7 @@ def answer_from_text(
     if best.span.text.rstrip().endswith(":"):
         # "Original Owners:" introduces what follows (perhaps under a heading of its own); alone it answers nothing
         chosen += [replace(best, passage=p, span=sp) for p, sp in scorer.following(best.passage, best.span, 2)]
-    support, uncovered = scorer.support(question, [best.span])
+    support, uncovered = scorer.support(question, [c.span for c in chosen])  # with what a line ending in ":" introduces
     if support < 0.999:
         for cand in scored[1:6]:
             if cand.span == best.span:
