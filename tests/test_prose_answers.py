@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from chatbot.answering.polarity import contrasted, verdict
-from chatbot.understanding.kinds import Kind, kind_held, noun_kind
+from chatbot.understanding.kinds import Kind, is_english_word, kind_held, noun_kind
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +62,10 @@ def test_evidence_naming_another_thing_of_the_same_modifier_answers_no(readme_bo
     assert not contrasted("Do the warnings go to standard error?", evidence, evidence)
     ans = readme_bot.ask('Do dupcheck\'s "is older than" warnings go to standard output?')
     assert ans.text.startswith("No") and "standard error" in ans.text
+
+
+def test_a_rare_word_that_is_no_english_word_must_stand_in_the_evidence(readme_bot) -> None:  # type: ignore[no-untyped-def]
+    assert not is_english_word("qdbx") and is_english_word("dataset") and is_english_word("libraries")
+    ans = readme_bot.ask("which version of qdbx does quillon require?")
+    assert ans.abstained and "version 2" not in ans.text  # not the licence's "version 2", which never names qdbx
+    assert not readme_bot.ask("in what order does configure look for page database libraries?").abstained

@@ -12,7 +12,7 @@ from chatbot.text import content_terms
 from chatbot.types import Passage, Span
 from chatbot.understanding import AnswerType, Query, analyse
 from chatbot.understanding.entities import SentenceEntities
-from chatbot.understanding.kinds import kind_held, noun_kind
+from chatbot.understanding.kinds import is_english_word, kind_held, noun_kind
 
 LIST_INTENT = re.compile(
     r"^\s*(?:which|what)\s+(?:\w+\s+){0,2}(?:are|were|companies|sectors|products|areas|agreements|countries|firms|goods|items|projects|corporations)\b"
@@ -51,15 +51,27 @@ RARE_NAME_SHARE = 0.05
 RARE_NAME_CANDIDATES = 8  # how far down the ranked sentences a sentence naming it is looked for
 
 
+LOWER_WORD = re.compile(r"(?<![\w.\-])[a-z][a-z0-9_]*(?![\w\-])")
+
+
 def rare_names(question: str, scorer: EvidenceScorer) -> list[str]:
-    """Proper names and codes in the question ("LoongArch64", "Moxie") that the document uses, but rarely."""
+    """Proper names and codes in the question ("LoongArch64", "Moxie"), and words that are no English
+    word ("gdbm", "nroff"), that the document uses, but rarely."""
     out = []
     q = question.strip()
+    limit = max(RARE_NAME_PASSAGES, RARE_NAME_SHARE * len(scorer.index.passages))
+
+    def rare(text: str) -> bool:
+        terms = content_terms(text)
+        return bool(terms) and all(t in scorer.df for t in terms) and min(scorer.df[t] for t in terms) <= limit
+
     for m in NAME_OR_CODE.finditer(q):
-        terms = content_terms(m.group(0))
-        limit = max(RARE_NAME_PASSAGES, RARE_NAME_SHARE * len(scorer.index.passages))
-        if terms and all(t in scorer.df for t in terms) and min(scorer.df[t] for t in terms) <= limit:
+        if rare(m.group(0)):
             out.append(m.group(0))
+    for m in LOWER_WORD.finditer(q):
+        word = m.group(0)
+        if word not in out and not any(word in n for n in out) and rare(word) and not is_english_word(word):
+            out.append(word)
     return out
 
 

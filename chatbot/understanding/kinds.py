@@ -1,4 +1,5 @@
-"""The kind of named thing a general English noun stands for — a person, an organisation, a place or
+"""WordNet looked up in place while answering: whether a word is general English at all, and the
+kind of named thing a general English noun stands for — a person, an organisation, a place or
 a time — from WordNet 3.0's hypernyms: "maintainer" is a kind of person, "firm" of organisation,
 "city" of location, "year" of time period; a group whose members are persons ("people", "staff")
 counts as persons.
@@ -53,23 +54,47 @@ MAX_DEPTH = 20
 YEAR = re.compile(r"(?<![\d.,])(1[5-9]\d\d|20\d\d)(?![\d.,])")
 
 
+class SortedIndex:
+    """One of WordNet's ``index.*`` files, searched in place (its lines are sorted by lemma)."""
+
+    def __init__(self, path: Path) -> None:
+        self._lock = threading.Lock()
+        with open(path, "rb") as f:
+            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+
+    def find(self, key: bytes) -> bytes | None:
+        """The line of ``key`` (a lemma, words joined by "_"), or None."""
+        index = self._map
+        with self._lock:
+            lo, hi = 0, len(index)
+            while lo < hi:
+                mid = (lo + hi) // 2
+                start = index.rfind(b"\n", 0, mid) + 1
+                end = index.find(b"\n", start)
+                end = len(index) if end < 0 else end
+                line = index[start:end].rstrip(b"\r")
+                lemma = line.split(b" ", 1)[0]
+                if line.startswith(b" ") or lemma < key:  # the licence header (indented lines) sorts first
+                    lo = end + 1
+                elif lemma > key:
+                    hi = start
+                else:
+                    return line
+        return None
+
+
 class NounKinds:
     """Seeks in one WordNet folder; safe to share between threads."""
 
     def __init__(self, folder: Path | None) -> None:
-        self._lock = threading.Lock()
-        self._index: mmap.mmap | None = None
+        self._index: SortedIndex | None = None
         self._data = b""
         self._exceptions: dict[str, list[str]] = {}
         if folder is None or not (folder / "index.noun").is_file():
             return
-        with open(folder / "index.noun", "rb") as f:
-            self._index = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        self._index = SortedIndex(folder / "index.noun")
         self._data = (folder / "data.noun").read_bytes().replace(b"\r\n", b"\n")  # byte offsets count LF endings
-        for line in (folder / "noun.exc").read_text(encoding="utf-8", errors="replace").splitlines():
-            words = line.split()
-            if len(words) >= 2:
-                self._exceptions[words[0]] = words[1:]
+        self._exceptions = _read_exceptions(folder / "noun.exc")
         self._roots = [(kind, off) for kind, lemma, sense in ROOTS for off in [self._offsets(lemma)[sense - 1 : sense]] if off]
 
     @property
@@ -80,7 +105,7 @@ class NounKinds:
         """The kind of thing the commonest sense of ``word`` (or of its singular) names, if any."""
         if not self.available:
             return None
-        for base in self._base_forms(word.lower().replace(" ", "_")):
+        for base in base_forms(word.lower().replace(" ", "_"), "noun", self._exceptions):
             offsets = self._offsets(base)
             if offsets:
                 return self._kind_of(offsets[0])
@@ -107,11 +132,6 @@ class NounKinds:
             seen.update(todo)
         return seen
 
-    def _base_forms(self, word: str) -> list[str]:
-        out = [word, *self._exceptions.get(word, [])]
-        out += [word[: len(word) - len(end)] + base for end, base in DETACH["noun"] if word.endswith(end) and len(word) > len(end) + 1]
-        return list(dict.fromkeys(out))
-
     def _offsets(self, lemma: str) -> list[int]:
         """The synset offsets of a lemma, commonest sense first (a binary search of the sorted index)."""
         line = self._find(lemma.encode("utf-8"))
@@ -122,24 +142,8 @@ class NounKinds:
         return [int(o) for o in f[4 + n_pointers + 2 :][:n_synsets]]
 
     def _find(self, key: bytes) -> bytes | None:
-        index = self._index
-        assert index is not None
-        with self._lock:
-            lo, hi = 0, len(index)
-            while lo < hi:
-                mid = (lo + hi) // 2
-                start = index.rfind(b"\n", 0, mid) + 1
-                end = index.find(b"\n", start)
-                end = len(index) if end < 0 else end
-                line = index[start:end].rstrip(b"\r")
-                lemma = line.split(b" ", 1)[0]
-                if line.startswith(b" ") or lemma < key:  # the licence header (indented lines) sorts first
-                    lo = end + 1
-                elif lemma > key:
-                    hi = start
-                else:
-                    return line
-        return None
+        assert self._index is not None
+        return self._index.find(key)
 
     def _pointers(self, offset: int) -> list[tuple[str, int]]:
         """(pointer symbol, target offset) of the noun synset at ``offset``, nouns only."""
@@ -153,6 +157,64 @@ class NounKinds:
             if pos == "n":
                 out.append((symbol, int(target)))
         return out
+
+
+def base_forms(word: str, pos: str, exceptions: dict[str, list[str]]) -> list[str]:
+    """Candidate dictionary forms of ``word`` as a ``pos`` (Morphy's detachment rules and exceptions)."""
+    out = [word, *exceptions.get(word, [])]
+    out += [word[: len(word) - len(end)] + base for end, base in DETACH[pos] if word.endswith(end) and len(word) > len(end) + 1]
+    return list(dict.fromkeys(out))
+
+
+class EnglishWords:
+    """Whether a word is in WordNet as any part of speech (in some inflected form)."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self._indexes: dict[str, SortedIndex] = {}
+        self._exceptions: dict[str, dict[str, list[str]]] = {}
+        if folder is None:
+            return
+        for pos in DETACH:
+            if (folder / f"index.{pos}").is_file():
+                self._indexes[pos] = SortedIndex(folder / f"index.{pos}")
+                self._exceptions[pos] = _read_exceptions(folder / f"{pos}.exc")
+
+    @property
+    def available(self) -> bool:
+        return bool(self._indexes)
+
+    def __contains__(self, word: str) -> bool:
+        word = word.lower()
+        return any(index.find(b.encode("utf-8")) is not None
+                   for pos, index in self._indexes.items() for b in base_forms(word, pos, self._exceptions[pos]))
+
+
+def _read_exceptions(path: Path) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            words = line.split()
+            if len(words) >= 2:
+                out[words[0]] = words[1:]
+    return out
+
+
+@lru_cache(maxsize=2)
+def _english(folder: str) -> EnglishWords:
+    return EnglishWords(Path(folder) if folder else None)
+
+
+MIN_COMPOUND_PART = 3  # "dataset" is "data" + "set"; "gdbm" splits into no two words of three letters
+
+
+def is_english_word(word: str) -> bool:
+    """Is ``word`` a general English word, or two run together ("dataset", "workflow")? True too when
+    WordNet is not installed: then nothing is known."""
+    words = _english(str(default_folder() or ""))
+    if not words.available or word in words:
+        return True
+    cuts = range(MIN_COMPOUND_PART, len(word) - MIN_COMPOUND_PART + 1)
+    return any(word[:i] in words and word[i:] in words for i in cuts)
 
 
 @lru_cache(maxsize=2)
