@@ -196,6 +196,7 @@ class AnswerChain:
             proposal = answer_from_text(
                 s.standalone, self.scorer, scored, passages, self.settings.min_support, self.settings.dense_paraphrase,
                 wants_figure=s.numeric is None and self._facts(s).asks_for_figure(s.standalone), entities=self.entities,
+                own=s.question, earlier=" ".join(m["content"] for m in s.history if m.get("role") == "user"),
             )
             s.draft = self._decide(self._with_type_features(s, proposal), passages)
             if self.llm is not None and passages:

@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 
+from chatbot.answering.condense import condense
 from chatbot.answering.polarity import contrasted, verdict
 from chatbot.understanding.kinds import Kind, is_english_word, kind_held, noun_kind
 
@@ -69,3 +70,19 @@ def test_a_rare_word_that_is_no_english_word_must_stand_in_the_evidence(readme_b
     ans = readme_bot.ask("which version of qdbx does quillon require?")
     assert ans.abstained and "version 2" not in ans.text  # not the licence's "version 2", which never names qdbx
     assert not readme_bot.ask("in what order does configure look for page database libraries?").abstained
+
+
+def test_that_one_is_the_thing_the_last_answer_named() -> None:
+    previous = ["Which model is the fallback if Tamsin can't deliver on time?"]
+    answer = "The Kestrel Volta L2 is proposed as the reserve choice should Tamsin be unable to deliver in time. [1]"
+    assert condense("how much does that one cost?", previous, answer) == "how much does Kestrel Volta L2 cost?"
+    # no answer to point at: the earlier question is context, and the follow-up keeps its own question word
+    assert condense("how much does that one cost?", previous).startswith("how much does that one cost (")
+
+
+def test_a_name_only_the_earlier_question_carried_need_not_stand_in_the_evidence(readme_bot) -> None:  # type: ignore[no-untyped-def]
+    history: list[dict[str, str]] = []
+    for turn in ("When does the Open Letters Trust's lead maintainer want the 2.0 release?", "and what has the packaging team offered?"):
+        ans = readme_bot.ask(turn, history)
+        history += [{"role": "user", "content": turn}, {"role": "assistant", "content": ans.text}]
+    assert not ans.abstained and "September" in ans.text

@@ -101,6 +101,23 @@ def first_name(text: str) -> str:
     return ""
 
 
+ONE_REFERENCE = re.compile(r"\b(?:that|this|the same) one\b", re.I)
+ASKS_WHICH = re.compile(r"^\s*(?:and\s+)?(?:which|who|what)\b", re.I)
+
+
+def answered_name(previous: str, last_answer: str) -> str:
+    """The thing a which/who/what question's answer named: the answer's first proper name that the
+    question itself did not name ("Kestrel Volta L2" for "Which model is the fallback?")."""
+    if not last_answer or not ASKS_WHICH.match(previous):
+        return ""
+    low = previous.lower()
+    for m in NAME.finditer(last_answer):
+        name = first_name(m.group(0))
+        if name and name.lower() not in low:
+            return name
+    return ""
+
+
 def dangling_follow_up(question: str) -> bool:
     """"And in 2024?" with nothing before it: an ellipsis with no subject of its own."""
     if not ELLIPSIS_START.match(question):
@@ -116,6 +133,10 @@ def condense(question: str, previous: list[str], last_answer: str = "") -> str:
         return question
     prev = previous[-1]
     q = question.strip()
+    named = answered_name(prev, last_answer)
+    if named and ONE_REFERENCE.search(q):
+        # "how much does that one cost?" after "which model is the fallback?": the one the answer named
+        return ONE_REFERENCE.sub(named, q, count=1)
     prev_years = YEAR.findall(prev)
     if NEXT_YEAR.search(q) or PREV_YEAR.search(q):
         if prev_years:
@@ -148,7 +169,12 @@ def condense(question: str, previous: list[str], last_answer: str = "") -> str:
             # "And the revenue in 2019?" after "What was the container traffic in 2019?"
             lead = LEAD_QUESTION.match(prev)
             years = "" if new_years or not prev_years else f" in {prev_years[-1]}"
-            rewritten = f"{lead.group(0) if lead and lead.group(0).strip() else 'What was '}{core}{years}?"
+            own = LEAD_QUESTION.match(core)
+            if own and own.group(0).strip():
+                lead = None  # "how much does it cost?" asks for itself: no "Which" of the earlier question before it
+                rewritten = f"{core}{years} ({context_of(prev)})?"
+            else:
+                rewritten = f"{lead.group(0) if lead and lead.group(0).strip() else 'What was '}{core}{years}?"
     swapped = swap_like(prev, core) if not new_years and not new_metrics and ELLIPSIS_START.match(q) else ""
     if swapped:
         return swapped

@@ -273,7 +273,11 @@ def answer_from_text(
     dense_paraphrase: float = 0.55,
     wants_figure: bool = False,
     entities: SentenceEntities | None = None,
+    own: str = "",
+    earlier: str = "",
 ) -> Proposal:
+    """The best text answer to ``question`` (standalone); ``own`` is the user's own words for it and
+    ``earlier`` their earlier questions, whose names a follow-up carries along."""
     keys = scorer.key_terms(question)
     if not scored:
         return Proposal(None, abstain(scorer, keys, passages), {"no_evidence": 1.0})
@@ -298,7 +302,8 @@ def answer_from_text(
                 chosen.append(cand)
                 support, uncovered = s2, unc2
                 break
-    rare = rare_names(question, scorer)
+    # a name only the earlier turns carried along ("… (on Harwick's order)") is context, not what is asked
+    rare = [n for n in rare_names(question, scorer) if n in own or n not in earlier]
     name_missing = bool(rare) and not _names_in(" ".join(c.span.text for c in chosen), rare)
     if name_missing:
         # "Who worked on the LoongArch64 port?": evidence that never names it is about something else
