@@ -224,6 +224,7 @@ class AnswerChain:
         ents = self.entities.of([(sp[0], sp[1], sp[3]) for sp in proposal.answer.spans]) if checkable else []
         exact = query.focus in ("date", "day")  # "on which date …" wants a date, not "last month"
         held = any(holds_type(e, query.answer_type, query.text, exact) for e in ents)
+        held = held or any(c.lower() in sp[3].lower() for c in query.choices for sp in proposal.answer.spans)  # "A or B?"
         if query.answer_type is AnswerType.YEAR:
             held = held or any(holds_year(sp[3], query.text) for sp in proposal.answer.spans)
         features = {**proposal.features, "type_checkable": float(checkable), "type_entity": float(held or not checkable)}

@@ -8,7 +8,9 @@ import shutil
 import pytest
 
 from chatbot.answering.condense import condense
+from chatbot.answering.offline import answer_type_ok
 from chatbot.answering.polarity import contrasted, verdict
+from chatbot.understanding import analyse
 from chatbot.understanding.kinds import Kind, is_english_word, kind_held, noun_kind
 
 
@@ -86,3 +88,14 @@ def test_a_name_only_the_earlier_question_carried_need_not_stand_in_the_evidence
         ans = readme_bot.ask(turn, history)
         history += [{"role": "user", "content": turn}, {"role": "assistant", "content": ans.text}]
     assert not ans.abstained and "September" in ans.text
+
+
+def test_a_question_offering_names_to_choose_from_is_answered_by_them(readme_bot) -> None:  # type: ignore[no-untyped-def]
+    assert analyse("who got copyright earlier, Odile Brandt or Teodor Vance?").choices == ("Odile Brandt", "Teodor Vance")
+    assert answer_type_ok("who came first, Odile Brandt or Teodor Vance?", "Copyright (C) 1987 Odile Brandt.", ("Odile Brandt", "Teodor Vance"))[0]
+    ans = readme_bot.ask("who got copyright on quillon earlier, Odile Brandt or Teodor Vance?")
+    assert not ans.abstained and "1987" in ans.text
+
+
+def test_a_name_with_a_middle_initial_is_a_name() -> None:
+    assert answer_type_ok('Who is "Wilf"?', "Copyright (C) 1994, 1995 Graeme W. Wilford.")[0]

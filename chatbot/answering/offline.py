@@ -133,7 +133,7 @@ HAS_DATE = re.compile(
     r"|\b(?:end|beginning|start) of\b",
     re.I,
 )
-NAME = re.compile(r"\b[A-Z][a-z’'\-]+(?:\s+[A-Z][a-z’'\-]+)+")
+NAME = re.compile(r"\b[A-Z][a-z’'\-]+(?:\s+(?:[A-Z]\.\s*)*[A-Z][a-z’'\-]+)+")  # "Graeme W. Wilford" too
 
 
 MARKUP_LINE = re.compile(r"^\s*\.\.\s")  # a reStructuredText directive or comment (".. dropdown:: References")
@@ -155,8 +155,9 @@ def _with_following(passage: Passage, span: Span, n: int, max_chars: int = 700) 
     return Span(text, span.start, end)
 
 
-def answer_type_ok(question: str, text: str) -> tuple[bool, str]:
-    """Does the evidence hold the kind of thing asked for (a year, a date, a number, a name)?"""
+def answer_type_ok(question: str, text: str, choices: tuple[str, ...] = ()) -> tuple[bool, str]:
+    """Does the evidence hold the kind of thing asked for (a year, a date, a number, a name)? A name
+    the question offers as a choice ("…, Carl Edman or Fabrizio Polacco?") answers it."""
     if WANTS_YEAR.search(question):
         return bool(YEAR.search(text)), "a year"
     if WANTS_DATE.search(question):
@@ -166,7 +167,8 @@ def answer_type_ok(question: str, text: str) -> tuple[bool, str]:
     if WANTS_PERSON.search(question):
         q = question.lower()
         names = [n for n in NAME.findall(text) if not re.fullmatch(rf"(?:{MONTHS})", n.split()[0])]
-        return any(not all(w.lower() in q for w in n.split()) for n in names), "a name"
+        offered = any(c.lower() in text.lower() for c in choices)
+        return offered or any(not all(w.lower() in q for w in n.split()) for n in names), "a name"
     return True, ""
 
 
@@ -344,9 +346,9 @@ def answer_from_text(
         gated = abstain(scorer, uncovered, passages, f"The passages found do not say this of {asked_about(rare)}.")
     if gated is None and focus_unknown:
         gated = abstain(scorer, uncovered, passages, f"You asked about {asked_about([focus])}; the article never mentions that.")
-    ok, wanted = answer_type_ok(question, " ".join(c.span.text for c in chosen))
+    ok, wanted = answer_type_ok(question, " ".join(c.span.text for c in chosen), query.choices)
     if wants_figure and not wanted:  # "What were imports in the first half of 2024?"
-        ok, wanted = answer_type_ok("how much " + question, " ".join(c.span.text for c in chosen))
+        ok, wanted = answer_type_ok("how much " + question, " ".join(c.span.text for c in chosen), query.choices)
         question_for_type = "how much " + question
     else:
         question_for_type = question
@@ -354,7 +356,7 @@ def answer_from_text(
     def holds_answer(c: ScoredSentence) -> bool:
         """The asked-for value stands in a sentence that is itself about the question — and, for a
         figure, one that leaves out nothing the document speaks of elsewhere ("how many … in oil")."""
-        if not answer_type_ok(question_for_type, c.span.text)[0]:
+        if not answer_type_ok(question_for_type, c.span.text, query.choices)[0]:
             return False
         sup, missing = scorer.support(question, [c.span])
         if sup < min_support * 0.75:
