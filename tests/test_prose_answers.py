@@ -11,7 +11,8 @@ from chatbot.answering.condense import condense
 from chatbot.answering.offline import answer_type_ok
 from chatbot.answering.polarity import contrasted, verdict
 from chatbot.understanding import analyse
-from chatbot.understanding.kinds import Kind, is_english_word, kind_held, noun_kind
+from chatbot.understanding.kinds import Kind, kind_held, noun_kind
+from chatbot.understanding.wordnet_seek import is_english_word
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ from chatbot.text import content_terms
 from chatbot.types import Passage, Span
 from chatbot.understanding import AnswerType, Query, analyse
 from chatbot.understanding.entities import SentenceEntities
-from chatbot.understanding.kinds import is_english_word, kind_held, noun_kind
+from chatbot.understanding.kinds import kind_held, noun_kind
+from chatbot.understanding.wordnet_seek import is_english_word
 
 LIST_INTENT = re.compile(
     r"^\s*(?:which|what)\s+(?:\w+\s+){0,2}(?:are|were|companies|sectors|products|areas|agreements|countries|firms|goods|items|projects|corporations)\b"
