@@ -12,7 +12,7 @@ from chatbot.answering.offline import answer_type_ok
 from chatbot.answering.polarity import contrasted, verdict
 from chatbot.understanding import analyse
 from chatbot.understanding.kinds import Kind, kind_held, noun_kind
-from chatbot.understanding.wordnet_seek import is_english_word
+from chatbot.understanding.wordnet_seek import is_english_word, verbs_related
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +100,17 @@ def test_a_question_offering_names_to_choose_from_is_answered_by_them(readme_bot
 
 def test_a_name_with_a_middle_initial_is_a_name() -> None:
     assert answer_type_ok('Who is "Wilf"?', "Copyright (C) 1994, 1995 Graeme W. Wilford.")[0]
+
+
+def test_a_who_question_finds_the_agent_of_a_related_verb(readme_bot) -> None:  # type: ignore[no-untyped-def]
+    assert verbs_related("wrote", "prepared") and not verbs_related("wrote", "supervised")
+    assert analyse("who wrote this report?").verb == "wrote"
+    ans = readme_bot.ask("who wrote this report?")  # the document never uses "write"
+    assert not ans.abstained and "Maren Holt" in ans.text
+
+
+def test_markdown_emphasis_does_not_hide_a_name_from_the_entity_recogniser() -> None:
+    from chatbot.understanding.entities import SentenceEntities
+
+    (ents,) = SentenceEntities().of([("doc", 0, "**Prepared by:** Ingrid Posthuma, Head of Fleet Operations")])
+    assert ("PERSON", "Ingrid Posthuma") in ents

@@ -13,7 +13,7 @@ from chatbot.types import Passage, Span
 from chatbot.understanding import AnswerType, Query, analyse
 from chatbot.understanding.entities import SentenceEntities
 from chatbot.understanding.kinds import kind_held, noun_kind
-from chatbot.understanding.wordnet_seek import is_english_word
+from chatbot.understanding.wordnet_seek import is_english_word, verbs_related
 
 LIST_INTENT = re.compile(
     r"^\s*(?:which|what)\s+(?:\w+\s+){0,2}(?:are|were|companies|sectors|products|areas|agreements|countries|firms|goods|items|projects|corporations)\b"
@@ -262,6 +262,21 @@ def _kind_in_evidence(noun: str, about: tuple[str, ...], chosen: list[ScoredSent
     return any(kind_held(kind, ents, c.span.text, about) for ents, c in zip(found, chosen, strict=True))
 
 
+AGENT = re.compile(r"\b([A-Za-z]+)\W{0,4}\s*by\b")  # "written by", "**Prepared by:**"
+
+
+def _agent_sentence(query: Query, scorer: EvidenceScorer, scored: list[ScoredSentence]) -> tuple[ScoredSentence, str] | None:
+    """For "who <verb> …?" whose verb the document never uses: a close candidate naming an agent
+    with a verb WordNet relates to it ("Prepared by: …" for "who wrote …"), and that verb."""
+    if query.answer_type is not AnswerType.PERSON or not query.verb or scorer.knows(query.verb):
+        return None
+    for c in scored[:RARE_NAME_CANDIDATES]:
+        for m in AGENT.finditer(c.span.text):
+            if verbs_related(query.verb.lower(), m.group(1).lower()):
+                return c, m.group(1)
+    return None
+
+
 def _about(query: Query) -> tuple[str, ...]:
     """The question's own words besides the noun asked for and its wh-word."""
     return tuple(w for w in query.content_lemmas if w != query.focus)
@@ -306,6 +321,14 @@ def answer_from_text(
                 support, uncovered = s2, unc2
                 break
     # a name only the earlier turns carried along ("… (on Harwick's order)") is context, not what is asked
+    agent = _agent_sentence(analyse(question), scorer, scored) if support < min_support else None
+    if agent is not None:
+        # "who wrote this report?" and "**Prepared by:** Ingrid Posthuma": a related verb names the same relation
+        c, participle = agent
+        question = question.replace(analyse(question).verb, participle)
+        support, uncovered = scorer.support(question, [c.span])
+        best = replace(c, lexical=support)
+        chosen = [best]
     rare = [n for n in rare_names(question, scorer) if n in own or n not in earlier]
     name_missing = bool(rare) and not _names_in(" ".join(c.span.text for c in chosen), rare)
     if name_missing:

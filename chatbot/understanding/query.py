@@ -86,6 +86,7 @@ class Query:
     circumstance: tuple[str, ...] = ()
     # the things a question offers to choose between ("…, Carl Edman or Fabrizio Polacco?"): the answer is one of them
     choices: tuple[str, ...] = ()
+    verb: str = ""  # the main verb as the question writes it ("wrote" in "who wrote this report?")
 
     @property
     def is_yes_no(self) -> bool:
@@ -121,6 +122,7 @@ def analyse(text: str, model: str = DEFAULT_MODEL) -> Query:
         ),
         circumstance=_circumstance(doc),
         choices=_choices(doc),
+        verb=next((t.text for t in doc if t.dep_ == "ROOT" and t.pos_ == "VERB"), ""),
     )
 
 

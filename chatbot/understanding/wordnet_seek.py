@@ -164,3 +164,18 @@ def is_english_word(word: str) -> bool:
     return any(word[:i] in words and word[i:] in words for i in cuts)
 
 
+
+
+VERB_SENSES = 3  # a verb's commoner senses; the rarer ones relate it to verbs a reader would not take it for
+VERB_STEPS = 2  # hypernym steps from each verb to a shared one ("write" → create verbally → make; "prepare" → make)
+
+
+@lru_cache(maxsize=4096)
+def verbs_related(a: str, b: str) -> bool:
+    """Do two verbs name closely related actions: one of their commoner senses shares a hypernym within
+    ``VERB_STEPS`` steps ("wrote" and "prepared" are both ways to make)? False without WordNet."""
+    verbs = synsets("verb")
+    if verbs is None:
+        return False
+    near_a = set().union(*(verbs.ancestors(o, VERB_STEPS) for o in verbs.senses(a)[:VERB_SENSES]))
+    return any(near_a & verbs.ancestors(o, VERB_STEPS) for o in verbs.senses(b)[:VERB_SENSES])
