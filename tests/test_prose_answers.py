@@ -114,3 +114,8 @@ def test_markdown_emphasis_does_not_hide_a_name_from_the_entity_recogniser() -> 
 
     (ents,) = SentenceEntities().of([("doc", 0, "**Prepared by:** Ingrid Posthuma, Head of Fleet Operations")])
     assert ("PERSON", "Ingrid Posthuma") in ents
+
+
+def test_a_how_to_answer_goes_on_to_the_next_paragraph_of_its_section(readme_bot) -> None:  # type: ignore[no-untyped-def]
+    ans = readme_bot.ask("How do I build quillon in a different folder from the sources?")
+    assert not ans.abstained and "run the\nconfigure script from there" in ans.text

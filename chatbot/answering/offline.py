@@ -423,8 +423,11 @@ def answer_from_text(
             span = Span(c.passage.text, c.passage.start, c.passage.end)
         elif explain and i == len(chosen) - 1:
             span = _with_following(c.passage, trim(c.span), 2)
-            if query.answer_type is AnswerType.METHOD and span.text.rstrip().endswith(":"):
-                extra = [(p, sp) for p, sp in scorer.following(c.passage, span, 1) if p.id != c.passage.id]
+            ends_passage = span.end >= c.passage.sentences[-1].end
+            if query.answer_type is AnswerType.METHOD and (span.text.rstrip().endswith(":") or ends_passage):
+                # the steps a line introduces, or that the next paragraph of the section gives ("It is possible
+                # to build it elsewhere. …" / "To enable this, run configure from there.")
+                extra = [(p, sp) for p, sp in scorer.following(c.passage, span, 1) if p.id != c.passage.id and p.section == c.passage.section]
         else:
             span = trim(c.span)
         for passage, sp in [(c.passage, span), *extra]:
