@@ -119,3 +119,24 @@ def test_markdown_emphasis_does_not_hide_a_name_from_the_entity_recogniser() -> 
 def test_a_how_to_answer_goes_on_to_the_next_paragraph_of_its_section(readme_bot) -> None:  # type: ignore[no-untyped-def]
     ans = readme_bot.ask("How do I build quillon in a different folder from the sources?")
     assert not ans.abstained and "run the\nconfigure script from there" in ans.text
+
+
+def test_a_block_is_read_with_the_line_that_introduces_it(readme_bot) -> None:  # type: ignore[no-untyped-def]
+    ans = readme_bot.ask("In which file is QPAGE_ROOT defined?")
+    assert not ans.abstained and "paths.h" in ans.text
+
+
+def test_a_second_sentence_ending_in_a_colon_comes_with_what_it_introduces(readme_bot) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from chatbot.answering.offline import answer_from_text
+
+    chain = readme_bot.chain
+    question = "which roots are defined for the old layout?"
+    passages = [p for p in chain.index.passages if p.section == "Page roots"]
+    by_text = {c.span.text: c for c in chain.scorer.score(question, None, passages)}
+    block = next(c for t, c in by_text.items() if "#define QPAGE_ROOT" in t)
+    intro = next(c for t, c in by_text.items() if t.startswith("For compatibility"))
+    ordered = [replace(block, score=1.0), replace(intro, score=0.9)]  # the block first, the old layout's line second
+    proposal = answer_from_text(question, chain.scorer, ordered, passages, 0.4)
+    assert proposal.answer is not None and "/usr/quill" in proposal.answer.text

@@ -98,6 +98,18 @@ class EvidenceScorer:
             i += 1
         return out[:n]
 
+    def introduction(self, passage: Passage, span: Span) -> tuple[Passage, Span] | None:
+        """The line ending in ":" that introduces ``span`` when ``span`` opens its passage ("… the
+        following are defined in `manconfig.h`:" before the block it introduces), else None."""
+        i = self.position.get(passage.id)
+        if i is None or i == 0 or not passage.sentences or passage.sentences[0].start != span.start:
+            return None
+        before = self.index.passages[i - 1]
+        if before.doc_id != passage.doc_id or before.section != passage.section or not before.sentences:
+            return None
+        last = before.sentences[-1]
+        return (before, last) if last.text.rstrip().endswith(":") else None
+
     def _heading_before(self, passage: Passage, after: int) -> Span | None:
         """The span of ``passage``'s section title when it stands between ``after`` and the passage."""
         doc = self.index.documents.get(passage.doc_id)

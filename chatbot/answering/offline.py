@@ -310,6 +310,9 @@ def answer_from_text(
     if best.span.text.rstrip().endswith(":"):
         # "Original Owners:" introduces what follows (perhaps under a heading of its own); alone it answers nothing
         chosen += [replace(best, passage=p, span=sp) for p, sp in scorer.following(best.passage, best.span, 2)]
+    intro = scorer.introduction(best.passage, best.span)
+    if intro is not None:  # a block read with the line that introduces it ("… are defined in `config.h`:")
+        chosen.insert(0, replace(best, passage=intro[0], span=intro[1]))
     support, uncovered = scorer.support(question, [c.span for c in chosen])  # with what a line ending in ":" introduces
     if support < 0.999:
         for cand in scored[1:6]:
@@ -318,6 +321,8 @@ def answer_from_text(
             s2, unc2 = scorer.support(question, [best.span, cand.span])
             if s2 > support + 0.1 and cand.score >= best.score * 0.6:
                 chosen.append(cand)
+                if cand.span.text.rstrip().endswith(":"):  # with what it introduces, as the best sentence is
+                    chosen += [replace(cand, passage=p, span=sp) for p, sp in scorer.following(cand.passage, cand.span, 1)]
                 support, uncovered = s2, unc2
                 break
     # a name only the earlier turns carried along ("… (on Harwick's order)") is context, not what is asked
