@@ -140,3 +140,9 @@ def test_a_second_sentence_ending_in_a_colon_comes_with_what_it_introduces(readm
     ordered = [replace(block, score=1.0), replace(intro, score=0.9)]  # the block first, the old layout's line second
     proposal = answer_from_text(question, chain.scorer, ordered, passages, 0.4)
     assert proposal.answer is not None and "/usr/quill" in proposal.answer.text
+
+
+def test_a_follow_up_naming_its_own_party_does_not_carry_the_earlier_ones_name() -> None:
+    previous = ["What was Ilse Marenko's reaction to the 2024 numbers?"]
+    assert condense("and what did the Norland minister say?", previous) == "and what did the Norland minister say (reaction to the 2024 numbers)?"
+    assert "Ilse Marenko" in condense("and what did he say next?", previous)  # "he" points back: the name stays

@@ -183,8 +183,23 @@ def condense(question: str, previous: list[str], last_answer: str = "") -> str:
         if PERSONAL.search(q) and last_answer:
             name = first_name(last_answer)
             extra = f"; {name}" if name and name.lower() not in prev.lower() else ""
-        rewritten = f"{q.rstrip('?')} ({context_of(prev)}{extra})?"
+        rewritten = f"{q.rstrip('?')} ({_without_names(context_of(prev)) if _own_name(q) else context_of(prev)}{extra})?"
     return re.sub(r"\s+", " ", rewritten).strip()
+
+
+OWN_NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][\w’'\-]+")
+NAMED = re.compile(r"\b[A-Z][\w\-]*(?:\s+[A-Z][\w\-]*)*(?:'s|’s)?")
+
+
+def _own_name(question: str) -> bool:
+    """Does a follow-up name a party of its own ("and what did the Norland minister say?")?"""
+    return bool(OWN_NAME.search(ELLIPSIS_START.sub("", question.strip()).strip()[1:]))
+
+
+def _without_names(context: str) -> str:
+    """An earlier question's subject matter without its names: a follow-up naming another party asks
+    the same of that party, not of the earlier one ("Ilse Marenko's reaction to the numbers")."""
+    return re.sub(r"\s+", " ", NAMED.sub(" ", context)).strip()
 
 
 POSSESSIVE_NP = re.compile(r"\b(?:the\s+)?(?:[A-Z][\w\-]*\s+)*[\w\-]+(?:'s|’s|s'|s’)(?=\s)")
