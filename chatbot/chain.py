@@ -195,7 +195,8 @@ class AnswerChain:
                             self.entities, self.type_boost)
             proposal = answer_from_text(
                 s.standalone, self.scorer, scored, passages, self.settings.min_support, self.settings.dense_paraphrase,
-                wants_figure=s.numeric is None and self._facts(s).asks_for_figure(s.standalone),
+                wants_figure=s.numeric is None and self._facts(s).asks_for_figure(s.standalone), entities=self.entities,
+                own=s.question, earlier=" ".join(m["content"] for m in s.history if m.get("role") == "user"),
             )
             s.draft = self._decide(self._with_type_features(s, proposal), passages)
             if self.llm is not None and passages:
@@ -223,6 +224,7 @@ class AnswerChain:
         ents = self.entities.of([(sp[0], sp[1], sp[3]) for sp in proposal.answer.spans]) if checkable else []
         exact = query.focus in ("date", "day")  # "on which date …" wants a date, not "last month"
         held = any(holds_type(e, query.answer_type, query.text, exact) for e in ents)
+        held = held or any(c.lower() in sp[3].lower() for c in query.choices for sp in proposal.answer.spans)  # "A or B?"
         if query.answer_type is AnswerType.YEAR:
             held = held or any(holds_year(sp[3], query.text) for sp in proposal.answer.spans)
         features = {**proposal.features, "type_checkable": float(checkable), "type_entity": float(held or not checkable)}
@@ -278,9 +280,10 @@ class AnswerChain:
         """Lead a yes/no answer with Yes or No when its evidence settles it (else the quote alone)."""
         quoted = {(sp[1], sp[2]) for sp in draft.spans}
         dense = max((c.dense for c in scored if (c.span.start, c.span.end) in quoted or any(a <= c.span.start < b for a, b in quoted)), default=0.0)
-        evidence = " ".join(sp[3] for sp in draft.spans)
+        evidence = [sp[3] for sp in draft.spans]
         q = analyse(s.standalone, self.settings.spacy_model)
-        word = yes_no_verdict(s.standalone, q.negated, evidence, draft.support, dense, set(q.content_lemmas), self.settings.spacy_model)
+        document = " ".join(self.index.documents[d].text for d in dict.fromkeys(sp[0] for sp in draft.spans) if d in self.index.documents)
+        word = yes_no_verdict(s.standalone, q.negated, evidence, draft.support, dense, set(q.content_lemmas), self.settings.spacy_model, document)
         return self._lead(draft, word) if word else draft
 
     @staticmethod

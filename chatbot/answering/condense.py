@@ -101,6 +101,23 @@ def first_name(text: str) -> str:
     return ""
 
 
+ONE_REFERENCE = re.compile(r"\b(?:that|this|the same) one\b", re.I)
+ASKS_WHICH = re.compile(r"^\s*(?:and\s+)?(?:which|who|what)\b", re.I)
+
+
+def answered_name(previous: str, last_answer: str) -> str:
+    """The thing a which/who/what question's answer named: the answer's first proper name that the
+    question itself did not name ("Kestrel Volta L2" for "Which model is the fallback?")."""
+    if not last_answer or not ASKS_WHICH.match(previous):
+        return ""
+    low = previous.lower()
+    for m in NAME.finditer(last_answer):
+        name = first_name(m.group(0))
+        if name and name.lower() not in low:
+            return name
+    return ""
+
+
 def dangling_follow_up(question: str) -> bool:
     """"And in 2024?" with nothing before it: an ellipsis with no subject of its own."""
     if not ELLIPSIS_START.match(question):
@@ -116,6 +133,10 @@ def condense(question: str, previous: list[str], last_answer: str = "") -> str:
         return question
     prev = previous[-1]
     q = question.strip()
+    named = answered_name(prev, last_answer)
+    if named and ONE_REFERENCE.search(q):
+        # "how much does that one cost?" after "which model is the fallback?": the one the answer named
+        return ONE_REFERENCE.sub(named, q, count=1)
     prev_years = YEAR.findall(prev)
     if NEXT_YEAR.search(q) or PREV_YEAR.search(q):
         if prev_years:
@@ -148,7 +169,12 @@ def condense(question: str, previous: list[str], last_answer: str = "") -> str:
             # "And the revenue in 2019?" after "What was the container traffic in 2019?"
             lead = LEAD_QUESTION.match(prev)
             years = "" if new_years or not prev_years else f" in {prev_years[-1]}"
-            rewritten = f"{lead.group(0) if lead and lead.group(0).strip() else 'What was '}{core}{years}?"
+            own = LEAD_QUESTION.match(core)
+            if own and own.group(0).strip():
+                lead = None  # "how much does it cost?" asks for itself: no "Which" of the earlier question before it
+                rewritten = f"{core}{years} ({context_of(prev)})?"
+            else:
+                rewritten = f"{lead.group(0) if lead and lead.group(0).strip() else 'What was '}{core}{years}?"
     swapped = swap_like(prev, core) if not new_years and not new_metrics and ELLIPSIS_START.match(q) else ""
     if swapped:
         return swapped
@@ -157,8 +183,23 @@ def condense(question: str, previous: list[str], last_answer: str = "") -> str:
         if PERSONAL.search(q) and last_answer:
             name = first_name(last_answer)
             extra = f"; {name}" if name and name.lower() not in prev.lower() else ""
-        rewritten = f"{q.rstrip('?')} ({context_of(prev)}{extra})?"
+        rewritten = f"{q.rstrip('?')} ({_without_names(context_of(prev)) if _own_name(q) else context_of(prev)}{extra})?"
     return re.sub(r"\s+", " ", rewritten).strip()
+
+
+OWN_NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][\w’'\-]+")
+NAMED = re.compile(r"\b[A-Z][\w\-]*(?:\s+[A-Z][\w\-]*)*(?:'s|’s)?")
+
+
+def _own_name(question: str) -> bool:
+    """Does a follow-up name a party of its own ("and what did the Norland minister say?")?"""
+    return bool(OWN_NAME.search(ELLIPSIS_START.sub("", question.strip()).strip()[1:]))
+
+
+def _without_names(context: str) -> str:
+    """An earlier question's subject matter without its names: a follow-up naming another party asks
+    the same of that party, not of the earlier one ("Ilse Marenko's reaction to the numbers")."""
+    return re.sub(r"\s+", " ", NAMED.sub(" ", context)).strip()
 
 
 POSSESSIVE_NP = re.compile(r"\b(?:the\s+)?(?:[A-Z][\w\-]*\s+)*[\w\-]+(?:'s|’s|s'|s’)(?=\s)")

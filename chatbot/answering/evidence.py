@@ -68,24 +68,56 @@ class EvidenceScorer:
         self._sentence_terms: dict[tuple[str, int], set[str]] = {}  # tokenised when first scored
 
     def sentence_terms(self, passage: Passage, k: int) -> set[str]:
-        """The terms of the ``k``-th sentence of ``passage``."""
+        """The terms of the ``k``-th sentence of ``passage`` (a passage's last line ending in ":" with
+        the first line it introduces)."""
         key = (passage.id, k)
         terms = self._sentence_terms.get(key)
         if terms is None:
-            terms = self._sentence_terms[key] = set(content_terms(passage.sentences[k].text))
+            span = passage.sentences[k]
+            terms = set(content_terms(span.text))
+            if k == len(passage.sentences) - 1 and span.text.rstrip().endswith(":"):
+                terms |= {t for _, sp in self.following(passage, span, 1) for t in content_terms(sp.text)}  # what it introduces
+            self._sentence_terms[key] = terms
         return terms
 
     def following(self, passage: Passage, span: Span, n: int) -> list[tuple[Passage, Span]]:
-        """Up to ``n`` sentences after ``span`` in reading order, into the document's next passage."""
+        """Up to ``n`` sentences after ``span`` in reading order, into the document's next passage; a
+        heading met on the way is one of them ("Known not to require it:" followed by a line the
+        document set as a heading, "Linux, SunOS")."""
         out: list[tuple[Passage, Span]] = []
         i = self.position.get(passage.id)
+        after = span.end
         while i is not None and i < len(self.index.passages) and len(out) < n:
             p = self.index.passages[i]
             if p.doc_id != passage.doc_id:
                 break
+            heading = self._heading_before(p, after) if p.id != passage.id and p.section != passage.section else None
+            out += [(p, heading)] if heading is not None else []
             out += [(p, sp) for sp in p.sentences if sp.start >= span.end][: n - len(out)]
+            after = max(after, p.end)
             i += 1
-        return out
+        return out[:n]
+
+    def introduction(self, passage: Passage, span: Span) -> tuple[Passage, Span] | None:
+        """The line ending in ":" that introduces ``span`` when ``span`` opens its passage ("… the
+        following are defined in `manconfig.h`:" before the block it introduces), else None."""
+        i = self.position.get(passage.id)
+        if i is None or i == 0 or not passage.sentences or passage.sentences[0].start != span.start:
+            return None
+        before = self.index.passages[i - 1]
+        if before.doc_id != passage.doc_id or before.section != passage.section or not before.sentences:
+            return None
+        last = before.sentences[-1]
+        return (before, last) if last.text.rstrip().endswith(":") else None
+
+    def _heading_before(self, passage: Passage, after: int) -> Span | None:
+        """The span of ``passage``'s section title when it stands between ``after`` and the passage."""
+        doc = self.index.documents.get(passage.doc_id)
+        title = passage.section.strip()
+        if doc is None or not title or after >= passage.start:
+            return None
+        at = doc.text.rfind(title, after, passage.start)
+        return Span(title, at, at + len(title)) if at >= 0 else None
 
     def covers(self, term: str, terms: set[str]) -> float:
         """1 when ``terms`` hold the key term or a form of it; RELATED_WEIGHT when they hold, for a

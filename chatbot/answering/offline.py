@@ -10,7 +10,10 @@ from chatbot.answering.evidence import EvidenceScorer, ScoredSentence, matches
 from chatbot.facts.qa import NumericAnswer
 from chatbot.text import content_terms
 from chatbot.types import Passage, Span
-from chatbot.understanding import AnswerType, analyse
+from chatbot.understanding import AnswerType, Query, analyse
+from chatbot.understanding.entities import SentenceEntities
+from chatbot.understanding.kinds import kind_held, noun_kind
+from chatbot.understanding.wordnet_seek import is_english_word, verbs_related
 
 LIST_INTENT = re.compile(
     r"^\s*(?:which|what)\s+(?:\w+\s+){0,2}(?:are|were|companies|sectors|products|areas|agreements|countries|firms|goods|items|projects|corporations)\b"
@@ -49,15 +52,27 @@ RARE_NAME_SHARE = 0.05
 RARE_NAME_CANDIDATES = 8  # how far down the ranked sentences a sentence naming it is looked for
 
 
+LOWER_WORD = re.compile(r"(?<![\w.\-])[a-z][a-z0-9_]*(?![\w\-])")
+
+
 def rare_names(question: str, scorer: EvidenceScorer) -> list[str]:
-    """Proper names and codes in the question ("LoongArch64", "Moxie") that the document uses, but rarely."""
+    """Proper names and codes in the question ("LoongArch64", "Moxie"), and words that are no English
+    word ("gdbm", "nroff"), that the document uses, but rarely."""
     out = []
     q = question.strip()
+    limit = max(RARE_NAME_PASSAGES, RARE_NAME_SHARE * len(scorer.index.passages))
+
+    def rare(text: str) -> bool:
+        terms = content_terms(text)
+        return bool(terms) and all(t in scorer.df for t in terms) and min(scorer.df[t] for t in terms) <= limit
+
     for m in NAME_OR_CODE.finditer(q):
-        terms = content_terms(m.group(0))
-        limit = max(RARE_NAME_PASSAGES, RARE_NAME_SHARE * len(scorer.index.passages))
-        if terms and all(t in scorer.df for t in terms) and min(scorer.df[t] for t in terms) <= limit:
+        if rare(m.group(0)):
             out.append(m.group(0))
+    for m in LOWER_WORD.finditer(q):
+        word = m.group(0)
+        if word not in out and not any(word in n for n in out) and rare(word) and not is_english_word(word):
+            out.append(word)
     return out
 
 
@@ -119,7 +134,7 @@ HAS_DATE = re.compile(
     r"|\b(?:end|beginning|start) of\b",
     re.I,
 )
-NAME = re.compile(r"\b[A-Z][a-z’'\-]+(?:\s+[A-Z][a-z’'\-]+)+")
+NAME = re.compile(r"\b[A-Z][a-z’'\-]+(?:\s+(?:[A-Z]\.\s*)*[A-Z][a-z’'\-]+)+")  # "Graeme W. Wilford" too
 
 
 MARKUP_LINE = re.compile(r"^\s*\.\.\s")  # a reStructuredText directive or comment (".. dropdown:: References")
@@ -141,8 +156,9 @@ def _with_following(passage: Passage, span: Span, n: int, max_chars: int = 700) 
     return Span(text, span.start, end)
 
 
-def answer_type_ok(question: str, text: str) -> tuple[bool, str]:
-    """Does the evidence hold the kind of thing asked for (a year, a date, a number, a name)?"""
+def answer_type_ok(question: str, text: str, choices: tuple[str, ...] = ()) -> tuple[bool, str]:
+    """Does the evidence hold the kind of thing asked for (a year, a date, a number, a name)? A name
+    the question offers as a choice ("…, Carl Edman or Fabrizio Polacco?") answers it."""
     if WANTS_YEAR.search(question):
         return bool(YEAR.search(text)), "a year"
     if WANTS_DATE.search(question):
@@ -152,7 +168,8 @@ def answer_type_ok(question: str, text: str) -> tuple[bool, str]:
     if WANTS_PERSON.search(question):
         q = question.lower()
         names = [n for n in NAME.findall(text) if not re.fullmatch(rf"(?:{MONTHS})", n.split()[0])]
-        return any(not all(w.lower() in q for w in n.split()) for n in names), "a name"
+        offered = any(c.lower() in text.lower() for c in choices)
+        return offered or any(not all(w.lower() in q for w in n.split()) for n in names), "a name"
     return True, ""
 
 
@@ -235,6 +252,36 @@ class Proposal:
     features: dict[str, float]
 
 
+def _kind_in_evidence(noun: str, about: tuple[str, ...], chosen: list[ScoredSentence], entities: SentenceEntities | None) -> bool:
+    """A noun naming a kind of thing ("people", "years", "companies") that the evidence holds things of
+    (persons, years, organisations), though the document never uses the noun itself."""
+    kind = noun_kind(noun)
+    if kind is None:
+        return False
+    found = entities.of([(c.passage.doc_id, c.span.start, c.span.text) for c in chosen]) if entities is not None else [()] * len(chosen)
+    return any(kind_held(kind, ents, c.span.text, about) for ents, c in zip(found, chosen, strict=True))
+
+
+AGENT = re.compile(r"\b([A-Za-z]+)\W{0,4}\s*by\b")  # "written by", "**Prepared by:**"
+
+
+def _agent_sentence(query: Query, scorer: EvidenceScorer, scored: list[ScoredSentence]) -> tuple[ScoredSentence, str] | None:
+    """For "who <verb> …?" whose verb the document never uses: a close candidate naming an agent
+    with a verb WordNet relates to it ("Prepared by: …" for "who wrote …"), and that verb."""
+    if query.answer_type is not AnswerType.PERSON or not query.verb or scorer.knows(query.verb):
+        return None
+    for c in scored[:RARE_NAME_CANDIDATES]:
+        for m in AGENT.finditer(c.span.text):
+            if verbs_related(query.verb.lower(), m.group(1).lower()):
+                return c, m.group(1)
+    return None
+
+
+def _about(query: Query) -> tuple[str, ...]:
+    """The question's own words besides the noun asked for and its wh-word."""
+    return tuple(w for w in query.content_lemmas if w != query.focus)
+
+
 def answer_from_text(
     question: str,
     scorer: EvidenceScorer,
@@ -243,7 +290,12 @@ def answer_from_text(
     min_support: float,
     dense_paraphrase: float = 0.55,
     wants_figure: bool = False,
+    entities: SentenceEntities | None = None,
+    own: str = "",
+    earlier: str = "",
 ) -> Proposal:
+    """The best text answer to ``question`` (standalone); ``own`` is the user's own words for it and
+    ``earlier`` their earlier questions, whose names a follow-up carries along."""
     keys = scorer.key_terms(question)
     if not scored:
         return Proposal(None, abstain(scorer, keys, passages), {"no_evidence": 1.0})
@@ -258,7 +310,10 @@ def answer_from_text(
     if best.span.text.rstrip().endswith(":"):
         # "Original Owners:" introduces what follows (perhaps under a heading of its own); alone it answers nothing
         chosen += [replace(best, passage=p, span=sp) for p, sp in scorer.following(best.passage, best.span, 2)]
-    support, uncovered = scorer.support(question, [best.span])
+    intro = scorer.introduction(best.passage, best.span)
+    if intro is not None:  # a block read with the line that introduces it ("… are defined in `config.h`:")
+        chosen.insert(0, replace(best, passage=intro[0], span=intro[1]))
+    support, uncovered = scorer.support(question, [c.span for c in chosen])  # with what a line ending in ":" introduces
     if support < 0.999:
         for cand in scored[1:6]:
             if cand.span == best.span:
@@ -266,9 +321,20 @@ def answer_from_text(
             s2, unc2 = scorer.support(question, [best.span, cand.span])
             if s2 > support + 0.1 and cand.score >= best.score * 0.6:
                 chosen.append(cand)
+                if cand.span.text.rstrip().endswith(":"):  # with what it introduces, as the best sentence is
+                    chosen += [replace(cand, passage=p, span=sp) for p, sp in scorer.following(cand.passage, cand.span, 1)]
                 support, uncovered = s2, unc2
                 break
-    rare = rare_names(question, scorer)
+    # a name only the earlier turns carried along ("… (on Harwick's order)") is context, not what is asked
+    agent = _agent_sentence(analyse(question), scorer, scored) if support < min_support else None
+    if agent is not None:
+        # "who wrote this report?" and "**Prepared by:** Ingrid Posthuma": a related verb names the same relation
+        c, participle = agent
+        question = question.replace(analyse(question).verb, participle)
+        support, uncovered = scorer.support(question, [c.span])
+        best = replace(c, lexical=support)
+        chosen = [best]
+    rare = [n for n in rare_names(question, scorer) if n in own or n not in earlier]
     name_missing = bool(rare) and not _names_in(" ".join(c.span.text for c in chosen), rare)
     if name_missing:
         # "Who worked on the LoongArch64 port?": evidence that never names it is about something else
@@ -304,14 +370,14 @@ def answer_from_text(
     query = analyse(question)
     # the noun the question asks about; "what year", "what share" name the kind of answer, not a topic
     focus = query.focus_text if query.answer_type not in (AnswerType.YEAR, AnswerType.DATE, AnswerType.PERCENT) else ""
-    focus_unknown = bool(focus) and not scorer.knows(focus)
+    focus_unknown = bool(focus) and not scorer.knows(focus) and not _kind_in_evidence(focus, _about(query), chosen, entities)
     if gated is None and name_missing:
         gated = abstain(scorer, uncovered, passages, f"The passages found do not say this of {asked_about(rare)}.")
     if gated is None and focus_unknown:
         gated = abstain(scorer, uncovered, passages, f"You asked about {asked_about([focus])}; the article never mentions that.")
-    ok, wanted = answer_type_ok(question, " ".join(c.span.text for c in chosen))
+    ok, wanted = answer_type_ok(question, " ".join(c.span.text for c in chosen), query.choices)
     if wants_figure and not wanted:  # "What were imports in the first half of 2024?"
-        ok, wanted = answer_type_ok("how much " + question, " ".join(c.span.text for c in chosen))
+        ok, wanted = answer_type_ok("how much " + question, " ".join(c.span.text for c in chosen), query.choices)
         question_for_type = "how much " + question
     else:
         question_for_type = question
@@ -319,7 +385,7 @@ def answer_from_text(
     def holds_answer(c: ScoredSentence) -> bool:
         """The asked-for value stands in a sentence that is itself about the question — and, for a
         figure, one that leaves out nothing the document speaks of elsewhere ("how many … in oil")."""
-        if not answer_type_ok(question_for_type, c.span.text)[0]:
+        if not answer_type_ok(question_for_type, c.span.text, query.choices)[0]:
             return False
         sup, missing = scorer.support(question, [c.span])
         if sup < min_support * 0.75:
@@ -362,8 +428,11 @@ def answer_from_text(
             span = Span(c.passage.text, c.passage.start, c.passage.end)
         elif explain and i == len(chosen) - 1:
             span = _with_following(c.passage, trim(c.span), 2)
-            if query.answer_type is AnswerType.METHOD and span.text.rstrip().endswith(":"):
-                extra = [(p, sp) for p, sp in scorer.following(c.passage, span, 1) if p.id != c.passage.id]
+            ends_passage = span.end >= c.passage.sentences[-1].end
+            if query.answer_type is AnswerType.METHOD and (span.text.rstrip().endswith(":") or ends_passage):
+                # the steps a line introduces, or that the next paragraph of the section gives ("It is possible
+                # to build it elsewhere. …" / "To enable this, run configure from there.")
+                extra = [(p, sp) for p, sp in scorer.following(c.passage, span, 1) if p.id != c.passage.id and p.section == c.passage.section]
         else:
             span = trim(c.span)
         for passage, sp in [(c.passage, span), *extra]:

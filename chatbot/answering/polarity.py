@@ -9,6 +9,7 @@ no verdict: the quote alone, which the user can judge.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from chatbot.facts.question import LESS_WORDS, MORE_WORDS
 from chatbot.understanding.nlp import DEFAULT_MODEL, parse
@@ -31,22 +32,49 @@ def negated(text: str, about: set[str], model: str = DEFAULT_MODEL) -> bool:
         if t.dep_ != "neg" and t.lower_ not in NEGATORS:
             continue
         near = {t.head.lemma_.lower(), t.head.head.lemma_.lower(), *(c.lemma_.lower() for c in t.head.children)}
-        if near & about or t.head.dep_ == "ROOT":
+        if near & about or _main_predicate(t.head):
             return True
     return False
 
 
+def _main_predicate(tok) -> bool:  # type: ignore[no-untyped-def]
+    """The clause's main verb, or the clause it governs ("Known not to require X": "require")."""
+    return bool(tok.dep_ == "ROOT" or (tok.dep_ in ("xcomp", "ccomp") and tok.head.dep_ == "ROOT"))
+
+
+MODIFIERS = ("amod", "compound")
+
+
+def contrasted(question: str, evidence: str, document: str, model: str = DEFAULT_MODEL) -> bool:
+    """The question names a thing the document never names ("standard output") where the evidence
+    names another of the same modifier ("… are directed to standard error"): the evidence answers no."""
+    low = document.lower()
+    asked = [(t.lemma_.lower(), t.head.lemma_.lower(), f"{t.lower_} {t.head.lower_}") for t in parse(question, model)
+             if t.dep_ in MODIFIERS and t.head.pos_ == "NOUN" and t.i + 1 == t.head.i]
+    asked = [a for a in asked if a[2] not in low]
+    if not asked:
+        return False
+    found = {(t.lemma_.lower(), t.head.lemma_.lower()) for t in parse(evidence, model) if t.dep_ in MODIFIERS and t.head.pos_ == "NOUN"}
+    return any(mod == m and head != h for mod, head, _ in asked for m, h in found)
+
+
 def verdict(
-    question: str, question_negated: bool, evidence: str, support: float, dense: float, about: set[str], model: str = DEFAULT_MODEL
+    question: str, question_negated: bool, evidence: str | Sequence[str], support: float, dense: float, about: set[str],
+    model: str = DEFAULT_MODEL, document: str = "",
 ) -> str:
-    """"Yes", "No" or "" (undecided)."""
+    """"Yes", "No" or "" (undecided). ``evidence`` is the quoted text, or its quotes one by one (each
+    parsed on its own: two list items run together do not parse as one sentence)."""
+    quotes = [evidence] if isinstance(evidence, str) else list(evidence)
+    text = " ".join(quotes)
     if not (support >= MIN_SUPPORT or (support >= MIN_SUPPORT_PARAPHRASE and dense >= MIN_DENSE_PARAPHRASE)):
         return ""
     q_numbers = {n.strip(".,") for n in NUMBER.findall(question)}
-    ev_numbers = {n.strip(".,") for n in NUMBER.findall(evidence)}
+    ev_numbers = {n.strip(".,") for n in NUMBER.findall(text)}
     if not q_numbers <= ev_numbers:
         return ""
-    return "No" if negated(evidence, about, model) != question_negated else "Yes"
+    if contrasted(question, text, document, model):
+        return "No"
+    return "No" if any(negated(q, about, model) for q in quotes) != question_negated else "Yes"
 
 
 def compared_verdict(question: str, negated_question: bool, compared: tuple[float, float]) -> str:

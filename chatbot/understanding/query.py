@@ -84,6 +84,9 @@ class Query:
     # words of an adverbial clause ("after the cooperative took over"): when or under what condition,
     # not what is asked about
     circumstance: tuple[str, ...] = ()
+    # the things a question offers to choose between ("…, Carl Edman or Fabrizio Polacco?"): the answer is one of them
+    choices: tuple[str, ...] = ()
+    verb: str = ""  # the main verb as the question writes it ("wrote" in "who wrote this report?")
 
     @property
     def is_yes_no(self) -> bool:
@@ -118,7 +121,19 @@ def analyse(text: str, model: str = DEFAULT_MODEL) -> Query:
             t.lemma_.lower() for t in doc if t.pos_ in CONTENT_POS and not t.is_stop and t.tag_ not in WH_TAGS
         ),
         circumstance=_circumstance(doc),
+        choices=_choices(doc),
+        verb=next((t.text for t in doc if t.dep_ == "ROOT" and t.pos_ == "VERB"), ""),
     )
+
+
+def _choices(doc) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+    """The names or nouns an "or" joins ("the Arvo or the Brisa"), each as its named entity when it is in one."""
+    out: list[str] = []
+    for cc in (t for t in doc if t.dep_ == "cc" and t.lower_ == "or" and t.head.pos_ in ("NOUN", "PROPN")):
+        for t in (cc.head, *(c for c in cc.head.children if c.dep_ == "conj")):
+            ent = next((e.text for e in doc.ents if e.start <= t.i < e.end), t.text)
+            out.append(ent)
+    return tuple(dict.fromkeys(out))
 
 
 def _circumstance(doc) -> tuple[str, ...]:  # type: ignore[no-untyped-def]

@@ -1,0 +1,181 @@
+"""WordNet 3.0 looked up in place while answering: one word at a time, by binary search in the sorted
+``index.*`` files of ``lexicon.default_folder()`` (nothing is loaded whole; a part of speech's
+``data.*`` file is read on its first lookup). ``lexicon`` reads the whole database at index builds.
+
+    >>> is_english_word("gdbm"), is_english_word("dataset")
+    (False, True)
+"""
+
+from __future__ import annotations
+
+import mmap
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+from chatbot.understanding.lexicon import DETACH, default_folder
+
+MAX_DEPTH = 20
+
+
+class SortedIndex:
+    """One of WordNet's ``index.*`` files, searched in place (its lines are sorted by lemma)."""
+
+    def __init__(self, path: Path) -> None:
+        self._lock = threading.Lock()
+        with open(path, "rb") as f:
+            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+
+    def find(self, key: bytes) -> bytes | None:
+        """The line of ``key`` (a lemma, words joined by "_"), or None."""
+        index = self._map
+        with self._lock:
+            lo, hi = 0, len(index)
+            while lo < hi:
+                mid = (lo + hi) // 2
+                start = index.rfind(b"\n", 0, mid) + 1
+                end = index.find(b"\n", start)
+                end = len(index) if end < 0 else end
+                line = index[start:end].rstrip(b"\r")
+                lemma = line.split(b" ", 1)[0]
+                if line.startswith(b" ") or lemma < key:  # the licence header (indented lines) sorts first
+                    lo = end + 1
+                elif lemma > key:
+                    hi = start
+                else:
+                    return line
+        return None
+
+
+class Synsets:
+    """The synsets of one part of speech ("noun", "verb"): a lemma's senses and a synset's pointers."""
+
+    def __init__(self, folder: Path, pos: str) -> None:
+        self.pos = pos
+        self._index = SortedIndex(folder / f"index.{pos}")
+        self._data_path = folder / f"data.{pos}"
+        self._data = b""
+        self._lock = threading.Lock()
+        self.exceptions = _read_exceptions(folder / f"{pos}.exc")
+
+    def senses(self, word: str) -> list[int]:
+        """The synset offsets of the first dictionary form of ``word`` that WordNet has, commonest sense first."""
+        for lemma in base_forms(word.lower().replace(" ", "_"), self.pos, self.exceptions):
+            line = self._index.find(lemma.encode("utf-8"))
+            if line is not None:
+                f = line.split()
+                n_synsets, n_pointers = int(f[2]), int(f[3])
+                return [int(o) for o in f[4 + n_pointers + 2 :][:n_synsets]]
+        return []
+
+    def pointers(self, offset: int) -> list[tuple[str, int]]:
+        """(pointer symbol, target offset) of the synset at ``offset``, within this part of speech."""
+        with self._lock:
+            if not self._data:
+                self._data = self._data_path.read_bytes().replace(b"\r\n", b"\n")  # byte offsets count LF endings
+        data = self._data
+        end = data.find(b"\n", offset)
+        fields = data[offset:end].split(b" | ", 1)[0].decode("utf-8", "replace").split()
+        k = 4 + 2 * int(fields[3], 16)
+        own = self.pos[0]
+        out = []
+        for i in range(int(fields[k])):
+            symbol, target, pos = fields[k + 1 + 4 * i : k + 4 + 4 * i]
+            if pos == own:
+                out.append((symbol, int(target)))
+        return out
+
+    def ancestors(self, offset: int, depth: int = MAX_DEPTH) -> set[int]:
+        """The synset and its hypernyms (and an instance's classes), up to ``depth`` steps."""
+        seen, todo = {offset}, [offset]
+        for _ in range(depth):
+            todo = [t for o in todo for symbol, t in self.pointers(o) if symbol in HYPERNYM and t not in seen]
+            if not todo:
+                break
+            seen.update(todo)
+        return seen
+
+
+HYPERNYM = ("@", "@i")  # a synset's hypernym, or the class of an instance
+
+
+@lru_cache(maxsize=8)
+def synsets(pos: str, folder: str = "") -> Synsets | None:
+    """The ``pos`` synsets of the packaged WordNet (None when it is not installed)."""
+    path = Path(folder) if folder else default_folder()
+    return Synsets(path, pos) if path is not None and (path / f"index.{pos}").is_file() else None
+
+
+def base_forms(word: str, pos: str, exceptions: dict[str, list[str]]) -> list[str]:
+    """Candidate dictionary forms of ``word`` as a ``pos`` (Morphy's detachment rules and exceptions)."""
+    out = [word, *exceptions.get(word, [])]
+    out += [word[: len(word) - len(end)] + base for end, base in DETACH[pos] if word.endswith(end) and len(word) > len(end) + 1]
+    return list(dict.fromkeys(out))
+
+
+class EnglishWords:
+    """Whether a word is in WordNet as any part of speech (in some inflected form)."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self._indexes: dict[str, SortedIndex] = {}
+        self._exceptions: dict[str, dict[str, list[str]]] = {}
+        if folder is None:
+            return
+        for pos in DETACH:
+            if (folder / f"index.{pos}").is_file():
+                self._indexes[pos] = SortedIndex(folder / f"index.{pos}")
+                self._exceptions[pos] = _read_exceptions(folder / f"{pos}.exc")
+
+    @property
+    def available(self) -> bool:
+        return bool(self._indexes)
+
+    def __contains__(self, word: str) -> bool:
+        word = word.lower()
+        return any(index.find(b.encode("utf-8")) is not None
+                   for pos, index in self._indexes.items() for b in base_forms(word, pos, self._exceptions[pos]))
+
+
+def _read_exceptions(path: Path) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            words = line.split()
+            if len(words) >= 2:
+                out[words[0]] = words[1:]
+    return out
+
+
+@lru_cache(maxsize=2)
+def _english(folder: str) -> EnglishWords:
+    return EnglishWords(Path(folder) if folder else None)
+
+
+MIN_COMPOUND_PART = 3  # "dataset" is "data" + "set"; "gdbm" splits into no two words of three letters
+
+
+def is_english_word(word: str) -> bool:
+    """Is ``word`` a general English word, or two run together ("dataset", "workflow")? True too when
+    WordNet is not installed: then nothing is known."""
+    words = _english(str(default_folder() or ""))
+    if not words.available or word in words:
+        return True
+    cuts = range(MIN_COMPOUND_PART, len(word) - MIN_COMPOUND_PART + 1)
+    return any(word[:i] in words and word[i:] in words for i in cuts)
+
+
+
+
+VERB_SENSES = 3  # a verb's commoner senses; the rarer ones relate it to verbs a reader would not take it for
+VERB_STEPS = 2  # hypernym steps from each verb to a shared one ("write" → create verbally → make; "prepare" → make)
+
+
+@lru_cache(maxsize=4096)
+def verbs_related(a: str, b: str) -> bool:
+    """Do two verbs name closely related actions: one of their commoner senses shares a hypernym within
+    ``VERB_STEPS`` steps ("wrote" and "prepared" are both ways to make)? False without WordNet."""
+    verbs = synsets("verb")
+    if verbs is None:
+        return False
+    near_a = set().union(*(verbs.ancestors(o, VERB_STEPS) for o in verbs.senses(a)[:VERB_SENSES]))
+    return any(near_a & verbs.ancestors(o, VERB_STEPS) for o in verbs.senses(b)[:VERB_SENSES])

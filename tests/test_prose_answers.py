@@ -1,0 +1,148 @@
+"""Prose answers over a README-like document written for the tests (real index, spaCy, embeddings):
+nouns naming a kind of thing, headings a list line introduces, yes/no answers the evidence contradicts."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from chatbot.answering.condense import condense
+from chatbot.answering.offline import answer_type_ok
+from chatbot.answering.polarity import contrasted, verdict
+from chatbot.understanding import analyse
+from chatbot.understanding.kinds import Kind, kind_held, noun_kind
+from chatbot.understanding.wordnet_seek import is_english_word, verbs_related
+
+
+@pytest.fixture(scope="module")
+def readme_bot(session_dir, embedder):  # type: ignore[no-untyped-def]
+    from chatbot.bot import Chatbot
+    from conftest import DATA, make_settings
+
+    folder = session_dir / "quillon-corpus"
+    folder.mkdir(exist_ok=True)
+    shutil.copy(DATA / "quillon-readme.md", folder / "quillon-readme.md")
+    return Chatbot.load(make_settings(session_dir / "quillon", corpus=folder), embedder=embedder)
+
+
+@pytest.mark.parametrize(
+    ("noun", "kind"),
+    [("people", Kind.PERSON), ("maintainers", Kind.PERSON), ("years", Kind.TIME), ("date", Kind.TIME), ("cities", Kind.PLACE),
+     ("firms", Kind.ORGANISATION), ("version", None), ("option", None)],
+)
+def test_a_noun_names_a_kind_of_thing_by_its_wordnet_hypernyms(noun: str, kind: Kind | None) -> None:
+    assert noun_kind(noun) is kind
+
+
+def test_a_kind_is_held_only_near_the_questions_words() -> None:
+    rows = "mips    Hackers at Example Systems\n" + "arm     Ada Brook\n" * 12 + "x86     Bo Lund"
+    ents = (("PERSON", "Ada Brook"), ("ORG", "Example Systems"), ("PERSON", "Bo Lund"))
+    assert kind_held(Kind.PERSON, ents, rows, ("bo", "lund"))
+    assert not kind_held(Kind.ORGANISATION, ents, rows, ("bo", "lund"))  # another row's company
+    assert kind_held(Kind.TIME, (), "Copyright (C) 1979, 1983 Open Letters Trust", ("open", "letters"))
+
+
+def test_a_year_question_is_answered_though_the_document_never_says_year(readme_bot) -> None:  # type: ignore[no-untyped-def]
+    ans = readme_bot.ask("What's the earliest year in the Open Letters Trust's copyright line?")
+    assert not ans.abstained and "1979" in ans.text
+
+
+def test_a_list_line_ending_in_a_colon_is_answered_with_the_heading_it_introduces(readme_bot) -> None:  # type: ignore[no-untyped-def]
+    ans = readme_bot.ask("Does Haiku need QUILL_FILTERS to be set?")
+    assert ans.text.startswith("No") and "Plan9, Haiku" in ans.text
+    for c in ans.citations:
+        assert readme_bot.index.documents[c.doc_id].text[c.start : c.end] == c.quote
+
+
+def test_a_negated_complement_clause_answers_no() -> None:
+    evidence = "* Known not to require `QUILL_FILTERS`: Plan9, Haiku"
+    assert verdict("Does Haiku need QUILL_FILTERS to be set?", False, evidence, 1.0, 0.9, {"haiku", "need", "set"}) == "No"
+
+
+def test_evidence_naming_another_thing_of_the_same_modifier_answers_no(readme_bot) -> None:  # type: ignore[no-untyped-def]
+    evidence = 'the "is older than" warnings are written to standard error.'
+    assert contrasted("Do the warnings go to standard output?", evidence, evidence)
+    assert not contrasted("Do the warnings go to standard error?", evidence, evidence)
+    ans = readme_bot.ask('Do dupcheck\'s "is older than" warnings go to standard output?')
+    assert ans.text.startswith("No") and "standard error" in ans.text
+
+
+def test_a_rare_word_that_is_no_english_word_must_stand_in_the_evidence(readme_bot) -> None:  # type: ignore[no-untyped-def]
+    assert not is_english_word("qdbx") and is_english_word("dataset") and is_english_word("libraries")
+    ans = readme_bot.ask("which version of qdbx does quillon require?")
+    assert ans.abstained and "version 2" not in ans.text  # not the licence's "version 2", which never names qdbx
+    assert not readme_bot.ask("in what order does configure look for page database libraries?").abstained
+
+
+def test_that_one_is_the_thing_the_last_answer_named() -> None:
+    previous = ["Which model is the fallback if Tamsin can't deliver on time?"]
+    answer = "The Kestrel Volta L2 is proposed as the reserve choice should Tamsin be unable to deliver in time. [1]"
+    assert condense("how much does that one cost?", previous, answer) == "how much does Kestrel Volta L2 cost?"
+    # no answer to point at: the earlier question is context, and the follow-up keeps its own question word
+    assert condense("how much does that one cost?", previous).startswith("how much does that one cost (")
+
+
+def test_a_name_only_the_earlier_question_carried_need_not_stand_in_the_evidence(readme_bot) -> None:  # type: ignore[no-untyped-def]
+    history: list[dict[str, str]] = []
+    for turn in ("When does the Open Letters Trust's lead maintainer want the 2.0 release?", "and what has the packaging team offered?"):
+        ans = readme_bot.ask(turn, history)
+        history += [{"role": "user", "content": turn}, {"role": "assistant", "content": ans.text}]
+    assert not ans.abstained and "September" in ans.text
+
+
+def test_a_question_offering_names_to_choose_from_is_answered_by_them(readme_bot) -> None:  # type: ignore[no-untyped-def]
+    assert analyse("who got copyright earlier, Odile Brandt or Teodor Vance?").choices == ("Odile Brandt", "Teodor Vance")
+    assert answer_type_ok("who came first, Odile Brandt or Teodor Vance?", "Copyright (C) 1987 Odile Brandt.", ("Odile Brandt", "Teodor Vance"))[0]
+    ans = readme_bot.ask("who got copyright on quillon earlier, Odile Brandt or Teodor Vance?")
+    assert not ans.abstained and "1987" in ans.text
+
+
+def test_a_name_with_a_middle_initial_is_a_name() -> None:
+    assert answer_type_ok('Who is "Wilf"?', "Copyright (C) 1994, 1995 Graeme W. Wilford.")[0]
+
+
+def test_a_who_question_finds_the_agent_of_a_related_verb(readme_bot) -> None:  # type: ignore[no-untyped-def]
+    assert verbs_related("wrote", "prepared") and not verbs_related("wrote", "supervised")
+    assert analyse("who wrote this report?").verb == "wrote"
+    ans = readme_bot.ask("who wrote this report?")  # the document never uses "write"
+    assert not ans.abstained and "Maren Holt" in ans.text
+
+
+def test_markdown_emphasis_does_not_hide_a_name_from_the_entity_recogniser() -> None:
+    from chatbot.understanding.entities import SentenceEntities
+
+    (ents,) = SentenceEntities().of([("doc", 0, "**Prepared by:** Ingrid Posthuma, Head of Fleet Operations")])
+    assert ("PERSON", "Ingrid Posthuma") in ents
+
+
+def test_a_how_to_answer_goes_on_to_the_next_paragraph_of_its_section(readme_bot) -> None:  # type: ignore[no-untyped-def]
+    ans = readme_bot.ask("How do I build quillon in a different folder from the sources?")
+    assert not ans.abstained and "run the\nconfigure script from there" in ans.text
+
+
+def test_a_block_is_read_with_the_line_that_introduces_it(readme_bot) -> None:  # type: ignore[no-untyped-def]
+    ans = readme_bot.ask("In which file is QPAGE_ROOT defined?")
+    assert not ans.abstained and "paths.h" in ans.text
+
+
+def test_a_second_sentence_ending_in_a_colon_comes_with_what_it_introduces(readme_bot) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from chatbot.answering.offline import answer_from_text
+
+    chain = readme_bot.chain
+    question = "which roots are defined for the old layout?"
+    passages = [p for p in chain.index.passages if p.section == "Page roots"]
+    by_text = {c.span.text: c for c in chain.scorer.score(question, None, passages)}
+    block = next(c for t, c in by_text.items() if "#define QPAGE_ROOT" in t)
+    intro = next(c for t, c in by_text.items() if t.startswith("For compatibility"))
+    ordered = [replace(block, score=1.0), replace(intro, score=0.9)]  # the block first, the old layout's line second
+    proposal = answer_from_text(question, chain.scorer, ordered, passages, 0.4)
+    assert proposal.answer is not None and "/usr/quill" in proposal.answer.text
+
+
+def test_a_follow_up_naming_its_own_party_does_not_carry_the_earlier_ones_name() -> None:
+    previous = ["What was Ilse Marenko's reaction to the 2024 numbers?"]
+    assert condense("and what did the Norland minister say?", previous) == "and what did the Norland minister say (reaction to the 2024 numbers)?"
+    assert "Ilse Marenko" in condense("and what did he say next?", previous)  # "he" points back: the name stays
