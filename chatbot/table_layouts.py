@@ -394,14 +394,45 @@ def _aligned_rows(lines: list[Line], j: int) -> tuple[list[tuple[str, ...]], lis
     n = None
     while j < len(lines):
         cells = split_cells(lines[j].text)
-        if not (_is_row(cells) or _is_mixed_row(lines[j].text, cells)) or (n is not None and len(cells) != n):
+        if not (_is_row(cells) or _is_mixed_row(lines[j].text, cells) or _is_short_row(cells, n)):
             break
-        n = len(cells)
-        rows.append(tuple(cells))
+        if n is not None and len(cells) != n:
+            placed = _by_position(lines[j], cells, n, spans, cell_spans) if len(cells) < n else None
+            if placed is None:
+                break
+            row, row_spans = placed
+        else:
+            n = len(cells)
+            row, row_spans = tuple(cells), _cell_spans(lines[j], cells)
+        rows.append(row)
         spans.append((lines[j].start, lines[j].end))
-        cell_spans.append(_cell_spans(lines[j], cells))
+        cell_spans.append(row_spans)
         j += 1
     return (rows, spans, cell_spans, j) if len(rows) >= 2 else None
+
+
+def _is_short_row(cells: list[str], n: int | None) -> bool:
+    """A row with some cells left empty ("Marsby      6,300   9,850" under four years): a label and numbers."""
+    return n is not None and 2 <= len(cells) < n and all(is_numeric(c) for c in cells[1:])
+
+
+def _by_position(line: Line, cells: list[str], n: int, spans: list[tuple[int, int]],
+                 cell_spans: list[Spans]) -> tuple[tuple[str, ...], Spans] | None:
+    """Place the cells of a row with empty cells under the columns they line up with: each value goes
+    to the column whose cells above end nearest to where it ends (numbers are right-aligned)."""
+    if not cell_spans:
+        return None
+    ends = [sum(cs[k][1] - s for cs, (s, _) in zip(cell_spans, spans, strict=True)) / len(cell_spans) for k in range(n)]
+    found = _cell_spans(line, cells)
+    row = [cells[0]] + [""] * (n - 1)
+    out = [found[0]] + [(line.end, line.end)] * (n - 1)
+    last = 0
+    for cell, (a, b) in zip(cells[1:], found[1:], strict=True):
+        k = min(range(1, n), key=lambda c: abs(ends[c] - (b - line.start)))
+        if k <= last or row[k]:
+            return None  # cells out of order: not this table's row
+        row[k], out[k], last = cell, (a, b), k
+    return tuple(row), tuple(out)
 
 
 def _stacked_header(head: list[Line], spans: list[tuple[int, int]], cell_spans: list[Spans], n: int) -> tuple[str, ...]:

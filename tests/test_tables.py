@@ -634,3 +634,42 @@ def test_better_and_best_follow_the_end_the_document_calls_better() -> None:
     assert no is not None and no.verdict == "No"
     best = qa.answer("which resizer has the best memory?")
     assert best is not None and best.text.startswith("px3 1.1 has the lowest Memory: 17 MB")
+
+
+SHELTERS = """Fellwick mountain huts: overnight stays
+
+    Hut           2022      2023      2024
+    Crag End     1,840     2,010     2,230
+    Sorrel Tarn              640     1,120
+    High Moss    1,310     1,290     1,405
+
+Sorrel Tarn hut opened in May 2023.
+
+| Hut | Wardens | Stays per night | Closed |
+|---|---|---|---|
+| Crag End | 3 | 12.4 | 18 days |
+| Sorrel Tarn | 2 | 6.1 | 44 days |
+| High Moss | 4 | 9.8 | 9 days |
+"""
+
+
+def test_a_row_with_an_empty_cell_keeps_its_values_under_their_columns() -> None:
+    doc, qa = _qa("huts", SHELTERS)
+    years = next(t for t in qa.db.tables if t.columns[1] == "2022")
+    assert years.labels == ("Crag End", "Sorrel Tarn", "High Moss")
+    assert years.cells[1] == ("Sorrel Tarn", "", "640", "1,120")
+    _cells_exact(doc, qa)
+    grew = qa.answer("which hut grew fastest from 2023 to 2024?")
+    assert grew is not None and grew.text.startswith("Sorrel Tarn")
+
+
+def test_the_dividing_per_is_not_the_one_inside_a_column_name() -> None:
+    _, qa = _qa("huts", SHELTERS)
+    per = qa.answer("at High Moss, how many stays per night is that per warden?")
+    assert per is not None and per.arithmetic == ["High Moss: Stays per night / Wardens = 9.8 / 4 = 2.45"]
+
+
+def test_a_superlative_of_time_reads_the_column_in_days_not_the_noun_it_mentions() -> None:
+    _, qa = _qa("huts", SHELTERS)
+    longest = qa.answer("which hut had its wardens away the longest?")  # "longest": the column in days, not Wardens
+    assert longest is not None and longest.text.startswith("Sorrel Tarn has the highest Closed: 44 days")

@@ -571,7 +571,8 @@ def _pct(x: Decimal) -> str:
 def row_ratio(ask: TableAsk) -> NumericAnswer | None:
     """One row, one column per another: "how many patients per bed did X treat"."""
     t, (i,) = ask.table, _row_indexes(ask)[:1]
-    at = PER.search(ask.q)
+    # the "per" that divides, not one inside a column's name ("how many picks per hour is that per robot")
+    at = next((m for m in PER.finditer(ask.q) if not any(h.start <= m.start() < h.end for h in ask.columns)), None)
     if at is None:
         return None
     before = [h for h in ask.columns if h.end <= at.start()]
@@ -1139,10 +1140,12 @@ def _column_by_definition(t: TableData, q: str, text: str) -> int | None:
 
 
 # Adjectives that measure one dimension, and the units of that dimension (general English).
+DURATION_ADJECTIVES = {"long", "short", "lengthy", "brief"}
 DIMENSIONS = (
     ({"cheap", "expensive", "costly", "pricey", "pricy", "affordable", "dear"}, "money"),
     ({"heavy", "light", "hefty", "carry", "haul", "lift"}, frozenset({"t", "kg", "g", "lb", "lbs", "tonnes", "tons", "tonne", "ton"})),
     ({"far", "near", "distant", "long", "short"}, frozenset({"km", "m", "mi", "miles", "cm", "mm", "nm", "metres", "meters"})),
+    (DURATION_ADJECTIVES, frozenset(DURATION)),
 )
 
 
@@ -1181,12 +1184,18 @@ def _where_said(ask: TableAsk) -> str:
     return f"Of the rows with {t.columns[j]} {dict(gt='>', ge='≥', lt='<', le='≤')[op]} {n.normalize():,f} {t.units[j]}".rstrip() + ", "
 
 
+def _same_dimension(t: TableData, a: int, b: int) -> bool:
+    """Columns in the same unit (both in hours, both in euros)."""
+    return bool(t.units[a]) and t.units[a] == t.units[b]
+
+
 def _column_by_dimension(t: TableData, q: str) -> int | None:
     """The one column measured in the units an adjective or verb of the question measures ("cheaper" →
     the column of prices, "heaviest" or "carries more" → the column in tonnes); None when none or several are."""
     from chatbot.understanding.nlp import parse
 
-    lemmas = {tok.lemma_.lower() for tok in parse(q) if tok.pos_ in ("ADJ", "ADV", "VERB")}
+    # a comparison ("cheaper", "the heaviest") or a verb ("carries more"); not "how long is the warranty"
+    lemmas = {tok.lemma_.lower() for tok in parse(q) if tok.tag_ in ("JJR", "JJS", "RBR", "RBS") or tok.pos_ == "VERB"}
     for words, units in DIMENSIONS:
         if not lemmas & words:
             continue
@@ -1237,6 +1246,10 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
         ask = replace(ask, where=where, columns=tuple(h for h in ask.columns if h.index != where[0]))
     elif where is not None and not ask.columns:  # "which hold at least 1.5 l": the unit names the column bounded
         ask = replace(ask, columns=(Hit(where[0], 0, 0, PARTIAL),))
+    if ask.columns and ask.extreme and not flow and not ask.rows:  # "where were the robots out of action the longest": hours, not robots
+        j = _column_by_dimension(t, ask.free)
+        if j is not None and all(h.index != j and not _same_dimension(t, h.index, j) for h in ask.columns):
+            ask = replace(ask, columns=(Hit(j, 0, 0, PARTIAL),))
     if not ask.columns and not flow:  # "which is cheaper": the one column of prices
         j = _column_by_dimension(t, ask.free)  # the names blanked: "Hauler" is no verb of carrying
         if j is not None:
