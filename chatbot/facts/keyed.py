@@ -11,9 +11,21 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from functools import lru_cache
 
-from chatbot.facts.context import FactsView
+from chatbot.facts.column_words import (
+    better_asked,
+    better_directions,
+    by_broader_words,
+    column_by_definition,
+    column_by_dimension,
+    header_unit,
+    lead_in,
+    same_dimension,
+    speed_of_time,
+    stems,
+    without_other_counterparts,
+    without_other_heads,
+)
 from chatbot.facts.currency import currency_symbol
 from chatbot.facts.extract import TableData
 from chatbot.facts.match import (
@@ -29,7 +41,6 @@ from chatbot.facts.match import (
     match_columns,
     match_rows,
     matching_cells,
-    other_counterpart,
 )
 from chatbot.facts.numbers import SCALE_NAMES
 from chatbot.facts.question import (
@@ -162,14 +173,6 @@ def _year_valued(t: TableData, j: int) -> bool:
 
 RANGE = re.compile(r"\brange\b|\bspread\b")
 PER_UNIT = re.compile(r"\bper\s+([a-z][a-z0-9/²³]*)")
-HEADER_UNIT = re.compile(r"\(([^()]+)\)\s*$")
-
-
-def _header_unit(column: str) -> str:
-    m = HEADER_UNIT.search(column)
-    return m.group(1).strip().lower() if m else ""
-
-
 def _superlative(q: str) -> str:
     """"max" or "min" for a superlative adjective or adverb ("fastest", "slowest", "best"), by the
     spaCy tag and lemma; "" when there is none."""
@@ -374,8 +377,8 @@ def extreme_rows(ask: TableAsk) -> NumericAnswer | None:
         return None
     # a column of losses written as negative numbers ("Range loss −12.8%"): "lost the most" is the largest loss
     losses = all(x <= 0 for x, _ in vals) and bool(LOSS.search(ask.q + " " + m.name.lower()))
-    better = _better_asked(ask, m)  # "the best ratio" where the text says higher is better
-    high = better == "max" if better else (ask.extreme == "max") != _speed_of_time(ask, m)  # "the quickest to charge": the fewest minutes
+    better = better_asked(ask, m)  # "the best ratio" where the text says higher is better
+    high = better == "max" if better else (ask.extreme == "max") != speed_of_time(ask, m)  # "the quickest to charge": the fewest minutes
     ranked = sorted(vals, key=lambda x: abs(x[0]) if losses else x[0], reverse=high)
     v, i = ranked[ask.rank - 1]
     word = ("largest" if high else "smallest") if losses else "highest" if high else "lowest"
@@ -400,24 +403,6 @@ def extreme_rows(ask: TableAsk) -> NumericAnswer | None:
             return None  # a tie: neither yes nor no
         ans.verdict = "Yes" if checked == i else "No"
     return ans
-
-
-# Adjectives of speed: said of a column of durations, the quicker is the smaller number.
-SPEED = {"fast", "quick", "rapid", "swift", "speedy", "slow", "prompt"}
-DURATION = {"s", "sec", "secs", "second", "seconds", "ms", "min", "mins", "minute", "minutes", "h", "hr", "hrs", "hour", "hours",
-            "day", "days", "week", "weeks", "month", "months"}
-
-
-def _speed_of_time(ask: TableAsk, m: Metric) -> bool:
-    """The question compares speed ("quicker", "fastest") over a column measured in time."""
-    if m.kind != "column":
-        return False
-    j = m.cols[0]
-    if not ({ask.table.units[j].lower(), _header_unit(ask.table.columns[j])} & DURATION):
-        return False
-    from chatbot.understanding.nlp import parse
-
-    return any(tok.tag_ in ("JJR", "RBR", "JJS", "RBS") and tok.lemma_.lower() in SPEED for tok in parse(ask.q))
 
 
 def _wants_less(q: str) -> bool:
@@ -667,8 +652,8 @@ def compare_rows(ask: TableAsk) -> NumericAnswer | None:
     va, vb = value(t, m, rows[0]), value(t, m, rows[1])
     if va is None or vb is None:
         return None
-    better = _better_asked(ask, m)  # "is zq's ratio better than pakk's?" where the text says higher is better
-    want_less = better == "min" if better else _wants_less(ask.q) != _speed_of_time(ask, m)  # "quicker to charge": fewer minutes
+    better = better_asked(ask, m)  # "is zq's ratio better than pakk's?" where the text says higher is better
+    want_less = better == "min" if better else _wants_less(ask.q) != speed_of_time(ask, m)  # "quicker to charge": fewer minutes
     pick = min if want_less else max
     (vw, w), (vo, o) = pick((va, rows[0]), (vb, rows[1])), (min if pick is max else max)((va, rows[0]), (vb, rows[1]))
     d = abs(va - vb)
@@ -773,7 +758,7 @@ def counts_rows(a: TableAsk) -> bool:
 
 def _names_label_column(a: TableAsk) -> bool:
     head = a.table.columns[0]
-    return not a.rows and not a.columns and bool(head.strip()) and _stems(head) <= _stems(a.q)
+    return not a.rows and not a.columns and bool(head.strip()) and stems(head) <= stems(a.q)
 
 
 def one_row_per(a: TableAsk) -> bool:
@@ -920,235 +905,6 @@ def _asks_kind(a: TableAsk) -> bool:
     return False
 
 
-def lead_in(t: TableData, documents: Mapping[str, str] | None) -> str:
-    """The text just above a table: its heading and lead-in paragraph (and the caption). A list inside
-    a sentence ("Class distribution: class_0 (59), …") is named by its own lead words only."""
-    if t.layout == "inline":
-        return t.caption
-    text = (documents or {}).get(t.doc_id, "")
-    lead = text[max(0, t.row_spans[0][0] - 600) : t.row_spans[0][0]] if text and t.row_spans else ""
-    return t.caption + " " + " ".join(re.split(r"\n\s*\n", lead.strip())[-3:])  # heading, lead-in, header lines
-
-
-CONDITION_PREPS = {"with", "without", "on", "under", "during", "using", "via"}
-
-
-def qualified_elsewhere(t: TableData, question: str, view: FactsView) -> bool:
-    """The question sets a condition ("with a dictionary", "on the github-users samples") whose noun
-    the document uses elsewhere and nothing about this table does (its title, lead-in, columns, rows
-    and cells): the table's figures are not under that condition."""
-    from chatbot.understanding.nlp import parse
-
-    ft = view.flow_tables.get(t.id)
-    parties = f"{ft.reporter.name} {ft.partner.name}" if ft else ""
-    context = _stems(" ".join((view.titles.get(t.doc_id, ""), lead_in(t, view.documents), " ".join(t.columns), " ".join(t.labels),
-                               " ".join(c for row in t.cells for c in row), parties)))
-    text = _stems(view.documents.get(t.doc_id, ""))
-    for tok in parse(question):
-        if tok.dep_ == "pobj" and tok.head.lower_ in CONDITION_PREPS and tok.pos_ in ("NOUN", "PROPN"):
-            words = _stems(tok.text)
-            if words and not words & context and words <= text:
-                return True
-    return False
-
-
-def _stems(text: str) -> set[str]:
-    from chatbot.text import STOPWORDS, stem
-
-    return {stem(w) for w in re.findall(r"[a-z][a-z\-]+", text.lower()) if w not in STOPWORDS}
-
-
-def by_affinity(tables: list[TableData], q: str, documents: Mapping[str, str] | None = None) -> list[TableData]:
-    """Tables in the order the question's words point at them: words of the text above a table and
-    of its column names; ties keep document order."""
-    if len(tables) < 2:
-        return tables
-    asked = _stems(q)
-    return sorted(tables, key=lambda t: len(asked & _stems(lead_in(t, documents) + " " + " ".join(t.columns))), reverse=True)
-
-
-def _without_other_counterparts(ask: TableAsk) -> TableAsk:
-    """Drop a column about one counterpart ("Exports to Norland") when the question asks about another."""
-    drop = [h for h in ask.columns if other_counterpart(ask.table.columns[h.index], ask.q)]
-    return replace(ask, columns=tuple(h for h in ask.columns if h not in drop)) if drop else ask
-
-
-def _by_broader_words(ask: TableAsk, text: str) -> TableAsk:
-    """Rows or columns named by a word of the question the document never uses, through its WordNet
-    synonyms and broader terms ("booze" → "alcohol"): the user's word for the document's."""
-    from chatbot.understanding.lexicon import Lexicon
-
-    lexicon = Lexicon.load()
-    if not text or not lexicon.available:
-        return ask
-    used = _stems(text)
-    t = ask.table
-    rows, cols = [], []
-    for m in re.finditer(r"[a-z]{3,}", ask.q):  # "booze-wise": each part
-        w = m.group(0)
-        if stem(w) in used or w in STOPWORDS:
-            continue
-        near = {stem(x) for x in lexicon.related(w) | lexicon.broader(w)}
-        rows += [Hit(i, m.start(), m.end(), 1.0) for i, lab in enumerate(t.labels) if _stems(label_key(lab)) and _stems(label_key(lab)) <= near]
-        cols += [Hit(j, m.start(), m.end(), PARTIAL) for j in range(1, len(t.columns))
-                 if _stems(re.sub(r"\([^)]*\)", " ", t.columns[j])) and _stems(re.sub(r"\([^)]*\)", " ", t.columns[j])) <= near]
-    if len({h.index for h in rows}) == 1:
-        return replace(ask, rows=(rows[0],))
-    if not rows and len({h.index for h in cols}) == 1:
-        return replace(ask, columns=(cols[0],))
-    return ask
-
-
-# Nouns that say what a column of a unit measures (general English): "the compression speed" of a
-# column in MB/s is that column, "the compression level" is not.
-MEASURES = {
-    "rate": {"speed", "rate", "throughput", "velocity", "pace"},
-    "money": {"price", "cost", "value", "amount", "spend", "spending", "budget", "revenue", "income", "fee"},
-    "percent": {"share", "rate", "percentage", "proportion", "percent"},
-    "duration": {"time", "duration", "length", "wait"},
-    "distance": {"distance", "length", "range"},
-    "mass": {"weight", "mass", "load"},
-    "any": {"value", "figure", "number", "amount", "total", "count"},
-}
-
-
-def _measure_nouns(t: TableData, j: int) -> set[str]:
-    unit = (t.units[j] or _header_unit(t.columns[j])).lower()
-    kinds = {"any"}
-    if "/" in unit or unit.startswith("per"):
-        kinds.add("rate")
-    if currency_symbol(t.units[j]) or (len(t.units[j]) == 3 and t.units[j].isupper()):
-        kinds.add("money")
-    if unit == "percent":
-        kinds.add("percent")
-    if unit in DURATION:
-        kinds.add("duration")
-    if unit in DIMENSIONS[2][1]:
-        kinds.add("distance")
-    if unit in DIMENSIONS[1][1]:
-        kinds.add("mass")
-    return {stem(w) for k in kinds for w in MEASURES[k]}
-
-
-def _without_compound_heads(ask: TableAsk, text: str) -> TableAsk:
-    """Drop a column whose word only modifies another noun, when the document itself uses that
-    two-word term and the table has no such column: "the highest compression level" asks for a
-    level, not for the Compression column, where the text speaks of "compression levels"."""
-    if not ask.columns or not text:
-        return ask
-    from chatbot.understanding.nlp import parse
-
-    by_start = {tok.idx: tok for tok in parse(ask.q)}
-    table_words = _stems(" ".join((*ask.table.columns, *ask.table.labels)))
-    low = text.lower()
-    drop = []
-    for h in ask.columns:
-        tok = by_start.get(h.start)
-        if h.strength < 1 or tok is None or tok.dep_ not in ("compound", "amod") or tok.head.pos_ != "NOUN" or tok.head.i != tok.i + 1:
-            continue
-        head = _stems(tok.head.text)
-        if head & _measure_nouns(ask.table, h.index):
-            continue  # "compression speed" of a column in MB/s: the noun says what the column measures
-        if head and not head & table_words and re.search(rf"\b{re.escape(tok.lower_)}\s+{re.escape(tok.head.lower_.rstrip('s'))}", low):
-            drop.append(h)
-    return replace(ask, columns=tuple(h for h in ask.columns if h not in drop)) if drop else ask
-
-
-BETTER = re.compile(r"\b(higher|larger|bigger|more|greater|lower|smaller|less|fewer)\b(?:\s+\w+){0,2}\s+(?:is|are|means)\s+better\b")
-
-
-@lru_cache(maxsize=256)
-def _better_directions(columns: tuple[str, ...], text: str) -> tuple[frozenset[int], frozenset[int]]:
-    """Columns the document's own sentences say are better low or better high ("Ratio is the original
-    size divided by the compressed size, so higher is better")."""
-    low: set[int] = set()
-    high: set[int] = set()
-    for sent in re.split(r"(?<=[.!?])\s+", text):
-        m = BETTER.search(sent.lower())
-        if m is None:
-            continue
-        for j, col in enumerate(columns[1:], start=1):
-            name = label_key(col).rstrip(".")
-            if name and re.search(rf"\b{re.escape(name)}", sent.lower()):
-                (low if m.group(1) in ("lower", "smaller", "less", "fewer") else high).add(j)
-    return frozenset(low), frozenset(high)
-
-
-def _better_asked(ask: TableAsk, m: Metric) -> str:
-    """"max" or "min" when the question asks which is better or worse ("better", "best", "worst") of a
-    column whose better end the document names; "" otherwise."""
-    if m.kind != "column" or not re.search(r"\b(?:better|best|worse|worst)\b", ask.q):
-        return ""
-    j = m.cols[0]
-    good = "min" if j in ask.lower_better else "max" if j in ask.higher_better else ""
-    if not good:
-        return ""
-    return good if re.search(r"\b(?:better|best)\b", ask.q) else ("max" if good == "min" else "min")
-
-
-def _without_other_heads(ask: TableAsk, documents: Mapping[str, str] | None) -> TableAsk:
-    """Drop a column named by half its words where that word only modifies another noun the text
-    speaks of and the table does not ("the battery warranty" is not the Usable battery column)."""
-    text = (documents or {}).get(ask.table.doc_id, "")
-    ask = _without_compound_heads(ask, text)
-    weak = [h for h in ask.columns if h.strength == PARTIAL]
-    if not weak or not text or not ask.rows:
-        return ask
-    from chatbot.understanding.nlp import parse
-
-    by_start = {tok.idx: tok for tok in parse(ask.q)}
-    table_words = _stems(" ".join((*ask.table.columns, *ask.table.labels)))
-    names = [_stems(ask.table.labels[h.index]) for h in ask.rows]
-    # the sentences of the text that speak of a row the question names
-    said = [ws for sent in re.split(r"(?<=[.!?])\s+|\n\s*\n", text) if any(n & (ws := _stems(sent)) for n in names)]
-    drop = []
-    for h in weak:
-        tok = by_start.get(h.start)
-        if tok is None or tok.dep_ not in ("compound", "amod", "nmod") or tok.head.pos_ != "NOUN":
-            continue
-        head = _stems(tok.head.text)
-        if head and not head & table_words and any(head <= ws for ws in said):
-            drop.append(h)
-    return replace(ask, columns=tuple(h for h in ask.columns if h not in drop)) if drop else ask
-
-
-DEFINES = r"\s+(?:is|are|means|gives|shows|counts|refers to|denotes|measures)\s+(?:the\s+|a\s+|an\s+)?"
-
-
-@lru_cache(maxsize=256)
-def _definitions(columns: tuple[str, ...], text: str) -> tuple[frozenset[str], ...]:
-    """For each column, the words of the document's own sentence defining it ("Capacity is the number
-    of passengers a vessel is licensed to carry"), as stems; empty when the text defines it nowhere."""
-    out = []
-    for col in columns:
-        name = re.sub(r"\s*\([^)]*\)", "", col).strip()
-        m = re.search(rf"(?:^|(?<=[.!?]\s)|(?<=\n)){re.escape(name)}{DEFINES}([^.!?\n]+(?:\n(?!\s*\n)[^.!?\n]+)*)", text) if name else None
-        out.append(frozenset(_stems(m.group(1)) - _stems(name)) if m else frozenset())
-    return tuple(out)
-
-
-def _column_by_definition(t: TableData, q: str, text: str) -> int | None:
-    """The one numeric column whose definition in the text shares a noun with the question."""
-    if not text:
-        return None
-    from chatbot.understanding.nlp import parse
-
-    nouns = {stem(tok.lower_) for tok in parse(q) if tok.pos_ == "NOUN"}
-    defs = _definitions(t.columns, text)
-    hits = [j for j in range(1, len(t.columns)) if defs[j] & nouns and any(v[j] is not None for v in t.values)]
-    return hits[0] if len(hits) == 1 else None
-
-
-# Adjectives that measure one dimension, and the units of that dimension (general English).
-DURATION_ADJECTIVES = {"long", "short", "lengthy", "brief"}
-DIMENSIONS = (
-    ({"cheap", "expensive", "costly", "pricey", "pricy", "affordable", "dear"}, "money"),
-    ({"heavy", "light", "hefty", "carry", "haul", "lift"}, frozenset({"t", "kg", "g", "lb", "lbs", "tonnes", "tons", "tonne", "ton"})),
-    ({"far", "near", "distant", "long", "short"}, frozenset({"km", "m", "mi", "miles", "cm", "mm", "nm", "metres", "meters"})),
-    (DURATION_ADJECTIVES, frozenset(DURATION)),
-)
-
-
 # "that meet the 240 km requirement", "with at least 250 km", "over 1.2 t": a number whose unit names one column
 UNIT_BOUND = re.compile(r"\b(meets?|meeting|satisf(?:y|ies|ying)|reach(?:es|ing)?|exceeds?|exceeding|more than|over|above|at least|"
                         r"less than|under|below|at most)\s+(?:the\s+|a\s+)?[^\d\s]{0,2}(\d[\d,]*(?:\.\d+)?)\s?([a-z%][a-z/]*)")
@@ -1159,7 +915,7 @@ def _unit_bound(t: TableData, q: str) -> tuple[int, str, Decimal] | None:
     if m is None:
         return None
     unit = m.group(3)
-    cols = [j for j in range(1, len(t.columns)) if unit in (t.units[j].lower(), _header_unit(t.columns[j]))]
+    cols = [j for j in range(1, len(t.columns)) if unit in (t.units[j].lower(), header_unit(t.columns[j]))]
     if len(cols) != 1:
         return None
     word = m.group(1)
@@ -1184,29 +940,6 @@ def _where_said(ask: TableAsk) -> str:
     return f"Of the rows with {t.columns[j]} {dict(gt='>', ge='≥', lt='<', le='≤')[op]} {n.normalize():,f} {t.units[j]}".rstrip() + ", "
 
 
-def _same_dimension(t: TableData, a: int, b: int) -> bool:
-    """Columns in the same unit (both in hours, both in euros)."""
-    return bool(t.units[a]) and t.units[a] == t.units[b]
-
-
-def _column_by_dimension(t: TableData, q: str) -> int | None:
-    """The one column measured in the units an adjective or verb of the question measures ("cheaper" →
-    the column of prices, "heaviest" or "carries more" → the column in tonnes); None when none or several are."""
-    from chatbot.understanding.nlp import parse
-
-    # a comparison ("cheaper", "the heaviest") or a verb ("carries more"); not "how long is the warranty"
-    lemmas = {tok.lemma_.lower() for tok in parse(q) if tok.tag_ in ("JJR", "JJS", "RBR", "RBS") or tok.pos_ == "VERB"}
-    for words, units in DIMENSIONS:
-        if not lemmas & words:
-            continue
-        cols = [j for j in range(1, len(t.columns)) if any(v[j] is not None for v in t.values)
-                and (bool(currency_symbol(t.units[j])) or len(t.units[j]) == 3 and t.units[j].isupper() if units == "money"
-                     else t.units[j].lower() in units or _header_unit(t.columns[j]) in units)]
-        if len(cols) == 1:
-            return cols[0]
-    return None
-
-
 def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str, str] | None = None) -> TableAsk | None:
     """The question read against one name-keyed table (``read_ask``), where a table of one measure
     named only by the text above it ("Electricity used per site" → Power) takes that measure;
@@ -1218,7 +951,7 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
     per = PER_UNIT.search(q)
     if per is not None:  # "energy cost per km": the column measured in km divides
         unit = per.group(1)
-        j = next((j for j in range(1, len(t.columns)) if unit in (t.units[j].lower(), _header_unit(t.columns[j]))), None)
+        j = next((j for j in range(1, len(t.columns)) if unit in (t.units[j].lower(), header_unit(t.columns[j]))), None)
         if j is not None and all(h.index != j for h in ask.columns):
             ask = replace(ask, columns=(*ask.columns, Hit(j, per.start(1), per.end(1), PARTIAL)))
     age = AGE.search(q)
@@ -1227,18 +960,18 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
         if len(years) == 1:
             newest = age.group(1) in ("newest", "latest", "youngest", "most recent", "last")
             ask = replace(ask, columns=(Hit(years[0], age.start(), age.end(), PARTIAL),), extreme="max" if newest else "min")
-    ask = _without_other_heads(ask, documents)
-    low, high = _better_directions(t.columns, (documents or {}).get(t.doc_id, ""))
+    ask = without_other_heads(ask, documents)
+    low, high = better_directions(t.columns, (documents or {}).get(t.doc_id, ""))
     ask = replace(ask, lower_better=low, higher_better=high)
     if not ask.rows and not ask.columns and not flow:  # "the strongest booze": a word the document never uses, for its "Alcohol"
-        ask = _by_broader_words(ask, (documents or {}).get(t.doc_id, ""))
+        ask = by_broader_words(ask, (documents or {}).get(t.doc_id, ""))
     if ask.rows and not ask.columns and not flow and ask.extreme:  # "the strongest alcohol": the row's Max column
         edge = [j for j in range(1, len(t.columns)) if t.columns[j].strip().lower().rstrip(".") in (MAX_WORDS if ask.extreme == "max" else MIN_WORDS)]
         if len(edge) == 1 and len({label_key(t.labels[h.index]) for h in ask.rows}) == 1:
             ask = replace(ask, columns=(Hit(edge[0], 0, 0, PARTIAL),), extreme="")
-    ask = _without_other_counterparts(ask)
+    ask = without_other_counterparts(ask)
     if not ask.columns and not flow:  # "how many passengers can the Gannet carry?": the text defines Capacity by passengers
-        j = _column_by_definition(t, q, (documents or {}).get(t.doc_id, ""))
+        j = column_by_definition(t, q, (documents or {}).get(t.doc_id, ""))
         if j is not None:
             ask = replace(ask, columns=(Hit(j, 0, 0, PARTIAL),))
     where = _unit_bound(t, q)
@@ -1247,11 +980,11 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
     elif where is not None and not ask.columns:  # "which hold at least 1.5 l": the unit names the column bounded
         ask = replace(ask, columns=(Hit(where[0], 0, 0, PARTIAL),))
     if ask.columns and ask.extreme and not flow and not ask.rows:  # "where were the robots out of action the longest": hours, not robots
-        j = _column_by_dimension(t, ask.free)
-        if j is not None and all(h.index != j and not _same_dimension(t, h.index, j) for h in ask.columns):
+        j = column_by_dimension(t, ask.free)
+        if j is not None and all(h.index != j and not same_dimension(t, h.index, j) for h in ask.columns):
             ask = replace(ask, columns=(Hit(j, 0, 0, PARTIAL),))
     if not ask.columns and not flow:  # "which is cheaper": the one column of prices
-        j = _column_by_dimension(t, ask.free)  # the names blanked: "Hauler" is no verb of carrying
+        j = column_by_dimension(t, ask.free)  # the names blanked: "Hauler" is no verb of carrying
         if j is not None:
             ask = replace(ask, columns=(Hit(j, 0, 0, PARTIAL),), extreme=ask.extreme or _superlative(q))
     if RANGE.search(q) and len(ask.columns) < 2:  # "the range of nitrogen": its Max minus its Min column
@@ -1278,7 +1011,7 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
     # quantity ("is class_1 the biggest?", not "what does qhash.c do?"), asks for that measure
     if not ask.columns and not flow and len(values) == 1 and (
         (ask.rows and bool(QUANTITY.search(q) or ask.extreme or SHARE.search(q) or COMPARES.search(q)))
-        or _stems(q) & (_stems(lead_in(t, documents)) - _stems(" ".join(t.labels)))
+        or stems(q) & (stems(lead_in(t, documents)) - stems(" ".join(t.labels)))
     ):
         ask = replace(ask, columns=(Hit(values[0], 0, 0, PARTIAL),))
     return ask
@@ -1340,7 +1073,7 @@ def _unknown_name(a: TableAsk) -> str:
     lexicon = Lexicon.load()
     if not lexicon.available:
         return ""
-    held = _stems(" ".join((*a.table.labels, *a.table.columns, *(c for row in a.table.cells for c in row))))
+    held = stems(" ".join((*a.table.labels, *a.table.columns, *(c for row in a.table.cells for c in row))))
     for m in re.finditer(r"[a-z][a-z0-9]{2,}", a.free):
         w = m.group(0)
         if w not in STOPWORDS and stem(w) not in held and not lexicon.knows(w) and not lexicon.knows(stem(w)):

@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from chatbot.facts import keyed, mention_ops, table_ops, year_columns
+from chatbot.facts import column_words, keyed, mention_ops, table_ops, year_columns
 from chatbot.facts.context import Request, doc_knows
 from chatbot.facts.keyed import TableAsk
 from chatbot.facts.match import other_counterpart
@@ -150,8 +150,8 @@ TABLE_OPERATIONS: tuple[Operation[TableRequest], ...] = (
 def keyed_tables(r: Request) -> NumericAnswer | None:
     """The first name-keyed table that answers, the tables the question's words point at first."""
     view, q = r.view, r.ask.q
-    for t in keyed.by_affinity([t for t in view.tables if not t.year_keyed], q, view.documents):
-        if keyed.qualified_elsewhere(t, r.ask.question, view):
+    for t in column_words.by_affinity([t for t in view.tables if not t.year_keyed], q, view.documents):
+        if column_words.qualified_elsewhere(t, r.ask.question, view):
             continue  # "… with a dictionary on the samples": a condition the text speaks of and this table does not
         ask = keyed.read_keyed(t, q, flow_metrics(view, t, r.ask), view.documents)
         ask = keyed.whole_for_year(ask, view.tables, r.ask.years) if ask is not None else None
