@@ -673,3 +673,10 @@ def test_a_superlative_of_time_reads_the_column_in_days_not_the_noun_it_mentions
     _, qa = _qa("huts", SHELTERS)
     longest = qa.answer("which hut had its wardens away the longest?")  # "longest": the column in days, not Wardens
     assert longest is not None and longest.text.startswith("Sorrel Tarn has the highest Closed: 44 days")
+
+
+
+def test_a_word_for_the_person_who_does_it_does_not_name_the_column_of_the_thing() -> None:
+    _, qa = _qa("orchard", "| Orchard | Trees | Pick errors |\n|---|---|---|\n| Aske | 410 | 0.4% |\n| Brill | 380 | 0.7% |\n")
+    assert qa.answer("what's the average wage for a picker?") is None  # "picker" is not "Pick errors"
+    assert qa.answer("what's the average of the pick errors?") is not None

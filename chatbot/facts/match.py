@@ -262,7 +262,7 @@ def _find_word(qwords: list[tuple[int, int, str]], w: str) -> tuple[int, int] | 
     sw = stem(w)
     tests = (
         lambda x: x == w or stem(x) == sw,
-        lambda x: len(w) >= 3 and len(x) >= 3 and (x.startswith(w) or w.startswith(x)) and x not in STOPWORDS,
+        lambda x: len(w) >= 3 and len(x) >= 3 and (x.startswith(w) or w.startswith(x)) and x not in STOPWORDS and not _agent_of(x, w),
         lambda x: any(w in g and x in g for g in SAME_MEANING),
         lambda x: _same_root(w, x),  # "compressor" ↔ "Compression"
     )
@@ -271,6 +271,11 @@ def _find_word(qwords: list[tuple[int, int, str]], w: str) -> tuple[int, int] | 
             if test(x):
                 return a, b
     return None
+
+
+def _agent_of(x: str, w: str) -> bool:
+    """``x`` is the person who does ``w`` ("picker" of "pick", "visitor" of "visit"): another thing."""
+    return any(x in (w + end, w + w[-1] + end) for end in ("er", "ers", "or", "ors"))
 
 
 def _same_root(a: str, b: str) -> bool:
