@@ -680,3 +680,10 @@ def test_a_word_for_the_person_who_does_it_does_not_name_the_column_of_the_thing
     _, qa = _qa("orchard", "| Orchard | Trees | Pick errors |\n|---|---|---|\n| Aske | 410 | 0.4% |\n| Brill | 380 | 0.7% |\n")
     assert qa.answer("what's the average wage for a picker?") is None  # "picker" is not "Pick errors"
     assert qa.answer("what's the average of the pick errors?") is not None
+
+
+def test_what_figure_a_row_has_is_its_value_what_kind_it_runs_on_is_not() -> None:
+    _, qa = _qa("vans", VANS)
+    has = qa.answer("what price does Birch L have?")  # "what … have": the figure it holds
+    assert has is not None and "€47,350" in has.text
+    assert qa.answer("what range does Cedar X come in?") is None  # another verb: a kind, not the figure

@@ -899,10 +899,17 @@ def _asks_kind(a: TableAsk) -> bool:
     from chatbot.understanding.nlp import parse
 
     spans = [(h.start, h.end) for h in a.columns if any(a.table.values[i][h.index] is not None for i in range(len(a.table.labels)))]
-    for tok in parse(a.q):
+    doc = parse(a.q)
+    root = next((tok.lemma_.lower() for tok in doc if tok.dep_ == "ROOT"), "")
+    for tok in doc:
         if tok.tag_ == "WDT" and tok.dep_ == "det" and any(s <= tok.head.idx < e for s, e in spans):
-            return True
+            # "what payload does X have?", "what ratio does X reach?": the verb holds or attains the figure
+            return root not in HOLDING_VERBS
     return False
+
+
+# Verbs whose object is a figure the subject holds or attains (general English).
+HOLDING_VERBS = {"have", "be", "get", "reach", "achieve", "attain", "offer", "score", "record", "hit", "manage", "post", "show"}
 
 
 # "that meet the 240 km requirement", "with at least 250 km", "over 1.2 t": a number whose unit names one column
