@@ -71,6 +71,16 @@ def make_settings(root: Path, corpus: Path = CORPUS, **kw) -> Settings:  # type:
     )
 
 
+def bot_of_test_document(session_dir: Path, embedder, filename: str, name: str):  # type: ignore[no-untyped-def]
+    """A bot over one document of ``tests/data`` alone, indexed under ``session_dir``."""
+    from chatbot.bot import Chatbot
+
+    folder = session_dir / f"{name}-corpus"
+    folder.mkdir(exist_ok=True)
+    shutil.copy(DATA / filename, folder / filename)
+    return Chatbot.load(make_settings(session_dir / name, corpus=folder), embedder=embedder)
+
+
 @pytest.fixture(scope="session")
 def settings(session_dir: Path) -> Settings:
     return make_settings(session_dir / "article")

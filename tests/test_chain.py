@@ -4,7 +4,6 @@ abstention, false premises, injection, conflicts, bad input, and a second docume
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 
@@ -329,13 +328,9 @@ def test_past_its_budget_the_web_request_tells_the_work_to_stop() -> None:
 @pytest.fixture(scope="module")
 def guide_bot(session_dir, embedder):  # type: ignore[no-untyped-def]
     """A third document written for the tests: an operator's guide (steps, a reason, a table of bays)."""
-    from chatbot.bot import Chatbot
-    from conftest import DATA, make_settings
+    from conftest import bot_of_test_document
 
-    folder = session_dir / "guide-corpus"
-    folder.mkdir(exist_ok=True)
-    shutil.copy(DATA / "glasshouse-guide.md", folder / "glasshouse-guide.md")
-    return Chatbot.load(make_settings(session_dir / "guide", corpus=folder), embedder=embedder)
+    return bot_of_test_document(session_dir, embedder, "glasshouse-guide.md", "guide")
 
 
 def test_a_how_to_answer_gives_the_steps_and_what_they_introduce(guide_bot) -> None:  # type: ignore[no-untyped-def]

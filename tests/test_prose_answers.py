@@ -3,8 +3,6 @@ nouns naming a kind of thing, headings a list line introduces, yes/no answers th
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from chatbot.answering.condense import condense
@@ -17,13 +15,9 @@ from chatbot.understanding.wordnet_seek import is_english_word, verbs_related
 
 @pytest.fixture(scope="module")
 def readme_bot(session_dir, embedder):  # type: ignore[no-untyped-def]
-    from chatbot.bot import Chatbot
-    from conftest import DATA, make_settings
+    from conftest import bot_of_test_document
 
-    folder = session_dir / "quillon-corpus"
-    folder.mkdir(exist_ok=True)
-    shutil.copy(DATA / "quillon-readme.md", folder / "quillon-readme.md")
-    return Chatbot.load(make_settings(session_dir / "quillon", corpus=folder), embedder=embedder)
+    return bot_of_test_document(session_dir, embedder, "quillon-readme.md", "quillon")
 
 
 @pytest.mark.parametrize(

@@ -108,10 +108,9 @@ def without_other_counterparts(ask: TableAsk) -> TableAsk:
 def by_broader_words(ask: TableAsk, text: str) -> TableAsk:
     """Rows or columns named by a word of the question the document never uses, through its WordNet
     synonyms and broader terms ("booze" → "alcohol"): the user's word for the document's."""
-    from chatbot.understanding.lexicon import Lexicon
+    from chatbot.understanding.wordnet_seek import nearby_nouns
 
-    lexicon = Lexicon.load()
-    if not text or not lexicon.available:
+    if not text:
         return ask
     used = stems(text)
     t = ask.table
@@ -120,7 +119,7 @@ def by_broader_words(ask: TableAsk, text: str) -> TableAsk:
         w = m.group(0)
         if stem(w) in used or w in STOPWORDS:
             continue
-        near = {stem(x) for x in lexicon.related(w) | lexicon.broader(w)}
+        near = {stem(x) for x in nearby_nouns(w)}
         rows += [Hit(i, m.start(), m.end(), 1.0) for i, lab in enumerate(t.labels) if stems(label_key(lab)) and stems(label_key(lab)) <= near]
         cols += [Hit(j, m.start(), m.end(), PARTIAL) for j in range(1, len(t.columns))
                  if stems(re.sub(r"\([^)]*\)", " ", t.columns[j])) and stems(re.sub(r"\([^)]*\)", " ", t.columns[j])) <= near]

@@ -1075,15 +1075,12 @@ def _average_of(ask: TableAsk, m: Metric) -> tuple[Decimal, list[int], str] | No
 
 def _unknown_name(a: TableAsk) -> str:
     """A name in the question that no dictionary knows and the table does not hold ("lzma")."""
-    from chatbot.understanding.lexicon import Lexicon
+    from chatbot.understanding.wordnet_seek import is_dictionary_word
 
-    lexicon = Lexicon.load()
-    if not lexicon.available:
-        return ""
     held = stems(" ".join((*a.table.labels, *a.table.columns, *(c for row in a.table.cells for c in row))))
     for m in re.finditer(r"[a-z][a-z0-9]{2,}", a.free):
         w = m.group(0)
-        if w not in STOPWORDS and stem(w) not in held and not lexicon.knows(w) and not lexicon.knows(stem(w)):
+        if w not in STOPWORDS and stem(w) not in held and not is_dictionary_word(w) and not is_dictionary_word(stem(w)):
             return w
     return ""
 

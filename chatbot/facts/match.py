@@ -138,14 +138,13 @@ def _qualifier(w: str) -> bool:
 def _proper_name(w: str, label: str) -> bool:
     """``w`` is written capitalised in ``label`` and is no English word (WordNet knows no form of it):
     a brand or place name ("Arvo", "Brisa"), which alone names its row."""
-    from chatbot.understanding.lexicon import Lexicon
+    from chatbot.understanding.wordnet_seek import is_dictionary_word
 
     if len(w) < 3 or not w.isalpha() or w in STOPWORDS:
         return False
     if not re.search(rf"(?<![A-Za-z]){re.escape(w[0].upper() + w[1:])}(?![A-Za-z])", label):
         return False
-    lexicon = Lexicon.load()
-    return lexicon.available and not lexicon.knows(w)
+    return not is_dictionary_word(w)
 
 
 def match_columns(t: TableData, q: str, skip: tuple[int, ...] = ()) -> list[Hit]:
@@ -231,10 +230,9 @@ def _verbs(q: str) -> set[int]:
 
 def _participle(word: str) -> bool:
     """"observed", not "speed": ends in -ed and is no noun (a title-case header hides the tag)."""
-    from chatbot.understanding.lexicon import Lexicon
+    from chatbot.understanding.wordnet_seek import has_sense
 
-    lexicon = Lexicon.load()
-    return word.endswith("ed") and lexicon.available and not lexicon.base_forms(word, "noun") and bool(lexicon.base_forms(word, "verb"))
+    return word.endswith("ed") and not has_sense(word, "noun") and has_sense(word, "verb")
 
 
 def _without_modifiers(hits: list[Hit], q: str) -> list[Hit]:

@@ -67,7 +67,7 @@ class Lexicon:
         for pos in ("noun", "verb", "adj", "adv"):
             self._index[pos] = _read_index(folder / f"index.{pos}")
             self._data[pos] = (folder / f"data.{pos}").read_bytes().replace(b"\r\n", b"\n")  # byte offsets count LF endings
-            self._exceptions[pos] = _read_exceptions(folder / f"{pos}.exc")
+            self._exceptions[pos] = read_exceptions(folder / f"{pos}.exc")
 
     @classmethod
     def load(cls, folder: Path | None = None) -> Lexicon:
@@ -90,30 +90,6 @@ class Lexicon:
                 if cand in index:
                     out.append(cand)
         return [w for w in dict.fromkeys(out) if w in index]
-
-    def knows(self, word: str) -> bool:
-        """Is ``word`` (lower-case) a form of some English word, of any part of speech?"""
-        return any(self.base_forms(word, pos) for pos in self._index)
-
-    def broader(self, word: str, levels: int = 2) -> set[str]:
-        """Words of the broader senses (WordNet hypernyms, up to ``levels`` steps) of the noun's commoner
-        senses: "booze" → "alcohol", "liquor" → "beverage"."""
-        word = word.lower()
-        out: set[str] = set()
-        index = self._index.get("noun", {})
-        frontier = [off for base in self.base_forms(word, "noun") for off in index[base][:SENSES]]
-        for _ in range(levels):
-            nxt = []
-            for off in frontier:
-                _, pointers = self._synset("noun", off)
-                for symbol, target, target_pos, _ in pointers:
-                    if symbol in ("@", "@i") and target_pos == "noun":
-                        words, _ = self._synset("noun", target)
-                        out |= set(words)
-                        nxt.append(target)
-            frontier = nxt
-        out.discard(word)
-        return {w for w in out if w.isalpha() or "-" in w}
 
     def related(self, word: str) -> set[str]:
         """Single words that share the word's commonest sense, or are derived forms of its commoner senses."""
@@ -177,7 +153,7 @@ def _read_index(path: Path) -> dict[str, list[int]]:
     return out
 
 
-def _read_exceptions(path: Path) -> dict[str, list[str]]:
+def read_exceptions(path: Path) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if path.is_file():
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():

@@ -13,7 +13,7 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
-from chatbot.understanding.lexicon import DETACH, default_folder
+from chatbot.understanding.lexicon import DETACH, default_folder, read_exceptions
 
 MAX_DEPTH = 20
 
@@ -56,7 +56,7 @@ class Synsets:
         self._data_path = folder / f"data.{pos}"
         self._data = b""
         self._lock = threading.Lock()
-        self.exceptions = _read_exceptions(folder / f"{pos}.exc")
+        self.exceptions = read_exceptions(folder / f"{pos}.exc")
 
     def senses(self, word: str) -> list[int]:
         """The synset offsets of the first dictionary form of ``word`` that WordNet has, commonest sense first."""
@@ -84,6 +84,15 @@ class Synsets:
             if pos == own:
                 out.append((symbol, int(target)))
         return out
+
+    def words(self, offset: int) -> list[str]:
+        """The lemmas of the synset at ``offset`` (lower case, words joined by "-")."""
+        with self._lock:
+            if not self._data:
+                self._data = self._data_path.read_bytes().replace(b"\r\n", b"\n")
+        data = self._data
+        fields = data[offset : data.find(b"\n", offset)].split(b" | ", 1)[0].decode("utf-8", "replace").split()
+        return [fields[4 + 2 * i].lower().split("(")[0].replace("_", "-") for i in range(int(fields[3], 16))]
 
     def ancestors(self, offset: int, depth: int = MAX_DEPTH) -> set[int]:
         """The synset and its hypernyms (and an instance's classes), up to ``depth`` steps."""
@@ -124,7 +133,7 @@ class EnglishWords:
         for pos in DETACH:
             if (folder / f"index.{pos}").is_file():
                 self._indexes[pos] = SortedIndex(folder / f"index.{pos}")
-                self._exceptions[pos] = _read_exceptions(folder / f"{pos}.exc")
+                self._exceptions[pos] = read_exceptions(folder / f"{pos}.exc")
 
     @property
     def available(self) -> bool:
@@ -136,14 +145,6 @@ class EnglishWords:
                    for pos, index in self._indexes.items() for b in base_forms(word, pos, self._exceptions[pos]))
 
 
-def _read_exceptions(path: Path) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            words = line.split()
-            if len(words) >= 2:
-                out[words[0]] = words[1:]
-    return out
 
 
 @lru_cache(maxsize=2)
@@ -164,6 +165,37 @@ def is_english_word(word: str) -> bool:
     return any(word[:i] in words and word[i:] in words for i in cuts)
 
 
+
+
+def is_dictionary_word(word: str) -> bool:
+    """Is ``word`` (lower case) a form of a WordNet lemma of any part of speech? True when WordNet is not
+    installed: then no word is taken for a name."""
+    words = _english(str(default_folder() or ""))
+    return not words.available or word in words
+
+
+def has_sense(word: str, pos: str) -> bool:
+    """Does WordNet know ``word`` as a ``pos`` ("noun", "verb")? False without WordNet."""
+    found = synsets(pos)
+    return found is not None and bool(found.senses(word))
+
+
+NOUN_SENSES = 3  # a noun's commoner senses
+
+
+@lru_cache(maxsize=4096)
+def nearby_nouns(word: str, levels: int = 2) -> frozenset[str]:
+    """Words of a noun's commoner senses and of their broader senses up to ``levels`` steps ("booze" →
+    "liquor", "alcohol", "beverage"): what a word the document never uses may stand for."""
+    nouns = synsets("noun")
+    if nouns is None:
+        return frozenset()
+    out: set[str] = set()
+    for offset in nouns.senses(word)[:NOUN_SENSES]:
+        for target in nouns.ancestors(offset, levels):
+            out.update(nouns.words(target))
+    out.discard(word)
+    return frozenset(w for w in out if w.isalpha() or "-" in w)
 
 
 VERB_SENSES = 3  # a verb's commoner senses; the rarer ones relate it to verbs a reader would not take it for
