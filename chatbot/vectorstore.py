@@ -111,6 +111,7 @@ def _probe_server(configured: str, heartbeat_url: str) -> None:
 class ChromaStore:
     def __init__(self, client, name: str, create: bool, timeout_s: float = 5.0, where: str = "") -> None:  # type: ignore[no-untyped-def]
         self.name = name
+        self.client = client
         self.timeout_s = timeout_s
         self.where = where  # "the Chroma server at …" or "the embedded store in …", for messages
         if create:
@@ -165,6 +166,23 @@ class ChromaStore:
         if not hasattr(self, "_count"):
             self._count = self.count()
         return self._count
+
+
+def copy_vectors(source: ChromaStore, target: ChromaStore, batch: int = 1000) -> int:
+    """Copy every record of ``source`` (id, stored vector, text, metadata) into ``target`` in
+    batches, without embedding anything again, e.g. an embedded build's store into a Chroma
+    server's collection. Returns the number of records copied."""
+    ids = source.collection.get(include=[])["ids"]
+    size = min(batch, target.client.get_max_batch_size())  # a server caps one call's records
+    for i in range(0, len(ids), size):
+        part = source.collection.get(ids=ids[i : i + size], include=["embeddings", "documents", "metadatas"])
+        target.collection.add(
+            ids=part["ids"],
+            embeddings=np.asarray(part["embeddings"], dtype=np.float32),
+            documents=part["documents"],
+            metadatas=part["metadatas"],
+        )
+    return len(ids)
 
 
 def open_vector_store(settings: Settings, path: Path, name: str, create: bool) -> VectorStore:

@@ -1,7 +1,7 @@
 """How build, load, memory and answer time grow with the corpus: a benchmark, not a timed test.
 
     .venv/bin/python eval/bench_scale.py [--sizes 1] [--big] [--rounds 3] [--work eval/reports/scale-work]
-                                         [--out eval/reports/scale] [--rebuild] [--no-incremental]
+                                         [--out eval/reports/scale] [--rebuild] [--no-incremental] [--server]
 
 For each size (MB) a corpus is written under ``--work``: the suite's documents (``eval/docs``) plus
 generated reports, each with its own organisation, people, places, prose figures and a table whose
@@ -14,7 +14,13 @@ served in its own child process, so every peak RSS is that stage's alone:
   after removing it again (``remove_10kb_s``);
 - serve: ``Chatbot.load()`` time, warm ``ask()`` p50/p95 (and per kind) over a fixed mix of table,
   factoid and unanswerable questions about the generated reports, each asked with an empty
-  query-embedding cache, peak RSS.
+  query-embedding cache, peak RSS;
+- with ``--server``, the same serve measurement against a Chroma server (the scale-out path): a
+  ``chroma run`` started on 127.0.0.1 (a free port, its own data folder under ``--work``) receives
+  the built index's stored vectors, ids, texts and metadata in batches (nothing is embedded again;
+  ``copy_s``), the other artefacts are copied into a server-mode index folder whose manifest names
+  the server, and the bot loads that index with ``CHATBOT_CHROMA_URL`` pointing at the server. The
+  server's own peak RSS is reported beside the bot's; it is stopped at the end whatever happens.
 
 A full build embeds every passage and prose sentence on all cores (≈ 3 min per MB on this 2-core
 machine when it is shared; see the report), so the default is the 1 MB corpus alone. On a shared
@@ -37,6 +43,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -45,6 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 SEED = 15
+HOST = "127.0.0.1"  # the Chroma server of --server listens on loopback only
 SYLLABLES = "ka lo ve ra ti mon sel dar bri en tor vak mi sul fen gra lin ost per zu hal nor bel cas dri".split()
 FIRST = "Ingrid Tomas Amara Felix Nadia Oskar Leona Ravi Marta Henrik Sofia Emil Hana Pavel Irene Jonas".split()
 LAST = "Solberg Varga Okafor Lindqvist Moreau Castell Brandt Novak Haldane Ferreira Kowal Ahlberg Duarte".split()
@@ -226,13 +235,15 @@ def add_one_document(manager, corpus: Path) -> dict[str, object]:  # type: ignor
     return {"add_10kb_s": round(added, 1), "remove_10kb_s": round(time.perf_counter() - t0, 1)}
 
 
-def child_serve(work: Path, rounds: int) -> dict[str, object]:
+def child_serve(work: Path, rounds: int, index: str = "index", chroma_url: str = "") -> dict[str, object]:
+    """Load the index in ``work / index`` and time warm answers; ``chroma_url``: through that server."""
     from chatbot.bot import Chatbot
     from chatbot.evaluation import percentile
     from chatbot.settings import Settings
 
     mix = json.loads((work / "questions.json").read_text(encoding="utf-8"))
-    settings = Settings.from_env(corpus_dir=work / "corpus", index_dir=work / "index")
+    server = {"chroma_url": chroma_url} if chroma_url else {}
+    settings = Settings.from_env(corpus_dir=work / "corpus", index_dir=work / index, **server)
     t0 = time.perf_counter()
     bot = Chatbot.load(settings)
     load_s = time.perf_counter() - t0
@@ -269,10 +280,142 @@ def child_serve(work: Path, rounds: int) -> dict[str, object]:
     }
 
 
+def child_copy(work: Path, chroma_url: str) -> dict[str, object]:
+    """The built (embedded) index as a server-mode index in ``work / "index-server"``: every artefact
+    but the embedded store is copied, the store's records go to a collection of the same name on the
+    server as stored (no embedding), and the manifest names the server as the vector backend."""
+    from dataclasses import asdict, replace
+
+    from chatbot.index import Manifest
+    from chatbot.settings import Settings
+    from chatbot.vectorstore import ChromaStore, copy_vectors, open_vector_store
+
+    source_root = (work / "index" / "current").resolve()
+    manifest = Manifest(**json.loads((source_root / "manifest.json").read_text(encoding="utf-8")))
+    dest = work / "index-server"
+    if dest.exists():
+        shutil.rmtree(dest)
+    build = dest / "builds" / source_root.name
+    t0 = time.perf_counter()
+    shutil.copytree(source_root, build, ignore=shutil.ignore_patterns("chroma", "leases"))
+    (dest / "current").symlink_to(Path("builds") / source_root.name)
+    files_s = time.perf_counter() - t0
+    embedded = Settings.from_env(corpus_dir=work / "corpus", index_dir=work / "index", chroma_url="")
+    server = Settings.from_env(corpus_dir=work / "corpus", index_dir=dest, chroma_url=chroma_url, chroma_timeout_s=60.0)
+    source = open_vector_store(embedded, source_root / "chroma", manifest.collection, create=False)
+    target = open_vector_store(server, build / "chroma", manifest.collection, create=True)
+    assert isinstance(source, ChromaStore) and isinstance(target, ChromaStore)
+    t0 = time.perf_counter()
+    copied = copy_vectors(source, target)
+    copy_s = time.perf_counter() - t0
+    if target.count() != manifest.passages:
+        raise SystemExit(f"the server's collection holds {target.count()} vectors, the index {manifest.passages}")
+    server_manifest = replace(manifest, vector_backend=chroma_url.rstrip("/"))  # as the index names a server backend
+    (build / "manifest.json").write_text(json.dumps(asdict(server_manifest), indent=2), encoding="utf-8")
+    return {"copy_files_s": round(files_s, 1), "copy_s": round(copy_s, 1), "copied_vectors": copied, "copy_peak_rss_mb": _peak_mb()}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def chroma_server(folder: Path) -> Iterator[tuple[str, subprocess.Popen]]:  # type: ignore[type-arg]
+    """``chroma run`` (the venv's) on a free port of 127.0.0.1 with a fresh data folder under
+    ``folder``; stopped (terminate, then kill) on exit, whatever happened."""
+    import httpx
+
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    port = _free_port()
+    url = f"http://{HOST}:{port}"
+    exe = Path(sys.executable).parent / "chroma"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "chromadb.cli.cli"]
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "CHROMA_TELEMETRY": "False"}
+    log_path = folder / "server.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen([*cmd, "run", "--path", str(folder / "data"), "--host", HOST, "--port", str(port)],
+                                stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"chroma run exited:\n{log_path.read_text()[-3000:]}")
+                try:
+                    if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"chroma run did not answer within 120 s:\n{log_path.read_text()[-3000:]}")
+                time.sleep(0.2)
+            yield url, proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=20)
+
+
+def _process_peak_mb(pid: int) -> float | None:
+    """Peak resident memory of a running process (Linux ``VmHWM``)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+def serve_through_server(folder: Path, rounds: int) -> dict[str, object]:
+    """The serve measurement of ``folder``'s built index with its vectors in a Chroma server."""
+    with chroma_server(folder / "chroma-server") as (url, proc):
+        result = _run_child("copy", folder, ["--chroma-url", url])
+        result.update(_run_child("serve", folder, ["--rounds", str(rounds), "--index", "index-server", "--chroma-url", url]))
+        result["chroma_server_peak_rss_mb"] = _process_peak_mb(proc.pid)
+    result["chroma_server_data_mb"] = _dir_mb(folder / "chroma-server" / "data")
+    return result
+
+
+SERVE_KEYS = ("load_s", "ask_p50_ms", "ask_p95_ms", "ask_by_kind_p50_ms", "ask_by_kind_p95_ms", "serve_peak_rss_mb",
+              "answered_expected", "abstained_unanswerable")
+
+
+def side_by_side(row: dict[str, object]) -> dict[str, object]:
+    """One size's serve measures, embedded and (when measured) through the Chroma server."""
+    modes: dict[str, object] = {"embedded": {k: row.get(k) for k in SERVE_KEYS}}
+    server = row.get("server")
+    if isinstance(server, dict):
+        modes["server"] = {k: server.get(k) for k in (*SERVE_KEYS, "copy_s", "chroma_server_peak_rss_mb")}
+    return {"corpus_mb": row["corpus_mb"], **modes}
+
+
+def _summary(row: dict[str, object]) -> dict[str, object]:
+    """The row without its answers (printed after each size)."""
+    out = {k: v for k, v in row.items() if k != "answers"}
+    if isinstance(row.get("server"), dict):
+        out["server"] = {k: v for k, v in row["server"].items() if k != "answers"}  # type: ignore[union-attr]
+    return out
+
+
 def _run_child(stage: str, work: Path, extra: list[str]) -> dict[str, object]:
     cmd = [sys.executable, __file__, "--child", stage, "--work", str(work), *extra]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _server(row: dict[str, object], key: str) -> float:
+    server = row.get("server")
+    value = server.get(key) if isinstance(server, dict) else None
+    return float(value) if isinstance(value, int | float) else float("nan")
 
 
 def plot(rows: list[dict[str, object]], path: Path) -> None:
@@ -284,12 +427,16 @@ def plot(rows: list[dict[str, object]], path: Path) -> None:
     x = [r["corpus_mb"] for r in rows]
     panels = [("build_s", "build (s)"), ("index_mb", "index size (MB)"), ("load_s", "load (s)"),
               ("peak_rss_mb", "peak RSS (MB): build / serve"), ("ask_p50_ms", "warm ask() (ms): p50 / p95")]
+    server = any(isinstance(r.get("server"), dict) for r in rows)
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.4))
     for ax, (key, title) in zip(axes, panels, strict=True):
         if key == "peak_rss_mb":
             ax.plot(x, [r.get("build_peak_rss_mb") or float("nan") for r in rows], "o-", label="build")
             ax.plot(x, [r["serve_peak_rss_mb"] for r in rows], "s-", label="serve")
-            ax.legend()
+            if server:
+                ax.plot(x, [_server(r, "serve_peak_rss_mb") for r in rows], "s--", label="serve (Chroma server)")
+                ax.plot(x, [_server(r, "chroma_server_peak_rss_mb") for r in rows], "^:", label="chroma run")
+            ax.legend(fontsize=7)
         elif key == "build_s":
             ax.plot(x, [r.get("build_s") or float("nan") for r in rows], "o-", label="full")
             ax.plot(x, [r.get("add_10kb_s") or float("nan") for r in rows], "s-", label="add 10 KB")
@@ -297,7 +444,15 @@ def plot(rows: list[dict[str, object]], path: Path) -> None:
         elif key == "ask_p50_ms":
             ax.plot(x, [r["ask_p50_ms"] for r in rows], "o-", label="p50")
             ax.plot(x, [r["ask_p95_ms"] for r in rows], "s-", label="p95")
-            ax.legend()
+            if server:
+                ax.plot(x, [_server(r, "ask_p50_ms") for r in rows], "o--", label="p50 (Chroma server)")
+                ax.plot(x, [_server(r, "ask_p95_ms") for r in rows], "s--", label="p95 (Chroma server)")
+            ax.legend(fontsize=7)
+        elif key == "load_s":
+            ax.plot(x, [r.get("load_s") or float("nan") for r in rows], "o-", label="embedded")
+            if server:
+                ax.plot(x, [_server(r, "load_s") for r in rows], "s--", label="Chroma server")
+                ax.legend(fontsize=7)
         else:
             ax.plot(x, [r.get(key) or float("nan") for r in rows], "o-")
         ax.set_title(title)
@@ -317,14 +472,20 @@ def main() -> None:
     ap.add_argument("--no-incremental", action="store_true", help="skip the re-index after adding a 10 KB document")
     ap.add_argument("--work", default=str(Path(__file__).resolve().parent / "reports" / "scale-work"))
     ap.add_argument("--out", default=str(ROOT / "eval" / "reports" / "scale"))
-    ap.add_argument("--child", choices=("build", "serve"), help=argparse.SUPPRESS)
+    ap.add_argument("--server", action="store_true", help="also serve each size through a Chroma server (chroma run on 127.0.0.1)")
+    ap.add_argument("--child", choices=("build", "serve", "copy"), help=argparse.SUPPRESS)
+    ap.add_argument("--index", default="index", help=argparse.SUPPRESS)
+    ap.add_argument("--chroma-url", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
     work = Path(args.work)
     if args.child == "build":
         print(json.dumps(child_build(work, args.rebuild, not args.no_incremental)))
         return
     if args.child == "serve":
-        print(json.dumps(child_serve(work, args.rounds)))
+        print(json.dumps(child_serve(work, args.rounds, args.index, args.chroma_url)))
+        return
+    if args.child == "copy":
+        print(json.dumps(child_copy(work, args.chroma_url)))
         return
     sizes = [float(s) for s in args.sizes.split(",")] + ([20.0] if args.big else [])
     rows = []
@@ -338,11 +499,14 @@ def main() -> None:
         row.update(_run_child("build", folder, extra))
         row["index_mb"] = _dir_mb(folder / "index")
         row.update(_run_child("serve", folder, ["--rounds", str(args.rounds)]))
+        if args.server:
+            row["server"] = serve_through_server(folder, args.rounds)
         rows.append(row)
-        print(json.dumps({k: v for k, v in row.items() if k != "answers"}), flush=True)
+        print(json.dumps(_summary(row)), flush=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps({"seed": SEED, "rounds": args.rounds, "sizes": rows}, indent=2), encoding="utf-8")
+    report = {"seed": SEED, "rounds": args.rounds, "serve_modes": [side_by_side(r) for r in rows], "sizes": rows}
+    (out / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     plot(rows, out / "report.png")
     print(f"wrote {out / 'report.json'} and {out / 'report.png'}")
 

@@ -17,13 +17,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 from chatbot import vectorstore
 from chatbot.bot import Chatbot
 from chatbot.errors import ChatbotError
 from chatbot.index import IndexManager
-from chatbot.vectorstore import VectorStoreUnavailable
+from chatbot.types import Passage
+from chatbot.vectorstore import ChromaStore, VectorStoreUnavailable, copy_vectors, open_vector_store
 from conftest import free_port, make_settings
 
 pytestmark = pytest.mark.server
@@ -150,6 +152,43 @@ def test_index_search_and_ask_through_a_chroma_server(  # type: ignore[no-untype
         assert "CHATBOT_CHROMA_URL" in str(info.value) and url in str(info.value)
         assert len(embed_calls) == calls  # no rebuild attempt
         assert mgr.current.resolve() == current
+
+
+def test_copy_vectors_moves_an_embedded_store_to_a_server_as_stored(tmp_path: Path) -> None:
+    """An embedded build's records reach a server collection in batches: the same ids, texts and
+    metadata, the same vectors (up to the last float bit: a cosine collection normalises each vector
+    it is given, already unit or not), and the server then finds them: no re-embedding needed."""
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((2_345, 384)).astype(np.float32)  # 3 batches of 1,000, the last one partial
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    passages = [Passage(id=f"doc{i % 7}-{i:05d}", doc_id=f"doc{i % 7}", section=f"Section {i % 3}", text=f"Passage number {i}.",
+                        start=i * 20, end=i * 20 + 18, kind="table" if i % 5 == 0 else "text") for i in range(len(vectors))]
+    source = open_vector_store(make_settings(tmp_path / "site"), tmp_path / "chroma", "copy-source", create=True)
+    source.add(passages, vectors)
+    with chroma_server(tmp_path / "server") as (url, _proc):
+        server = make_settings(tmp_path / "site", chroma_url=url, chroma_timeout_s=60.0)  # a batch of 1,000 on a busy machine
+        target = open_vector_store(server, tmp_path / "unused", "copy-target", create=True)
+        assert isinstance(source, ChromaStore) and isinstance(target, ChromaStore)
+
+        assert copy_vectors(source, target, batch=1_000) == len(passages)
+
+        assert target.count() == len(passages)
+        ids = [p.id for p in passages]
+        stored = target.collection.get(ids=ids, include=["embeddings", "documents", "metadatas"])
+        kept = source.collection.get(ids=ids, include=["embeddings"])
+        order = {pid: i for i, pid in enumerate(stored["ids"])}
+        before = {pid: i for i, pid in enumerate(kept["ids"])}
+        assert sorted(order) == sorted(ids)
+        for p, v in zip(passages, vectors, strict=True):
+            i = order[p.id]
+            copied = np.asarray(stored["embeddings"][i], dtype=np.float32)
+            assert np.allclose(copied, np.asarray(kept["embeddings"][before[p.id]], dtype=np.float32), rtol=0, atol=1e-6)
+            assert np.allclose(copied, v, rtol=0, atol=1e-6)
+            assert stored["documents"][i] == p.text
+            assert stored["metadatas"][i] == p.metadata()
+        for i in (0, 1_000, 2_344):  # first, a batch boundary, last
+            best, similarity = target.query(vectors[i].tolist(), 3)[0]
+            assert best == passages[i].id and similarity > 0.999
 
 
 def test_dead_server_url_gives_a_clear_error(  # type: ignore[no-untyped-def]
