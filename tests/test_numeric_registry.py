@@ -152,6 +152,7 @@ DECIDES = [
     ("plants", "keyed table", "Which plants dropped between 2023 and 2024?", "rows that rose or fell between year columns"),
     ("plants", "keyed table", "Which plants treated less than 900 ML in 2023?", "rows within a bound"),
     ("plants", "keyed table", "When did Ashgrove treat the least water?", "a row's highest or lowest year column"),
+    ("plants", "keyed table", "What was Ashgrove's average volume over the years?", "a row's average or total over the year columns"),
     ("vans", "keyed table", "What is the price of Birch L?", "lookup"),
 ]
 

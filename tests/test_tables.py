@@ -687,3 +687,61 @@ def test_what_figure_a_row_has_is_its_value_what_kind_it_runs_on_is_not() -> Non
     has = qa.answer("what price does Birch L have?")  # "what … have": the figure it holds
     assert has is not None and "€47,350" in has.text
     assert qa.answer("what range does Cedar X come in?") is None  # another verb: a kind, not the figure
+
+
+FERRY_CO = """# Pellow Sound Ferries: annual review 2024
+
+The company runs three crossings from the harbour at Pellow.
+
+| Crossing | Sailings | Passengers 2024 | Fare income | Staff |
+|---|---:|---:|---:|---:|
+| Quay Run | 2,100 | 188,400 | £1.12m | 14 FTE |
+| Gull Point | 1,450 | 96,300 | £0.71m | 9 FTE |
+| Tarrock Isle | 620 | 41,800 | £0.48m | 6 FTE |
+| Total | 4,170 | 326,500 | £2.31m | 29 FTE |
+
+## Five years of service
+
+    Measure                     2020     2021     2022     2023     2024
+    Passengers (thousands)     201.5    188.0*   290.2    318.9    326.5
+    Cancelled sailings            61       88       40       35       52
+
+\\* The Gull Point ramp was closed for repairs for nine weeks in 2021.
+
+## Grants
+
+The Pellow Harbour Trust backs local causes. The Tarrock Rowing Club asked for nothing this year.
+
+==========================  =========
+Recipient                   Grant (£)
+==========================  =========
+Pellow Sea Scouts           4,500
+Tarrock Lifeboat Station    7,250
+==========================  =========
+"""
+
+
+def test_several_tables_each_question_reaches_the_table_it_is_about() -> None:
+    _, qa = _qa("ferries", FERRY_CO)
+    money = qa.answer("which crossing brought in the most money?")  # money itself: the one column in pounds
+    assert money is not None and money.text.startswith("Quay Run") and "1.12" in money.text
+    lowest = qa.answer("which year had the fewest passengers?")  # a year: only the table of years can say
+    assert lowest is not None and "2021" in lowest.text and "Quay Run" not in lowest.text
+    mean = qa.answer("what was the average number of cancelled sailings over the five years?")
+    assert mean is not None and mean.arithmetic[0].startswith("(61 + 88 + 40 + 35 + 52) / 5 = 276 / 5 = 55.2")
+    went = qa.answer("how much did cancelled sailings go up in 2024?")  # one year named: from the year before
+    assert went is not None and "35 in 2023" in went.text and "52 in 2024" in went.text and "up 17" in went.text
+
+
+def test_a_name_that_shares_one_word_with_a_row_is_not_that_row() -> None:
+    _, qa = _qa("ferries", FERRY_CO)
+    # the document names the Tarrock Rowing Club; the table's Tarrock row is the lifeboat station
+    assert qa.answer("how much did the Tarrock Rowing Club get?") is None
+    got = qa.answer("how much did the Tarrock Lifeboat Station get?")
+    assert got is not None and "7,250" in got.text
+
+
+def test_staff_in_fte_is_not_money() -> None:
+    _, qa = _qa("ferries", FERRY_CO.split("## Five years")[0].replace("| Fare income ", "| Fare share ").replace("£", ""))
+    assert qa.answer("which crossing brought in the most money?") is None  # no currency column; FTE is no currency code
+    assert qa.answer("which crossing is the cheapest?") is None

@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from chatbot.facts.context import FactsView
-from chatbot.facts.currency import currency_symbol
+from chatbot.facts.currency import is_currency_unit
 from chatbot.facts.extract import TableData
 from chatbot.facts.match import PARTIAL, Hit, label_key, other_counterpart
 from chatbot.facts.question import Metric
@@ -95,8 +95,26 @@ def by_affinity(tables: list[TableData], q: str, documents: Mapping[str, str] | 
     of its column names; ties keep document order."""
     if len(tables) < 2:
         return tables
-    asked = stems(q)
-    return sorted(tables, key=lambda t: len(asked & stems(lead_in(t, documents) + " " + " ".join(t.columns))), reverse=True)
+    asked = topic_stems(q)
+    low = q.lower()
+
+    def affinity(t: TableData) -> int:
+        # rows the question names by their whole label ("north ridge", "cairn top") point at the table most
+        named = sum(1 for lab in t.labels if (key := label_key(lab)) and len(key) > 2 and re.search(rf"\b{re.escape(key)}\b", low))
+        return 2 * named + len(asked & stems(lead_in(t, documents) + " " + " ".join(t.columns)))
+
+    return sorted(tables, key=affinity, reverse=True)
+
+
+def topic_stems(q: str) -> set[str]:
+    """Stems of the question's words that say what it is about: nouns, names, verbs and adjectives,
+    not numbers or words of time ("year", "week"), which any table's text may share."""
+    from chatbot.understanding.nlp import parse
+    from chatbot.understanding.wordnet_seek import noun_class
+
+    return {stem(tok.lower_) for tok in parse(q)
+            if tok.pos_ in ("NOUN", "PROPN", "VERB", "ADJ") and not tok.like_num and tok.lower_ not in STOPWORDS
+            and not (tok.pos_ == "NOUN" and noun_class(tok.lemma_.lower()) == "time")}
 
 
 def without_other_counterparts(ask: TableAsk) -> TableAsk:
@@ -148,7 +166,7 @@ def _measure_nouns(t: TableData, j: int) -> set[str]:
     kinds = {"any"}
     if "/" in unit or unit.startswith("per"):
         kinds.add("rate")
-    if currency_symbol(t.units[j]) or (len(t.units[j]) == 3 and t.units[j].isupper()):
+    if is_currency_unit(t.units[j]):
         kinds.add("money")
     if unit == "percent":
         kinds.add("percent")
@@ -287,18 +305,23 @@ def same_dimension(t: TableData, a: int, b: int) -> bool:
     return bool(t.units[a]) and t.units[a] == t.units[b]
 
 
-def column_by_dimension(t: TableData, q: str) -> int | None:
+def column_by_dimension(t: TableData, q: str, nouns: bool = False) -> int | None:
     """The one column measured in the units an adjective or verb of the question measures ("cheaper" →
-    the column of prices, "heaviest" or "carries more" → the column in tonnes); None when none or several are."""
+    the column of prices, "heaviest" or "carries more" → the column in tonnes); with ``nouns``, also a
+    noun for money itself ("the most money", "cash") → the column in a currency. None
+    when none or several are."""
     from chatbot.understanding.nlp import parse
+    from chatbot.understanding.wordnet_seek import means_money
 
     # a comparison ("cheaper", "the heaviest") or a verb ("carries more"); not "how long is the warranty"
-    lemmas = {tok.lemma_.lower() for tok in parse(q) if tok.tag_ in ("JJR", "JJS", "RBR", "RBS") or tok.pos_ == "VERB"}
+    doc = parse(q)
+    lemmas = {tok.lemma_.lower() for tok in doc if tok.tag_ in ("JJR", "JJS", "RBR", "RBS") or tok.pos_ == "VERB"}
+    money = nouns and any(tok.pos_ == "NOUN" and means_money(tok.lemma_.lower()) for tok in doc)
     for words, units in DIMENSIONS:
-        if not lemmas & words:
+        if not lemmas & words and not (money and units == "money"):
             continue
         cols = [j for j in range(1, len(t.columns)) if any(v[j] is not None for v in t.values)
-                and (bool(currency_symbol(t.units[j])) or len(t.units[j]) == 3 and t.units[j].isupper() if units == "money"
+                and (is_currency_unit(t.units[j]) if units == "money"
                      else t.units[j].lower() in units or header_unit(t.columns[j]) in units)]
         if len(cols) == 1:
             return cols[0]

@@ -236,6 +236,11 @@ def currency_symbol(code: str) -> str:
     return currencies().symbol.get(code, "")
 
 
+def is_currency_unit(unit: str) -> bool:
+    """Is a column's unit a currency (a sign such as ``£`` or an ISO code such as ``CHF``)?"""
+    return bool(unit) and (bool(currency_symbol(unit)) or unit in currencies().codes)
+
+
 def currency_label(code: str) -> str:
     """``US$`` for US dollars, the code itself for a currency whose sign is not plain ASCII."""
     return currencies().label.get(code, code)

@@ -23,6 +23,7 @@ from chatbot.facts.column_words import (
     same_dimension,
     speed_of_time,
     stems,
+    topic_stems,
     without_other_counterparts,
     without_other_heads,
 )
@@ -955,6 +956,10 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
     if _years_elsewhere(t, q, documents):
         return None
     ask = read_ask(t, q, flow)
+    text = (documents or {}).get(t.doc_id, "")
+    other = [h for h in ask.rows if h.strength <= 1.0 and _part_of_other_name(t.labels[h.index], q, h, text)]
+    if other:  # "the Lennerdale Bird Trust" is not the row "Lennerdale Mountain Rescue"
+        ask = replace(ask, rows=tuple(h for h in ask.rows if h not in other))
     per = PER_UNIT.search(q)
     if per is not None:  # "energy cost per km": the column measured in km divides
         unit = per.group(1)
@@ -991,7 +996,7 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
         if j is not None and all(h.index != j and not same_dimension(t, h.index, j) for h in ask.columns):
             ask = replace(ask, columns=(Hit(j, 0, 0, PARTIAL),))
     if not ask.columns and not flow:  # "which is cheaper": the one column of prices
-        j = column_by_dimension(t, ask.free)  # the names blanked: "Hauler" is no verb of carrying
+        j = column_by_dimension(t, ask.free, nouns=True)  # the names blanked: "Hauler" is no verb of carrying
         if j is not None:
             ask = replace(ask, columns=(Hit(j, 0, 0, PARTIAL),), extreme=ask.extreme or _superlative(q))
     if RANGE.search(q) and len(ask.columns) < 2:  # "the range of nitrogen": its Max minus its Min column
@@ -1018,10 +1023,29 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
     # quantity ("is class_1 the biggest?", not "what does qhash.c do?"), asks for that measure
     if not ask.columns and not flow and len(values) == 1 and (
         (ask.rows and bool(QUANTITY.search(q) or ask.extreme or SHARE.search(q) or COMPARES.search(q)))
-        or stems(q) & (stems(lead_in(t, documents)) - stems(" ".join(t.labels)))
+        or topic_stems(q) & (stems(lead_in(t, documents)) - stems(" ".join(t.labels)))
     ):
         ask = replace(ask, columns=(Hit(values[0], 0, 0, PARTIAL),))
     return ask
+
+
+def _part_of_other_name(label: str, q: str, h: Hit, text: str) -> bool:
+    """The question's word for a row goes on, with its neighbour, into a longer name the document uses
+    and the row's label does not ("Lennerdale Bird Trust" against the row "Lennerdale Mountain Rescue")."""
+    if not text:
+        return False
+    lab = label_key(label)
+    word = q[h.start : h.end].lower()
+    after = re.match(r"\s+([A-Za-z][a-z\-]+)", q[h.end :])
+    before = re.search(r"([A-Za-z][a-z\-]+)\s+$", q[: h.start])
+    for first, second, extra in ((word, after.group(1).lower(), after.group(1).lower()) if after else ("", "", ""),
+                                 (before.group(1).lower(), word, before.group(1).lower()) if before else ("", "", "")):
+        if not extra or extra in STOPWORDS or extra in lab:
+            continue
+        # both words capitalised in the document: one name ("Lennerdale Bird Trust")
+        if re.search(rf"\b{re.escape(first.capitalize())}\s+{re.escape(second.capitalize())}\b", text):
+            return True
+    return False
 
 
 # "which rows have a negative X", "which drove more than 15,000 km": rows kept by a bound on a column

@@ -86,6 +86,7 @@ KEYED_OPERATIONS: tuple[Operation[TableAsk], ...] = (
     Operation("largest change between year columns", year_columns.change_extreme_asked, year_columns.change_extreme),
     Operation("rows that rose or fell between year columns", year_columns.rows_changed_asked, year_columns.rows_changed),
     Operation("a row's highest or lowest year column", year_columns.row_year_extreme_asked, year_columns.row_year_extreme),
+    Operation("a row's average or total over the year columns", year_columns.row_years_aggregate_asked, year_columns.row_years_aggregate),
     Operation("a row the table lacks", keyed.no_such_row_asked, keyed.no_such_row),
     Operation("rows within a bound", keyed.bounded_rows_asked, keyed.bounded_rows),
     Operation("flagged rows", keyed.flags_asked, keyed.flagged_rows),
@@ -153,6 +154,8 @@ def keyed_tables(r: Request) -> NumericAnswer | None:
     for t in column_words.by_affinity([t for t in view.tables if not t.year_keyed], q, view.documents):
         if column_words.qualified_elsewhere(t, r.ask.question, view):
             continue  # "… with a dictionary on the samples": a condition the text speaks of and this table does not
+        if year_columns.ASKS_YEAR.search(q) and not year_columns.can_name_a_year(t):
+            continue  # "which year had the lowest output": a table with no years cannot say
         ask = keyed.read_keyed(t, q, flow_metrics(view, t, r.ask), view.documents)
         ask = keyed.whole_for_year(ask, view.tables, r.ask.years) if ask is not None else None
         ans = walk(KEYED_OPERATIONS, ask) if ask is not None else None

@@ -44,8 +44,26 @@ def _one_row(ask: TableAsk) -> int | None:
 
 
 def row_change_asked(ask: TableAsk) -> bool:
-    """One named row, two year columns, and a change or a comparison of them."""
-    return _one_row(ask) is not None and len(year_columns(ask)) >= 2 and (bool(CHANGE.search(ask.q)) or _compares(ask))
+    """One named row, two year columns, and a change or a comparison of them; or one year column and
+    a change ("how much did output go up in 2024?": from the year column before it)."""
+    if _one_row(ask) is None:
+        return False
+    named = year_columns(ask)
+    if len(named) == 1:
+        return bool(CHANGE.search(ask.q)) and _previous_year(ask, named[0]) is not None
+    return len(named) >= 2 and (bool(CHANGE.search(ask.q)) or _compares(ask))
+
+
+def _previous_year(ask: TableAsk, year: tuple[str, int]) -> tuple[str, int] | None:
+    """The year column just before ``year`` (the one a change "in 2024" is counted from)."""
+    before = [yc for yc in _all_year_columns(ask.table) if yc[0] < year[0]]
+    return before[-1] if before else None
+
+
+def _change_years(ask: TableAsk) -> list[tuple[str, int]]:
+    named = year_columns(ask)
+    prev = _previous_year(ask, named[0]) if len(named) == 1 else None
+    return [prev, named[0]] if prev is not None else named
 
 
 def _compares(ask: TableAsk) -> bool:
@@ -54,7 +72,7 @@ def _compares(ask: TableAsk) -> bool:
 
 def row_change(ask: TableAsk) -> NumericAnswer | None:
     t, i = ask.table, _one_row(ask)
-    years = year_columns(ask)
+    years = _change_years(ask)
     if i is None or len(years) < 2:
         return None
     (y1, j1), (y2, j2) = years[0], years[-1]
@@ -72,7 +90,7 @@ def row_change(ask: TableAsk) -> NumericAnswer | None:
         arith.append(f"{plain(d, t, m1, [i])} / {plain(v1, t, m1, [i])} = {_pct(d / v1)}")
     # the values in the order the question names the years ("more in 2023 than in 2022")
     order = [y for y in dict.fromkeys(YEAR.findall(ask.q)) if y in (y1, y2)]
-    first, second = (v1, v2) if order[0] == y1 else (v2, v1)
+    first, second = (v1, v2) if order[0] == y1 or len(order) < 2 else (v2, v1)
     return NumericAnswer(text, [row_evidence(t, i)], arith, operation="growth", compared=(float(first), float(second)))
 
 
@@ -121,6 +139,14 @@ def change_extreme(ask: TableAsk) -> NumericAnswer | None:
 
 
 WHICH_YEAR = re.compile(r"\b(?:which|what) year\b|\bwhen\b")
+ASKS_YEAR = re.compile(r"\b(?:which|what) years?\b|\bin what year\b")
+
+
+def can_name_a_year(t) -> bool:  # type: ignore[no-untyped-def]
+    """Does the table hold years to answer "which year …" with: year columns, year labels or a column of years?"""
+    return (len(_all_year_columns(t)) >= 2 or any(YEAR.fullmatch(lab.strip()) for lab in t.labels)
+            or any(all(c is None or (YEAR.fullmatch(f"{c:.0f}") and float(c).is_integer()) for c in col) and any(c is not None for c in col)
+                   for col in list(zip(*t.values, strict=True))[1:]))
 
 
 def _all_year_columns(t) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
@@ -181,3 +207,37 @@ def rows_changed(ask: TableAsk) -> NumericAnswer | None:
     text = f"{len(moved)} of {len(seen)} rows {word} from {y1} to {y2}: " + "; ".join(parts) + "."
     arith = [f"{_label(t, i)}: {plain(b, t, m2, [i])} − {plain(a, t, m1, [i])} = {plain(b - a, t, m1, [i])}" for i, a, b in moved]
     return NumericAnswer(text, [row_evidence(t, i) for i, _, _ in moved], arith, operation="growth")
+
+
+def row_years_aggregate_asked(ask: TableAsk) -> bool:
+    """One named row, no year column named, and its average or total over the years ("the average
+    wind speed over the five years")."""
+    from chatbot.facts.keyed import AVERAGE, SUM
+
+    return (_one_row(ask) is not None and not year_columns(ask) and len(_all_year_columns(ask.table)) >= 2
+            and not ask.extreme and bool(AVERAGE.search(ask.free) or SUM.search(ask.free)))
+
+
+def row_years_aggregate(ask: TableAsk) -> NumericAnswer | None:
+    from chatbot.facts.keyed import AVERAGE
+
+    t, i = ask.table, _one_row(ask)
+    if i is None:
+        return None
+    found = [(y, j, v) for y, j in _all_year_columns(t) if (v := value(t, Metric(t.columns[j], (j,)), i)) is not None]
+    if len(found) < 2:
+        return None
+    m = Metric(t.columns[found[0][1]], (found[0][1],))
+    total = sum((v for _, _, v in found), Decimal(0))
+    terms = " + ".join(plain(v, t, m, [i]) for _, _, v in found)
+    span = f"{found[0][0]}–{found[-1][0]}"
+    skipped = [y for y, _ in _all_year_columns(t) if y not in {f[0] for f in found}]
+    gap = f" (no figure for {', '.join(skipped)})" if skipped else ""
+    if AVERAGE.search(ask.free):
+        mean = total / len(found)
+        arith = [f"({terms}) / {len(found)} = {plain(total, t, m, [i])} / {len(found)} = {plain(mean, t, m, [i], extra=2)}"]
+        text = (f"The average {_label(t, i)} over the {len(found)} years {span}{gap} is {show(t, m, mean, [i], extra=2)} {{0}}.")
+        return NumericAnswer(text, [row_evidence(t, i)], arith, operation="average")
+    arith = [f"{terms} = {plain(total, t, m, [i])} ({len(found)} years)"]
+    text = f"{_label(t, i)} over the {len(found)} years {span}{gap} adds up to {show(t, m, total, [i])} {{0}}."
+    return NumericAnswer(text, [row_evidence(t, i)], arith, operation="sum")

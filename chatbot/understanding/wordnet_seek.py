@@ -94,6 +94,17 @@ class Synsets:
         fields = data[offset : data.find(b"\n", offset)].split(b" | ", 1)[0].decode("utf-8", "replace").split()
         return [fields[4 + 2 * i].lower().split("(")[0].replace("_", "-") for i in range(int(fields[3], 16))]
 
+    def lexname(self, offset: int) -> str:
+        """The lexicographer file of the synset at ``offset`` without its part of speech ("possession",
+        "time", "group")."""
+        with self._lock:
+            if not self._data:
+                self._data = self._data_path.read_bytes().replace(b"\r\n", b"\n")
+        data = self._data
+        number = int(data[offset : data.find(b"\n", offset)].split(b" ", 2)[1])
+        names = LEXNAMES.get(self.pos, ())
+        return names[number - names_start(self.pos)] if 0 <= number - names_start(self.pos) < len(names) else ""
+
     def ancestors(self, offset: int, depth: int = MAX_DEPTH) -> set[int]:
         """The synset and its hypernyms (and an instance's classes), up to ``depth`` steps."""
         seen, todo = {offset}, [offset]
@@ -106,6 +117,19 @@ class Synsets:
 
 
 HYPERNYM = ("@", "@i")  # a synset's hypernym, or the class of an instance
+
+# WordNet 3.0's lexicographer files by number (``lexnames``): nouns are 03-28, verbs 29-43.
+LEXNAMES = {
+    "noun": ("Tops", "act", "animal", "artifact", "attribute", "body", "cognition", "communication", "event", "feeling", "food",
+             "group", "location", "motive", "object", "person", "phenomenon", "plant", "possession", "process", "quantity",
+             "relation", "shape", "state", "substance", "time"),
+    "verb": ("body", "change", "cognition", "communication", "competition", "consumption", "contact", "creation", "emotion",
+             "motion", "perception", "possession", "social", "stative", "weather"),
+}
+
+
+def names_start(pos: str) -> int:
+    return 3 if pos == "noun" else 29
 
 
 @lru_cache(maxsize=8)
@@ -196,6 +220,26 @@ def nearby_nouns(word: str, levels: int = 2) -> frozenset[str]:
             out.update(nouns.words(target))
     out.discard(word)
     return frozenset(w for w in out if w.isalpha() or "-" in w)
+
+
+@lru_cache(maxsize=4096)
+def noun_class(word: str) -> str:
+    """The lexicographer class of a noun's commonest sense ("cash" → "possession", "year" → "time",
+    "members" → "group"); "" when WordNet does not know it as a noun."""
+    nouns = synsets("noun")
+    senses = nouns.senses(word) if nouns is not None else []
+    return nouns.lexname(senses[0]) if nouns is not None and senses else ""
+
+
+@lru_cache(maxsize=4096)
+def means_money(word: str) -> bool:
+    """Is one of a noun's two commonest senses money itself or a kind of it ("money", "cash",
+    "currency"), WordNet's medium of exchange? A payment or a cost ("wage", "fee") is not."""
+    nouns = synsets("noun")
+    if nouns is None:
+        return False
+    roots = {o for w in ("money", "medium of exchange") for o in nouns.senses(w)[:1]}
+    return any(roots & nouns.ancestors(o) for o in nouns.senses(word)[:2])
 
 
 VERB_SENSES = 3  # a verb's commoner senses; the rarer ones relate it to verbs a reader would not take it for
