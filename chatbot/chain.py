@@ -179,7 +179,8 @@ class AnswerChain:
             )
         elif not s.history and dangling_follow_up(s.standalone):
             s.draft = abstain(self.scorer, [], passages, lead="This reads as a follow-up, but there is no earlier question: please ask it in full.")
-        elif SUMMARY.search(s.standalone) and s.numeric is None:
+        elif s.numeric is None and (SUMMARY.search(s.standalone)
+                                    or analyse(s.standalone, self.settings.spacy_model).answer_type is AnswerType.SUMMARY):
             s.draft = summarize(self._passages(s))
         elif s.numeric is not None and not (WHY.search(s.standalone) and "false premise corrected" not in s.numeric.notes):
             s.draft = from_numeric(s.numeric)

@@ -140,3 +140,17 @@ def test_a_follow_up_naming_its_own_party_does_not_carry_the_earlier_ones_name()
     previous = ["What was Ilse Marenko's reaction to the 2024 numbers?"]
     assert condense("and what did the Norland minister say?", previous) == "and what did the Norland minister say (reaction to the 2024 numbers)?"
     assert "Ilse Marenko" in condense("and what did he say next?", previous)  # "he" points back: the name stays
+
+
+def test_a_verb_of_summing_up_asks_for_a_summary(readme_bot) -> None:  # type: ignore[no-untyped-def]
+    assert analyse("can you sum up the readme for me").answer_type.value == "summary"  # WordNet: "sum up" = summarize
+    assert analyse("how much does it add up to?").answer_type.value != "summary"
+    ans = readme_bot.ask("could you sum up this readme for me?")
+    assert not ans.abstained and len(ans.citations) >= 2
+
+
+def test_money_itself_is_a_kind_of_thing_amounts_are() -> None:
+    assert noun_kind("cash") is Kind.MONEY and noun_kind("money") is Kind.MONEY
+    assert noun_kind("wage") is None  # a payment, not money itself
+    assert kind_held(Kind.MONEY, (("MONEY", "£600"),), "Brannock pays £600 a year into the fund.", ("fund",))
+

@@ -1,5 +1,5 @@
 """The kind of named thing a general English noun stands for — a person, an organisation, a place or
-a time — from WordNet 3.0's hypernyms: "maintainer" is a kind of person, "firm" of organisation,
+a time, or money — from WordNet 3.0's hypernyms: "maintainer" is a kind of person, "firm" of organisation,
 "city" of location, "year" of time period; a group whose members are persons ("people", "staff")
 counts as persons.
 
@@ -25,6 +25,7 @@ class Kind(Enum):
     ORGANISATION = "organisation"
     PLACE = "place"
     TIME = "time"
+    MONEY = "money"
 
 
 # The synsets (lemma, sense number) whose hyponyms are of each kind; checked in this order, so a
@@ -35,6 +36,7 @@ ROOTS = (
     (Kind.PLACE, "location", 1),
     (Kind.TIME, "time_period", 1),
     (Kind.TIME, "time_unit", 1),  # "day", "date"
+    (Kind.MONEY, "medium_of_exchange", 1),  # "cash", "money", "currency"
 )
 # spaCy (OntoNotes) entity labels that are things of each kind.
 LABELS = {
@@ -42,6 +44,7 @@ LABELS = {
     Kind.ORGANISATION: frozenset({"ORG", "GPE", "NORP"}),
     Kind.PLACE: frozenset({"GPE", "LOC", "FAC"}),
     Kind.TIME: frozenset({"DATE", "TIME"}),
+    Kind.MONEY: frozenset({"MONEY"}),
 }
 MEMBER = "%m"  # a group's members ("people" has member "person")
 YEAR = re.compile(r"(?<![\d.,])(1[5-9]\d\d|20\d\d)(?![\d.,])")

@@ -143,8 +143,21 @@ def _circumstance(doc) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
     return tuple(dict.fromkeys(t.lower_ for t in doc if t.i in inside and t.lower_ not in main and not t.is_punct))
 
 
+def asks_summary(doc) -> bool:  # type: ignore[no-untyped-def]
+    """A verb of summing up, by WordNet's synonyms of "summarize" ("sum up", "recap", "boil down")."""
+    from chatbot.understanding.wordnet_seek import same_verb
+
+    for t in doc:
+        if t.pos_ != "VERB":
+            continue
+        particle = next((c.lower_ for c in t.children if c.dep_ == "prt"), "")
+        if same_verb(f"{t.lemma_.lower()} {particle}".strip(), "summarize"):
+            return True
+    return False
+
+
 def _answer_type(doc, text: str) -> tuple[AnswerType, str]:  # type: ignore[no-untyped-def]
-    if SUMMARY.search(text):
+    if SUMMARY.search(text) or asks_summary(doc):
         return AnswerType.SUMMARY, ""
     tokens = [t for t in doc if not t.is_punct]
     if not tokens:

@@ -255,3 +255,13 @@ def verbs_related(a: str, b: str) -> bool:
         return False
     near_a = set().union(*(verbs.ancestors(o, VERB_STEPS) for o in verbs.senses(a)[:VERB_SENSES]))
     return any(near_a & verbs.ancestors(o, VERB_STEPS) for o in verbs.senses(b)[:VERB_SENSES])
+
+
+@lru_cache(maxsize=4096)
+def same_verb(a: str, b: str) -> bool:
+    """Are two verbs (a phrasal verb as "sum up") synonyms: do their commoner senses share a synset
+    ("sum up" and "summarize")? False without WordNet."""
+    verbs = synsets("verb")
+    if verbs is None:
+        return False
+    return bool(set(verbs.senses(a)[:VERB_SENSES]) & set(verbs.senses(b)[:VERB_SENSES]))
