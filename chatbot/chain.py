@@ -39,6 +39,7 @@ from chatbot.answering.polarity import verdict as yes_no_verdict
 from chatbot.answering.typed import TYPE_BOOST, rerank
 from chatbot.answering.verify import check_citations, check_numbers
 from chatbot.errors import Cancelled, LLMError
+from chatbot.facts.keyed import FOOTNOTE_NOTE
 from chatbot.facts.qa import NumericAnswer, NumericQA
 from chatbot.index import LoadedIndex
 from chatbot.retrieval import Hit, HybridRetriever, HybridSearcher, hit_from_document
@@ -182,7 +183,7 @@ class AnswerChain:
         elif s.numeric is None and (SUMMARY.search(s.standalone)
                                     or analyse(s.standalone, self.settings.spacy_model).answer_type is AnswerType.SUMMARY):
             s.draft = summarize(self._passages(s))
-        elif s.numeric is not None and not (WHY.search(s.standalone) and "false premise corrected" not in s.numeric.notes):
+        elif s.numeric is not None and not (WHY.search(s.standalone) and not {"false premise corrected", FOOTNOTE_NOTE} & set(s.numeric.notes)):
             s.draft = from_numeric(s.numeric)
             if s.numeric.compared is not None and self._is_yes_no(s):
                 word = compared_verdict(s.standalone, analyse(s.standalone, self.settings.spacy_model).negated, s.numeric.compared)

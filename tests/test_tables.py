@@ -745,3 +745,13 @@ def test_staff_in_fte_is_not_money() -> None:
     _, qa = _qa("ferries", FERRY_CO.split("## Five years")[0].replace("| Fare income ", "| Fare share ").replace("£", ""))
     assert qa.answer("which crossing brought in the most money?") is None  # no currency column; FTE is no currency code
     assert qa.answer("which crossing is the cheapest?") is None
+
+
+def test_a_cell_with_a_footnote_mark_comes_with_its_footnote() -> None:
+    doc, qa = _qa("ferries", FERRY_CO)
+    ans = qa.answer("which year had the fewest passengers?")
+    assert ans is not None and "2021" in ans.text
+    note = ans.evidence[-1]
+    assert note.quote == "The Gull Point ramp was closed for repairs for nine weeks in 2021." == doc.text[note.start : note.end]
+    plain = qa.answer("how many passengers were there in 2022?")  # no mark on the cell: no note
+    assert plain is not None and "ramp" not in plain.text

@@ -49,6 +49,7 @@ from chatbot.facts.question import (
     LESS_WORDS,
     MORE_WORDS,
     OPS,
+    Evidence,
     Metric,
     NumericAnswer,
     row_evidence,
@@ -1156,3 +1157,37 @@ def bounded_rows(ask: TableAsk) -> NumericAnswer | None:
     text = f"{len(kept)} of {len(seen)} rows have {rule}{''.join(f' {{{len(kept) + k}}}' for k in range(len(extra)))}: {parts}."
     return NumericAnswer(text, [row_evidence(t, i) for i, _ in kept] + [row_evidence(t, i) for i in extra],
                          [f"rows with {rule}: {len(kept)} of {len(seen)}"], operation="count")
+
+
+CELL_MARK = re.compile(r"\s*([*†‡§¹²³⁴⁵⁶⁷⁸⁹]+|\[\w{1,3}\])$")
+NOTES_AFTER = 1500  # how far below a table its footnotes are looked for (characters)
+FOOTNOTE_NOTE = "footnote quoted"  # the answer explains its figure: it answers a "why" too
+
+
+def with_footnotes(ans: NumericAnswer, ask: TableAsk, text: str) -> NumericAnswer:
+    """A cell the answer shows that carries a footnote mark ("191.7*") comes with its footnote from
+    below the table ("\\* Low Moss was switched off for six weeks in 2021 …"), quoted and cited."""
+    t = ask.table
+    if not text or not t.row_spans or not t.cells:
+        return ans
+    cited = [i for i, (a, b) in enumerate(t.row_spans) if any(e.doc_id == t.doc_id and e.start == a and e.end == b for e in ans.evidence)]
+    base = t.row_spans[-1][1]
+    below = text[base : base + NOTES_AFTER]
+    seen: set[str] = set()
+    for i in cited:
+        for cell in t.cells[i][1:]:
+            m = CELL_MARK.search(cell)
+            bare = cell[: m.start()].strip() if m else ""
+            if m is None or not bare or m.group(1) in seen or bare not in ans.text:
+                continue
+            mark = m.group(1)
+            # the note's line begins with the mark (escaped in Markdown: "\*"); its first sentence is quoted
+            note = re.search(rf"(?m)^[ \t]*\\?{re.escape(mark)}[ \t]*(\S(?:[^.\n]|\n(?![ \t]*\n)|\.(?!\s))*\.)", below)
+            if note is None:
+                continue
+            seen.add(mark)
+            a, b = base + note.start(1), base + note.end(1)
+            ans.text += f" {mark} {text[a:b]} {{{len(ans.evidence)}}}"
+            ans.evidence.append(Evidence(t.doc_id, a, b, text[a:b]))
+            ans.notes.append(FOOTNOTE_NOTE)
+    return ans

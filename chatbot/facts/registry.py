@@ -159,8 +159,8 @@ def keyed_tables(r: Request) -> NumericAnswer | None:
         ask = keyed.read_keyed(t, q, flow_metrics(view, t, r.ask), view.documents)
         ask = keyed.whole_for_year(ask, view.tables, r.ask.years) if ask is not None else None
         ans = walk(KEYED_OPERATIONS, ask) if ask is not None else None
-        if ans is not None:
-            return ans
+        if ans is not None and ask is not None:
+            return keyed.with_footnotes(ans, ask, view.documents.get(t.doc_id, ""))
     return None
 
 
