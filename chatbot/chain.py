@@ -182,7 +182,9 @@ class AnswerChain:
             s.draft = abstain(self.scorer, [], passages, lead="This reads as a follow-up, but there is no earlier question: please ask it in full.")
         elif s.numeric is None and (SUMMARY.search(s.standalone)
                                     or analyse(s.standalone, self.settings.spacy_model).answer_type is AnswerType.SUMMARY):
-            s.draft = summarize(self._passages(s))
+            # the document the question retrieved first is the one summed up (a corpus holds many)
+            top = s.hits[0].passage.doc_id if s.hits else None
+            s.draft = summarize([p for p in self._passages(s) if top is None or p.doc_id == top])
         elif s.numeric is not None and not (WHY.search(s.standalone) and not {"false premise corrected", FOOTNOTE_NOTE} & set(s.numeric.notes)):
             s.draft = from_numeric(s.numeric)
             if s.numeric.compared is not None and self._is_yes_no(s):

@@ -154,3 +154,25 @@ def test_money_itself_is_a_kind_of_thing_amounts_are() -> None:
     assert noun_kind("wage") is None  # a payment, not money itself
     assert kind_held(Kind.MONEY, (("MONEY", "£600"),), "Brannock pays £600 a year into the fund.", ("fund",))
 
+
+
+def test_a_summary_skips_footnotes_and_takes_the_opening_sentence_first() -> None:
+    from chatbot.answering.offline import summarize
+    from chatbot.types import Passage, Span
+
+    def passage(i: int, section: str, sentences: list[str]) -> Passage:
+        text = " ".join(sentences)
+        spans, at = [], 0
+        for sent in sentences:
+            spans.append(Span(sent, at, at + len(sent)))
+            at += len(sent) + 1
+        return Passage(id=f"p{i}", doc_id="d", text=text, start=0, end=len(text), section=section, kind="text", sentences=tuple(spans))
+
+    passages = [
+        passage(0, "Intro", ["The Pellow ferry company runs three crossings from the harbour at Pellow."]),
+        passage(1, "Figures", ["* The Gull Point ramp was closed for repairs for nine weeks in 2021.",
+                               "Passenger numbers on the ferry crossings rose for the third year running."]),
+    ]
+    draft = summarize(passages, max_sentences=2)
+    assert [sp[3] for sp in draft.spans] == ["The Pellow ferry company runs three crossings from the harbour at Pellow.",
+                                             "Passenger numbers on the ferry crossings rose for the third year running."]

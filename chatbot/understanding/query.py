@@ -144,10 +144,13 @@ def _circumstance(doc) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
 
 
 def asks_summary(doc) -> bool:  # type: ignore[no-untyped-def]
-    """A verb of summing up, by WordNet's synonyms of "summarize" ("sum up", "recap", "boil down")."""
-    from chatbot.understanding.wordnet_seek import same_verb
+    """A verb of summing up, by WordNet's synonyms of "summarize" ("sum up", "recap", "boil down"), or a
+    noun asked for that WordNet files under "summary" ("a quick rundown", "an overview")."""
+    from chatbot.understanding.wordnet_seek import noun_is_a, same_verb
 
     for t in doc:
+        if t.pos_ == "NOUN" and t.dep_ in ("dobj", "attr", "ROOT", "nsubj") and noun_is_a(t.lemma_.lower(), "summary"):
+            return True
         if t.pos_ != "VERB":
             continue
         particle = next((c.lower_ for c in t.children if c.dep_ == "prt"), "")

@@ -265,3 +265,14 @@ def same_verb(a: str, b: str) -> bool:
     if verbs is None:
         return False
     return bool(set(verbs.senses(a)[:VERB_SENSES]) & set(verbs.senses(b)[:VERB_SENSES]))
+
+
+@lru_cache(maxsize=4096)
+def noun_is_a(word: str, root: str) -> bool:
+    """Is a noun's commonest sense ``root``'s commonest sense or a kind of it ("rundown" and
+    "overview" are kinds of "summary")? False without WordNet."""
+    nouns = synsets("noun")
+    if nouns is None:
+        return False
+    top, senses = nouns.senses(root)[:1], nouns.senses(word)[:1]
+    return bool(top and senses and top[0] in nouns.ancestors(senses[0]))
