@@ -34,7 +34,7 @@ from chatbot.answering.offline import (
     from_numeric,
     summarize,
 )
-from chatbot.answering.polarity import compared_verdict
+from chatbot.answering.polarity import compared_verdict, named_values_verdict
 from chatbot.answering.polarity import verdict as yes_no_verdict
 from chatbot.answering.typed import TYPE_BOOST, rerank
 from chatbot.answering.verify import check_citations, check_numbers
@@ -287,6 +287,9 @@ class AnswerChain:
         evidence = [sp[3] for sp in draft.spans]
         q = analyse(s.standalone, self.settings.spacy_model)
         document = " ".join(self.index.documents[d].text for d in dict.fromkeys(sp[0] for sp in draft.spans) if d in self.index.documents)
+        valued = None if q.negated else named_values_verdict(s.standalone, evidence, self.settings.spacy_model)
+        if valued is not None:  # "did LDA beat QDA?": the two figures the evidence gives them decide
+            return self._lead(draft, valued[0]) if valued[0] else draft
         word = yes_no_verdict(s.standalone, q.negated, evidence, draft.support, dense, set(q.content_lemmas), self.settings.spacy_model, document)
         return self._lead(draft, word) if word else draft
 

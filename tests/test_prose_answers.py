@@ -176,3 +176,14 @@ def test_a_summary_skips_footnotes_and_takes_the_opening_sentence_first() -> Non
     draft = summarize(passages, max_sentences=2)
     assert [sp[3] for sp in draft.spans] == ["The Pellow ferry company runs three crossings from the harbour at Pellow.",
                                              "Passenger numbers on the ferry crossings rose for the third year running."]
+
+
+def test_two_named_figures_in_one_quote_decide_a_comparison() -> None:
+    from chatbot.answering.polarity import named_values_verdict
+
+    quote = ["(Ridge: 91.2%, Lasso 88.0%, Tree 79.5%)"]
+    assert named_values_verdict("Did Lasso beat Ridge on the test set?", quote) == ("No", (88.0, 91.2))
+    assert named_values_verdict("Was Ridge higher than Tree?", quote) == ("Yes", (91.2, 79.5))
+    assert named_values_verdict("Did Lasso score lower than Tree?", quote) == ("No", (88.0, 79.5))
+    assert named_values_verdict("Was Lasso higher or lower than Ridge?", quote) is None  # asks no one way
+    assert named_values_verdict("Did Lasso beat Forest?", quote) is None  # one of the two has no figure

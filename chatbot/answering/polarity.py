@@ -86,3 +86,33 @@ def compared_verdict(question: str, negated_question: bool, compared: tuple[floa
         return ""
     first, second = compared
     return "Yes" if (first > second if more else first < second) else "No"
+
+
+# Verbs of coming out above or below another (general English), beside the comparatives.
+ABOVE_VERBS = {"beat", "outperform", "exceed", "surpass", "top", "outscore", "outsell", "overtake"}
+BELOW_VERBS = {"trail", "lag"}
+
+
+def named_values_verdict(question: str, quotes: Sequence[str], model: str = DEFAULT_MODEL) -> tuple[str, tuple[float, float]] | None:
+    """"Did LDA beat QDA?" against "(RDA: 100%, QDA 99.4%, LDA 98.9%)": the two things the question
+    names each stand next to a number in one quote; the verdict compares them in the question's
+    order. ``None`` when the question compares no two such things or a quote does not settle it."""
+    doc = parse(question, model)
+    lemmas = {t.lemma_.lower() for t in doc}
+    words = {t.lower_ for t in doc}
+    up = bool(lemmas & ABOVE_VERBS or words & MORE_WORDS)
+    down = bool(lemmas & BELOW_VERBS or words & LESS_WORDS)
+    if up == down or "or" in words:
+        return None
+    names = [t.text for t in doc if t.pos_ in ("PROPN", "NOUN", "X") and not t.is_stop and len(t.text) > 1]
+    for quote in quotes:
+        found: list[tuple[int, str, float]] = []
+        for name in dict.fromkeys(names):
+            m = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])[\s:=]{{0,3}}(-?\d[\d,]*(?:\.\d+)?)(?![\d])", quote, re.I)
+            if m is not None:
+                found.append((question.lower().find(name.lower()), name, float(m.group(1).replace(",", ""))))
+        if len(found) == 2:
+            (_, _, a), (_, _, b) = sorted(found)
+            word = "Yes" if (a > b if up else a < b) else "No"
+            return ("" if a == b else word), (a, b)
+    return None
