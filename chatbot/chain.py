@@ -227,7 +227,7 @@ class AnswerChain:
         checkable = query.answer_type in LABELS_FOR
         ents = self.entities.of([(sp[0], sp[1], sp[3]) for sp in proposal.answer.spans]) if checkable else []
         exact = query.focus in ("date", "day")  # "on which date …" wants a date, not "last month"
-        held = any(holds_type(e, query.answer_type, query.text, exact) for e in ents)
+        held = any(holds_type(e, query.answer_type, query.text, exact, sp[3]) for e, sp in zip(ents, proposal.answer.spans if checkable else [], strict=True))
         held = held or any(c.lower() in sp[3].lower() for c in query.choices for sp in proposal.answer.spans)  # "A or B?"
         if query.answer_type is AnswerType.YEAR:
             held = held or any(holds_year(sp[3], query.text) for sp in proposal.answer.spans)

@@ -187,3 +187,16 @@ def test_two_named_figures_in_one_quote_decide_a_comparison() -> None:
     assert named_values_verdict("Did Lasso score lower than Tree?", quote) == ("No", (88.0, 79.5))
     assert named_values_verdict("Was Lasso higher or lower than Ridge?", quote) is None  # asks no one way
     assert named_values_verdict("Did Lasso beat Forest?", quote) is None  # one of the two has no figure
+
+
+def test_a_count_answers_only_when_it_counts_the_thing_asked_about() -> None:
+    from chatbot.understanding.entities import counts_other_things, holds_type
+    from chatbot.understanding.query import AnswerType
+
+    q = "how many robots will the Hollen site get?"
+    assert counts_other_things("four", "The board approved the Hollen roll-out on four conditions:", AnswerType.COUNT, q)
+    assert not counts_other_things("25", "The first 25 machines went into North Hall.", AnswerType.COUNT, q)  # machines: artefacts too
+    assert not counts_other_things("19", "the remaining 19 robots followed on 7 April", AnswerType.COUNT, q)
+    assert counts_other_things("3", "1. no redundancies;\n3. spending is capped;", AnswerType.COUNT, q)  # a list item's number
+    assert not holds_type((("DATE", "three consecutive months"),), AnswerType.COUNT, q)  # a span of time counts no robots
+    assert holds_type((("DATE", "three consecutive months"),), AnswerType.COUNT, "how many months must the error rate stay low?")

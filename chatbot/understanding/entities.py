@@ -10,7 +10,7 @@ import re
 import threading
 
 from chatbot.understanding.nlp import DEFAULT_MODEL, NLP_LOCK, pipeline
-from chatbot.understanding.query import AnswerType
+from chatbot.understanding.query import AnswerType, analyse
 
 # spaCy entity labels that can hold each kind of answer (OntoNotes labels, general English).
 LABELS_FOR = {
@@ -82,13 +82,54 @@ def _fits(label: str, text: str, answer_type: AnswerType, exact_date: bool) -> b
     return True
 
 
-def holds_type(entities: tuple[tuple[str, str], ...], answer_type: AnswerType, question: str, exact_date: bool = False) -> bool:
+def _labels_for(answer_type: AnswerType, question: str) -> frozenset[str]:
+    """The entity labels that answer: "how many robots" counts things, so a span of time ("three
+    consecutive months") does not answer it, where "how many weeks" or "how many times" may."""
+    labels = LABELS_FOR.get(answer_type, frozenset())
+    if answer_type is AnswerType.COUNT:
+        from chatbot.understanding.wordnet_seek import noun_class
+
+        focus = analyse(question).focus
+        if focus and noun_class(focus) not in ("time", ""):
+            return labels - {"DATE", "TIME"}
+    return labels
+
+
+COUNTED = re.compile(r"\s+(?:[a-z\-]+\s+)?([a-z]{3,})")  # the noun a number counts: "four conditions", "25 new robots"
+
+
+def counts_other_things(ent: str, sentence: str, answer_type: AnswerType, question: str) -> bool:
+    """"how many robots" and "… on four conditions": the number counts things of another WordNet
+    class (conditions are states, robots artefacts); "25 machines" still counts robots. A list item's
+    number ("3. …") counts nothing."""
+    if answer_type is not AnswerType.COUNT or not sentence:
+        return False
+    from chatbot.text import stem
+    from chatbot.understanding.wordnet_seek import noun_class
+
+    if ent.isdigit() and re.search(rf"(?m)^\s*{re.escape(ent)}[.)](?:\s|$)", sentence):
+        return True  # "3. spending on the roll-out …": a list item's number counts nothing
+    focus = analyse(question).focus
+    pos = sentence.find(ent)
+    m = COUNTED.match(sentence, pos + len(ent)) if focus and pos >= 0 else None
+    if m is None:
+        return False
+    words = [w for w in sentence[m.start() : m.end()].split() if w.isalpha()]
+    if any(stem(w) == stem(focus) for w in words):
+        return False
+    counted, asked = noun_class(m.group(1)), noun_class(focus)
+    return bool(counted and asked and counted != asked)
+
+
+def holds_type(entities: tuple[tuple[str, str], ...], answer_type: AnswerType, question: str, exact_date: bool = False,
+               sentence: str = "") -> bool:
     """Does a sentence hold an entity of the asked type that the question does not already name?"""
-    labels = LABELS_FOR.get(answer_type)
+    labels = _labels_for(answer_type, question)
     if not labels:
         return False
     q = question.lower()
-    return any(label in labels and text.lower() not in q and _fits(label, text, answer_type, exact_date) for label, text in entities)
+    return any(label in labels and text.lower() not in q and _fits(label, text, answer_type, exact_date)
+               and not counts_other_things(text, sentence, answer_type, question) for label, text in entities)
 
 
 def holds_year(text: str, question: str) -> bool:
@@ -106,7 +147,7 @@ def ranked_answer_entity(entities: tuple[tuple[str, str], ...], text: str, answe
     """(label rank, distance, entity): the entity of the asked type in ``text`` that answers the question —
     of those the question does not name, the one of the most specific label, nearest to the question's
     own words; None if there is none."""
-    labels = LABELS_FOR.get(answer_type)
+    labels = _labels_for(answer_type, question)
     if not labels:
         return None
     q = question.lower()
@@ -117,7 +158,7 @@ def ranked_answer_entity(entities: tuple[tuple[str, str], ...], text: str, answe
     order = [lab for lab in SPECIFIC_FIRST if lab in labels] + sorted(labels - set(SPECIFIC_FIRST))
     best: tuple[int, int, str] | None = None
     for label, ent in entities:
-        if label not in labels or ent.lower() in q or not _fits(label, ent, answer_type, False):
+        if label not in labels or ent.lower() in q or not _fits(label, ent, answer_type, False) or counts_other_things(ent, text, answer_type, question):
             continue
         pos = low.find(ent.lower())
         if pos < 0:
