@@ -755,3 +755,13 @@ def test_a_cell_with_a_footnote_mark_comes_with_its_footnote() -> None:
     assert note.quote == "The Gull Point ramp was closed for repairs for nine weeks in 2021." == doc.text[note.start : note.end]
     plain = qa.answer("how many passengers were there in 2022?")  # no mark on the cell: no note
     assert plain is not None and "ramp" not in plain.text
+
+
+def test_a_verb_names_the_column_of_its_noun() -> None:
+    text = ("| Plant | Staff | Output | Spending |\n|---|---:|---:|---:|\n| Ashby | 12 | 4,100 MWh | €1.2m |\n"
+            "| Brigg | 9 | 3,650 MWh | €0.9m |\n\nOutput is the power the plant sold to the grid.\n")
+    _, qa = _qa("plants", text)
+    more = qa.answer("how much more did Ashby generate than Brigg?")  # generate → output (WordNet)
+    assert more is not None and "450" in more.text and "Output" in more.text
+    spent = qa.answer("which plant spent the most?")  # spend → spending
+    assert spent is not None and spent.text.startswith("Ashby") and "1.2" in spent.text

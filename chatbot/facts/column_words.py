@@ -326,3 +326,17 @@ def column_by_dimension(t: TableData, q: str, nouns: bool = False) -> int | None
         if len(cols) == 1:
             return cols[0]
     return None
+
+
+def column_by_verb(t: TableData, q: str) -> int | None:
+    """The one numeric column whose name is a noun WordNet derives from a verb of the question
+    ("how much more did North Ridge generate" → the Output column; "which site spent most" → Spending)."""
+    from chatbot.understanding.nlp import parse
+    from chatbot.understanding.wordnet_seek import nouns_of_verb
+
+    derived = {stem(w) for tok in parse(q) if tok.pos_ == "VERB" for w in nouns_of_verb(tok.lemma_.lower()) if "-" not in w}
+    if not derived:
+        return None
+    hits = [j for j in range(1, len(t.columns)) if any(v[j] is not None for v in t.values)
+            and stems(re.sub(r"\([^)]*\)", " ", t.columns[j])) & derived]
+    return hits[0] if len(hits) == 1 else None

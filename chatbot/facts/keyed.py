@@ -18,6 +18,7 @@ from chatbot.facts.column_words import (
     by_broader_words,
     column_by_definition,
     column_by_dimension,
+    column_by_verb,
     header_unit,
     lead_in,
     same_dimension,
@@ -983,6 +984,10 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
         if len(edge) == 1 and len({label_key(t.labels[h.index]) for h in ask.rows}) == 1:
             ask = replace(ask, columns=(Hit(edge[0], 0, 0, PARTIAL),), extreme="")
     ask = without_other_counterparts(ask)
+    if not ask.columns and not flow:  # "how much more did North Ridge generate?": the Output column, a noun of the verb
+        j = column_by_verb(t, ask.free)
+        if j is not None:
+            ask = replace(ask, columns=(Hit(j, 0, 0, PARTIAL),), extreme=ask.extreme or _superlative(q))
     if not ask.columns and not flow:  # "how many passengers can the Gannet carry?": the text defines Capacity by passengers
         j = column_by_definition(t, q, (documents or {}).get(t.doc_id, ""))
         if j is not None:

@@ -105,6 +105,22 @@ class Synsets:
         names = LEXNAMES.get(self.pos, ())
         return names[number - names_start(self.pos)] if 0 <= number - names_start(self.pos) < len(names) else ""
 
+    def derived(self, offset: int, pos: str) -> list[int]:
+        """Offsets, in the ``pos`` part of speech, of the forms WordNet derives from the synset at
+        ``offset`` ("generate" → "generation", "output")."""
+        with self._lock:
+            if not self._data:
+                self._data = self._data_path.read_bytes().replace(b"\r\n", b"\n")
+        data = self._data
+        fields = data[offset : data.find(b"\n", offset)].split(b" | ", 1)[0].decode("utf-8", "replace").split()
+        k = 4 + 2 * int(fields[3], 16)
+        out = []
+        for i in range(int(fields[k])):
+            symbol, target, target_pos = fields[k + 1 + 4 * i : k + 4 + 4 * i]
+            if symbol == "+" and target_pos == pos[0]:
+                out.append(int(target))
+        return out
+
     def ancestors(self, offset: int, depth: int = MAX_DEPTH) -> set[int]:
         """The synset and its hypernyms (and an instance's classes), up to ``depth`` steps."""
         seen, todo = {offset}, [offset]
@@ -276,3 +292,13 @@ def noun_is_a(word: str, root: str) -> bool:
         return False
     top, senses = nouns.senses(root)[:1], nouns.senses(word)[:1]
     return bool(top and senses and top[0] in nouns.ancestors(senses[0]))
+
+
+@lru_cache(maxsize=4096)
+def nouns_of_verb(verb: str) -> frozenset[str]:
+    """The nouns WordNet derives from a verb's commoner senses, with their synonyms ("generate" →
+    "generation", "output", "yield"; "spend" → "spending", "expenditure")."""
+    verbs, nouns = synsets("verb"), synsets("noun")
+    if verbs is None or nouns is None:
+        return frozenset()
+    return frozenset(w for o in verbs.senses(verb)[:VERB_SENSES] for t in verbs.derived(o, "noun") for w in nouns.words(t))
