@@ -765,3 +765,34 @@ def test_a_verb_names_the_column_of_its_noun() -> None:
     assert more is not None and "450" in more.text and "Output" in more.text
     spent = qa.answer("which plant spent the most?")  # spend → spending
     assert spent is not None and spent.text.startswith("Ashby") and "1.2" in spent.text
+
+
+INTAKE = """# Northmere College intake 2025
+
+Entry points are the tariff points of the entrants' school qualifications.
+
+| School | Applications | Offers | Offer rate | Entrants | Average tariff |
+|---|---:|---:|---:|---:|---:|
+| Design | 2,400 | 1,500 | 62.5% | 410 | 121 pts |
+| Nursing | 1,800 | 1,350 | 75.0% | 520 | 112 pts |
+| Total | 4,200 | 2,850 | 67.9% | 930 | 116 pts |
+
+Grants by household income:
+
+=================  =========  ==========
+Household income   Grant      Recipients
+=================  =========  ==========
+Under £20,000      £1,500     300
+£20,000 or more    £800       210
+=================  =========  ==========
+"""
+
+
+def test_percent_and_count_questions_read_the_column_of_that_kind() -> None:
+    _, qa = _qa("intake", INTAKE)
+    rate = qa.answer("what % of nursing applicants got an offer?")  # Applications and Offers named: the Offer rate column
+    assert rate is not None and "75.0%" in rate.text and "total" not in rate.text.lower()
+    many = qa.answer("how many students get a grant altogether?")  # students are counted: Recipients, not pounds
+    assert many is not None and "510" in many.text and "£" not in many.text
+    low = qa.answer("which school takes students with the lowest tariff points?")  # "with … tariff points": the column, not a condition
+    assert low is not None and low.text.startswith("Nursing")

@@ -79,6 +79,9 @@ def qualified_elsewhere(t: TableData, question: str, view: FactsView) -> bool:
     for tok in parse(question):
         if tok.dep_ == "pobj" and tok.head.lower_ in CONDITION_PREPS and tok.pos_ in ("NOUN", "PROPN"):
             words = stems(tok.text)
+            modifiers = stems(" ".join(c.text for c in tok.children if c.dep_ in ("compound", "amod")))
+            if modifiers & context:
+                continue  # "with the lowest tariff points": the table's own Tariff column, not a condition
             if words and not words & context and words <= text:
                 return True
     return False

@@ -28,7 +28,7 @@ from chatbot.facts.column_words import (
     without_other_counterparts,
     without_other_heads,
 )
-from chatbot.facts.currency import currency_symbol
+from chatbot.facts.currency import currency_symbol, is_currency_unit
 from chatbot.facts.extract import TableData
 from chatbot.facts.match import (
     GROUP,
@@ -770,8 +770,9 @@ def one_row_per(a: TableAsk) -> bool:
 
 
 def one_row_share(a: TableAsk) -> bool:
-    """One row's share of a column."""
-    return _distinct_rows(a) == 1 and _one_column(a) and bool(SHARE.search(a.free))
+    """One row's share of a column (not of a column of percentages, which do not add up to a whole)."""
+    return (_distinct_rows(a) == 1 and _one_column(a) and bool(SHARE.search(a.free))
+            and not (a.columns and a.table.units[a.columns[0].index] == "percent"))
 
 
 def aggregate_asked(a: TableAsk) -> bool:
@@ -992,6 +993,14 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
         j = column_by_definition(t, q, (documents or {}).get(t.doc_id, ""))
         if j is not None:
             ask = replace(ask, columns=(Hit(j, 0, 0, PARTIAL),))
+    if HOW_MANY.search(q) and ask.columns and not flow and not ask.extreme and all(is_currency_unit(t.units[h.index]) for h in ask.columns):
+        j = _counted_column(t, q)  # "how many freshers get the bursary": the Recipients, not the sums in pounds
+        if j is not None:
+            ask = replace(ask, columns=(Hit(j, 0, 0, PARTIAL),))
+    if PERCENT_ASKED.search(q) and ask.columns and not flow:  # "what % of applicants got an offer": the Offer rate column
+        j = _percent_column(t, ask)
+        if j is not None:
+            ask = replace(ask, columns=(Hit(j, 0, 0, PARTIAL),))
     where = _unit_bound(t, q)
     if where is not None and (ask.extreme or _superlative(q)):  # "of those that meet 240 km, the cheapest": a filter, then the extreme
         ask = replace(ask, where=where, columns=tuple(h for h in ask.columns if h.index != where[0]))
@@ -1033,6 +1042,36 @@ def read_keyed(t: TableData, q: str, flow: list[Metric], documents: Mapping[str,
     ):
         ask = replace(ask, columns=(Hit(values[0], 0, 0, PARTIAL),))
     return ask
+
+
+HOW_MANY = re.compile(r"\bhow many\s+([a-z\-]{3,})(?:\s+([a-z]{3,}))?")
+
+
+def _counted_column(t: TableData, q: str) -> int | None:
+    """The one numeric column, not in a currency, whose name is a noun of the same kind (WordNet: persons,
+    organisations, places) as the noun "how many" counts."""
+    from chatbot.understanding.kinds import noun_kind
+
+    m = HOW_MANY.search(q)  # "how many freshers", "how many new students"
+    kind = next((k for w in (m.groups() if m else ()) if w and (k := noun_kind(w)) is not None), None)
+    if kind is None:
+        return None
+    hits = [j for j in range(1, len(t.columns)) if any(v[j] is not None for v in t.values) and not is_currency_unit(t.units[j])
+            and t.units[j] != "percent" and any(noun_kind(w) is kind for w in re.findall(r"[a-z]{3,}", t.columns[j].lower()))]
+    return hits[0] if len(hits) == 1 else None
+
+
+PERCENT_ASKED = re.compile(r"%|\bper ?cent(?:age)?\b|\bproportion\b")
+
+
+def _percent_column(t: TableData, ask: TableAsk) -> int | None:
+    """The one column in percent sharing a word with the columns the question names, when none of
+    them is in percent ("what % of applicants got an offer" names Applications and Offers: Offer rate)."""
+    if any(t.units[h.index] == "percent" for h in ask.columns):
+        return None
+    named = stems(" ".join(t.columns[h.index] for h in ask.columns))
+    hits = [j for j in range(1, len(t.columns)) if t.units[j] == "percent" and stems(t.columns[j]) & named]
+    return hits[0] if len(hits) == 1 else None
 
 
 def _part_of_other_name(label: str, q: str, h: Hit, text: str) -> bool:
