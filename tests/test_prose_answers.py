@@ -200,3 +200,14 @@ def test_a_count_answers_only_when_it_counts_the_thing_asked_about() -> None:
     assert counts_other_things("3", "1. no redundancies;\n3. spending is capped;", AnswerType.COUNT, q)  # a list item's number
     assert not holds_type((("DATE", "three consecutive months"),), AnswerType.COUNT, q)  # a span of time counts no robots
     assert holds_type((("DATE", "three consecutive months"),), AnswerType.COUNT, "how many months must the error rate stay low?")
+
+
+def test_a_when_question_is_answered_by_a_date_not_by_a_unit_of_time() -> None:
+    from chatbot.understanding.entities import holds_type
+    from chatbot.understanding.query import AnswerType
+
+    q = "when was the college founded?"
+    assert not holds_type((("DATE", "the foundation year"),), AnswerType.DATE, q)
+    assert not holds_type((("DATE", "each year"),), AnswerType.DATE, q)
+    assert holds_type((("DATE", "spring 2026"),), AnswerType.DATE, q) and holds_type((("DATE", "in spring"),), AnswerType.DATE, q)
+    assert holds_type((("DATE", "14 August"),), AnswerType.DATE, q)

@@ -79,6 +79,13 @@ def _fits(label: str, text: str, answer_type: AnswerType, exact_date: bool) -> b
         return bool(words & DURATION_UNITS)
     if exact_date:
         return any(ch.isdigit() for ch in text) or bool(MONTHS & words)
+    if answer_type is AnswerType.DATE:
+        # "when …?" is answered by a date, a month or a named time ("in spring", "at Easter"), not by a
+        # phrase that only holds a unit of time ("the foundation year", "each week")
+        from chatbot.understanding.wordnet_seek import noun_class
+
+        return (any(ch.isdigit() for ch in text) or bool(MONTHS & words)
+                or any(noun_class(w) == "time" for w in words - DURATION_UNITS if w.isalpha()))
     return True
 
 
