@@ -796,3 +796,11 @@ def test_percent_and_count_questions_read_the_column_of_that_kind() -> None:
     assert many is not None and "510" in many.text and "£" not in many.text
     low = qa.answer("which school takes students with the lowest tariff points?")  # "with … tariff points": the column, not a condition
     assert low is not None and low.text.startswith("Nursing")
+
+
+def test_an_adjective_the_table_says_nothing_of_sets_it_aside() -> None:
+    text = INTAKE + "\nOverseas applicants pay their own fees; international students are counted apart from the schools.\n"
+    _, qa = _qa("intake", text)
+    assert qa.answer("how many international students entered nursing?") is None  # the table counts all entrants
+    entered = qa.answer("how many students entered nursing last year?")  # "last year" sets a time, not a kind of student
+    assert entered is not None and "520" in entered.text

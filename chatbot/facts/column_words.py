@@ -70,6 +70,7 @@ def qualified_elsewhere(t: TableData, question: str, view: FactsView) -> bool:
     the document uses elsewhere and nothing about this table does (its title, lead-in, columns, rows
     and cells): the table's figures are not under that condition."""
     from chatbot.understanding.nlp import parse
+    from chatbot.understanding.wordnet_seek import noun_class
 
     ft = view.flow_tables.get(t.id)
     parties = f"{ft.reporter.name} {ft.partner.name}" if ft else ""
@@ -84,6 +85,12 @@ def qualified_elsewhere(t: TableData, question: str, view: FactsView) -> bool:
                 continue  # "with the lowest tariff points": the table's own Tariff column, not a condition
             if words and not words & context and words <= text:
                 return True
+        # "how much do international students pay …": an adjective of a noun the table names nothing of,
+        # that the text uses elsewhere (the table is of all students, not of international ones)
+        if (tok.dep_ == "amod" and tok.pos_ == "ADJ" and tok.head.pos_ == "NOUN" and tok.tag_ == "JJ"
+                and (words := stems(tok.text)) and not words & context and words <= text and not stems(tok.head.text) & context
+                and noun_class(tok.head.lemma_.lower()) != "time"):  # "last year" sets a time, not a kind
+            return True
     return False
 
 
