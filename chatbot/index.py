@@ -9,6 +9,8 @@ Layout under ``index_dir``::
                       chroma/         embedded Chroma store (absent in server mode)
                       facts.sqlite    structured facts table
                       sentences.npy   sentence vectors (memory-mapped at load)
+                      passages.npy    passage vectors: an embedded index of up to ``exact_search_max`` passages
+                                      answers dense queries by an exact scan of them (memory-mapped), not Chroma
                       corpus_stats.json   the corpus's word statistics for answering (``chatbot.corpus_stats``)
                       embedder/       the ONNX export of the embedding model (ONNX backend only)
                       currencies.json the currency table from Babel's CLDR data (read at load instead of derived)
@@ -67,7 +69,8 @@ from chatbot.settings import Settings
 from chatbot.text import add_aliases, content_terms, country_code_groups
 from chatbot.types import Document, Passage, Span
 from chatbot.vectorstore import (
-    VectorStore,
+    ExactSearch,
+    VectorSearch,
     VectorStoreUnavailable,
     chroma_client,
     open_vector_store,
@@ -125,7 +128,7 @@ class LoadedIndex:
     documents: dict[str, Document]
     passages: list[Passage]
     bm25: bm25s.BM25
-    vectors: VectorStore
+    vectors: VectorSearch  # exact over passages.npy, or the Chroma store (``IndexManager._vector_search``)
     embedder: Embedder
     sentence_vectors: np.ndarray  # one row per (passage, sentence), in passage order; read-only, memory-mapped
     stats: corpus_stats.CorpusStats | None = None  # derived at build; None: the answerers derive their own
@@ -563,13 +566,25 @@ class IndexManager:
         embedder = self._query_embedder(root)
         if embedder.model_id != manifest.model_id:
             raise IndexBuildError(f"the index was embedded with {manifest.model_id}, the query embedder is {embedder.model_id}")
-        vectors = open_vector_store(self.settings, root / "chroma", manifest.collection, create=False)
+        vectors = self._vector_search(manifest, root, passages)
         count = vectors.count()
         if count != manifest.passages:
             raise IndexBuildError(f"vector store holds {count} vectors, manifest says {manifest.passages}")
         stats = corpus_stats.load(root, manifest.corpus_hash, list(documents), len(passages), manifest.facts)
         _preload_currencies(root / CURRENCIES_FILE)
         return LoadedIndex(root, manifest, documents, passages, bm25, vectors, embedder, sentence_vectors, stats)
+
+    def _vector_search(self, manifest: Manifest, root: Path, passages: list[Passage]) -> VectorSearch:
+        """Dense search of a build: an exact scan of its memory-mapped passage vectors when the index
+        is embedded and small enough (``settings.exact_search_max``), else its Chroma store."""
+        matrix = root / incremental.PASSAGE_VECTORS_FILE
+        if not self.settings.chroma_url and len(passages) <= self.settings.exact_search_max and matrix.is_file():
+            try:
+                vectors = np.load(matrix, mmap_mode="r")
+            except (OSError, ValueError) as exc:
+                raise IndexBuildError(f"{matrix} is unreadable: {exc}") from exc
+            return ExactSearch(vectors, [p.id for p in passages])
+        return open_vector_store(self.settings, root / "chroma", manifest.collection, create=False)
 
     def load(self) -> LoadedIndex:
         """Load the current index, building or rebuilding it when missing, stale or corrupt.
