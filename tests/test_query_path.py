@@ -1,17 +1,33 @@
-"""Exact dense search over a build's passage vectors ranks as its Chroma store does (real index,
-real embeddings). Timings are measured in eval/bench_answer.py and eval/bench_cold.py, not here."""
+"""The query path's shortcuts give what the long way gives (real index, real embeddings): exact dense
+search over a build's passage vectors ranks as its Chroma store does; the chain's steps called in
+order answer as its LCEL runnable does, and the LangChain retriever finds what the searcher finds.
+Timings are measured in eval/bench_answer.py and eval/bench_cold.py, not here."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from chatbot.chain import State
 from chatbot.evaluation import load_items
 from chatbot.settings import PROJECT_ROOT
+from chatbot.types import Answer
 from chatbot.vectorstore import ExactSearch, open_vector_store
 
 ITEMS = load_items(PROJECT_ROOT / "eval" / "questions.jsonl")
 SINGLE = [it.turns[0] for it in ITEMS if len(it.turns) == 1]
+
+
+def _history(bot, turns: list[str]) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    history: list[dict[str, str]] = []
+    for turn in turns:
+        history += [{"role": "user", "content": turn}, {"role": "assistant", "content": bot.ask(turn, history).text}]
+    return history
+
+
+def _same(a: Answer, b: Answer) -> None:
+    assert (a.text, a.citations, a.abstained, a.route, a.notes, a.confidence, a.retrieved, a.standalone_question) == (
+        b.text, b.citations, b.abstained, b.route, b.notes, b.confidence, b.retrieved, b.standalone_question)
 
 
 # ---- exact dense search -------------------------------------------------------------------------------
@@ -36,3 +52,24 @@ def test_an_embedded_index_answers_dense_queries_as_its_chroma_store_does(bot, s
         mine, theirs = exact.query(vector, 10), chroma.query(vector, 10)
         assert [pid for pid, _ in mine] == [pid for pid, _ in theirs], q
         assert [s for _, s in mine] == pytest.approx([s for _, s in theirs], abs=1e-5)
+
+
+# ---- the chain's steps, called directly -----------------------------------------------------------
+def test_the_chain_answers_as_its_lcel_runnable_does(bot) -> None:  # type: ignore[no-untyped-def]
+    items = [it for it in ITEMS if len(it.turns) == 1][:30] + [it for it in ITEMS if len(it.turns) > 1][:8]
+    for it in items:
+        history = _history(bot, it.turns[:-1])
+        direct = bot.chain.invoke(State(question=it.turns[-1], history=history))
+        lcel = bot.chain.runnable.invoke(State(question=it.turns[-1], history=history)).answer
+        _same(direct, lcel)
+        asked = bot.ask(it.turns[-1], history)
+        if asked.route != "parts":  # a question asking two things is answered part by part
+            _same(asked, direct)
+
+
+def test_the_langchain_retriever_finds_what_the_searcher_finds(bot) -> None:  # type: ignore[no-untyped-def]
+    from chatbot.langchain_retriever import hit_from_document
+
+    for q in SINGLE[:20]:
+        docs = bot.chain.retriever.invoke(q)
+        assert [hit_from_document(d, bot.index.by_id) for d in docs] == bot.chain.searcher.search(q, bot.settings.top_k)

@@ -34,7 +34,7 @@ from chatbot.bot import Chatbot
 from chatbot.understanding.nlp import pipeline
 bot = Chatbot.load(warm=False)
 answer = bot.ask("What were US exports to Azerbaijan in 2024?")
-loaded = sorted({m.split(".")[0] for m in sys.modules if m.split(".")[0] in ("babel", "scipy", "torch")}
+loaded = sorted({m.split(".")[0] for m in sys.modules if m.split(".")[0] in ("babel", "scipy", "torch", "chromadb", "langchain_core", "langsmith")}
                 | {m for m in sys.modules if m.startswith("spacy.cli")})
 pipes = pipeline(bot.settings.spacy_model).pipe_names
 import spacy.cli
@@ -45,7 +45,8 @@ print(json.dumps({"answer": answer.text, "loaded": loaded, "pipes": pipes, "cli"
 @pytest.mark.slow
 def test_a_fresh_process_answers_without_deriving_what_the_build_stored(bot, settings: Settings) -> None:  # type: ignore[no-untyped-def]
     """Over a built index, a new process answers a figure question without Babel (the build's
-    currencies.json), scipy or spaCy's CLI package; spaCy's config-disabled component is not
+    currencies.json), scipy, spaCy's CLI package, LangChain (the chain's steps are called directly)
+    or Chroma (a small embedded index is searched exactly); spaCy's config-disabled component is not
     loaded; `import spacy.cli` still gives the real package afterwards."""
     assert (bot.index.root / "currencies.json").is_file()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHATBOT_")}
