@@ -149,3 +149,28 @@ def test_a_file_edited_just_before_the_build_is_read_again_at_every_check(tmp_pa
     assert mgr.status() == (True, "up to date")
     article.write_text(text + "\nA second late line\n", encoding="utf-8")  # the same size, at once
     assert mgr.status() == (False, "corpus, model or backend changed")
+
+
+# ---- a parse in a daemon thread at exit -------------------------------------------------------------
+PARSING_AT_EXIT = """
+import threading, time
+from chatbot.understanding.nlp import parse
+parse("The pipeline is loaded first.")
+def loop():
+    i = 0
+    while True:
+        i += 1
+        parse(f"A daemon thread parses sentence number {i} until the very end.")
+threading.Thread(target=loop, daemon=True).start()
+time.sleep(0.5)
+print("exiting")
+"""
+
+
+def test_a_process_ends_cleanly_while_a_daemon_thread_is_parsing() -> None:
+    """spaCy's compiled modules free their state in exit handlers; a daemon thread still parsing then
+    made the process end with "libblis: Aborting" or a segmentation fault (a third of the time here)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    for _ in range(6):
+        proc = subprocess.run([sys.executable, "-c", PARSING_AT_EXIT], env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0 and proc.stdout.strip() == "exiting", (proc.returncode, proc.stderr[-2000:])
