@@ -15,6 +15,7 @@ import threading
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -55,6 +56,7 @@ from chatbot.understanding.entities import (
     holds_year,
     ranked_answer_entity,
 )
+from chatbot.understanding.query import ELABORATION
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
@@ -67,6 +69,10 @@ TYPE_WORDS = {AnswerType.PERSON: "a name", AnswerType.DATE: "a date", AnswerType
               AnswerType.COUNT: "a number", AnswerType.PERCENT: "a percentage"}
 MAX_SPLIT_CHARS = 400  # longer questions are not split into parts (and not parsed twice)
 STEPS = ("condense", "retrieve", "route", "answer", "verify")  # route after retrieval: the facts step reads its documents only
+# spaCy parses a new question here while the asking thread embeds it (``AnswerChain.run``): onnxruntime
+# lets go of the interpreter while it runs, so the parse takes the other core. One worker: the
+# pipeline parses one text at a time anyway (``understanding.nlp.NLP_LOCK``).
+_PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse")
 
 
 @dataclass
@@ -190,6 +196,28 @@ class AnswerChain:
             s.hits = self.searcher.search(s.standalone, self.settings.top_k, documents=s.documents)
             s.timings.update(self.searcher.last_timings)
         return s
+
+    def search_text(self, question: str, history: list[dict[str, str]]) -> str:
+        """The text ``retrieve`` will search for, found without parsing the question (the same
+        ``strip_injection``, ``condense_history`` and normaliser as ``condense``); "" when the
+        question is only instructions or asks to elaborate (then it is the earlier question)."""
+        cleaned = strip_injection(question)[0]
+        if not cleaned or ELABORATION.match(cleaned):
+            return ""
+        users = [m["content"] for m in history if m.get("role") == "user"]
+        answers = [m["content"] for m in history if m.get("role") == "assistant"]
+        last = answers[-1] if answers and history[-1].get("role") == "assistant" else ""
+        return self.normalizer(condense_history(users, cleaned, last)[0])
+
+    def _parse(self, question: str, text: str = "") -> list[str]:
+        """The question's parts, and the analyses the steps read: of the question and of the ``text``
+        searched for when the normaliser changed it (each parse is cached)."""
+        parts = split_parts(question, self.settings.spacy_model) if len(question) <= MAX_SPLIT_CHARS else [question]
+        if len(parts) == 1:
+            for t in dict.fromkeys((strip_injection(question)[0], text)):
+                if t:
+                    analyse(t, self.settings.spacy_model)
+        return parts
 
     def answer(self, s: State) -> State:
         t0 = time.perf_counter()
@@ -412,11 +440,21 @@ class AnswerChain:
     def run(self, question: str, history: list[dict[str, str]], on_token=None, documents: frozenset[str] | None = None,  # type: ignore[no-untyped-def]
             cancel: threading.Event | None = None) -> Answer:
         t0 = time.perf_counter()
-        parts = split_parts(question, self.settings.spacy_model) if len(question) <= MAX_SPLIT_CHARS else [question]
+        early: dict[str, float] = {}
+        text = self.search_text(question, history) if self.settings.dense_weight > 0 else ""
+        if text:  # spaCy parses the question on the other core while this one embeds what will be searched for
+            parsed = _PARSER.submit(self._parse, question, text)
+            self.index.embedder.embed_query(text)  # kept in the embedder's cache for ``retrieve`` and ``answer``
+            t1 = time.perf_counter()
+            parts = parsed.result()
+            early = {"embed_ms": (t1 - t0) * 1000, "parse_wait_ms": (time.perf_counter() - t1) * 1000}
+        else:
+            parts = self._parse(question)
         if len(parts) > 1:
             answer = self._run_parts(question, parts, history, on_token, documents, cancel)
         else:
             answer = self.invoke(State(question=question, history=history, on_token=on_token, documents=documents, cancel=cancel))
+            answer.timings.update(early)  # retrieval found the vector in the cache
         answer.timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return answer
 

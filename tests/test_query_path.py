@@ -1,7 +1,8 @@
 """The query path's shortcuts give what the long way gives (real index, real embeddings): exact dense
 search over a build's passage vectors ranks as its Chroma store does; the chain's steps called in
-order answer as its LCEL runnable does, and the LangChain retriever finds what the searcher finds.
-Timings are measured in eval/bench_answer.py and eval/bench_cold.py, not here."""
+order answer as its LCEL runnable does, and the LangChain retriever finds what the searcher finds;
+the text embedded while spaCy parses a question is the one retrieval then searches for. Timings are
+measured in eval/bench_answer.py and eval/bench_cold.py, not here."""
 
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ def test_the_chain_answers_as_its_lcel_runnable_does(bot) -> None:  # type: igno
         direct = bot.chain.invoke(State(question=it.turns[-1], history=history))
         lcel = bot.chain.runnable.invoke(State(question=it.turns[-1], history=history)).answer
         _same(direct, lcel)
-        asked = bot.ask(it.turns[-1], history)
+        asked = bot.ask(it.turns[-1], history)  # with the question embedded beside its parse
         if asked.route != "parts":  # a question asking two things is answered part by part
             _same(asked, direct)
 
@@ -73,3 +74,48 @@ def test_the_langchain_retriever_finds_what_the_searcher_finds(bot) -> None:  # 
     for q in SINGLE[:20]:
         docs = bot.chain.retriever.invoke(q)
         assert [hit_from_document(d, bot.index.by_id) for d in docs] == bot.chain.searcher.search(q, bot.settings.top_k)
+
+
+# ---- the question embedded beside its parse ---------------------------------------------------------
+@pytest.fixture
+def embedded(bot, monkeypatch: pytest.MonkeyPatch) -> list[str]:  # type: ignore[no-untyped-def]
+    """The texts the query embedder runs the model on (cache misses), in order."""
+    texts: list[str] = []
+    real = bot.index.embedder._encode_one
+
+    def counting(text: str) -> list[float]:
+        texts.append(text)
+        return real(text)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(bot.index.embedder, "_encode_one", counting)
+    bot.index.embedder.clear_cache()
+    return texts
+
+
+def test_the_text_embedded_before_the_parse_is_the_one_retrieval_searches_for(bot) -> None:  # type: ignore[no-untyped-def]
+    found = 0
+    for it in ITEMS:
+        history = _history(bot, it.turns[:-1])
+        ans = bot.ask(it.turns[-1], history)
+        text = bot.chain.search_text(it.turns[-1], history)
+        if ans.route != "parts" and text:  # "" only for "tell me more" and instructions alone
+            assert text == ans.standalone_question, it.id
+            found += 1
+    assert found >= 0.9 * len(ITEMS)
+
+
+def test_a_question_is_embedded_once_beside_its_parse(bot, embedded: list[str]) -> None:  # type: ignore[no-untyped-def]
+    ans = bot.ask("Which companies took part in the business mission?")
+    assert embedded == [ans.standalone_question] and ans.timings["embed_ms"] > 0
+    history = [{"role": "user", "content": "What were US exports to Azerbaijan in 2024?"}, {"role": "assistant", "content": "…"}]
+    follow = bot.ask("And in 2023?", history)
+    assert follow.standalone_question != "And in 2023?" and embedded[1:] == [follow.standalone_question]
+    more = bot.ask("Tell me more", history)  # continues the earlier question: nothing to embed ahead
+    assert bot.chain.search_text("Tell me more", history) == "" and embedded[2:] == [more.standalone_question]
+
+
+def test_no_embedding_ahead_without_dense_search(bot, embedded: list[str], monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(bot.chain, "settings", bot.settings.replace(dense_weight=0.0))
+    monkeypatch.setattr(bot.chain.searcher, "dense_weight", 0.0)
+    bot.ask("Who led the delegation?")
+    assert embedded == []

@@ -105,9 +105,13 @@ def _disabled(spacy: Any, name: str) -> list[str]:
         return []
 
 
-@lru_cache(maxsize=4096)
 def parse(text: str, name: str = DEFAULT_MODEL) -> Any:
     """A parsed ``Doc`` for ``text`` (cached: a ``Doc`` is read-only for every caller here)."""
+    return _parsed(text, name)  # one cache entry whether the name is given or defaulted
+
+
+@lru_cache(maxsize=4096)
+def _parsed(text: str, name: str) -> Any:
     nlp = pipeline(name)
     with NLP_LOCK:
         return nlp(text)
