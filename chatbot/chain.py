@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from chatbot.answering.answerability import AnswerabilityModel
 from chatbot.answering.condense import condense_history, dangling_follow_up, strip_injection
 from chatbot.answering.elaborate import elaborate
@@ -75,6 +77,18 @@ STEPS = ("condense", "retrieve", "route", "answer", "verify")  # route after ret
 _PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse")
 
 
+@dataclass(frozen=True)
+class Ahead:
+    """What ``run`` works out about the text retrieval will search for while it embeds that text:
+    its BM25 scores and, in a one-document index, the facts step's answer (the facts step reads the
+    documents of the retrieved passages, and there every passage is of that one document)."""
+
+    text: str
+    lexical: np.ndarray
+    numeric: NumericAnswer | None = None
+    has_numeric: bool = False
+
+
 @dataclass
 class State:
     question: str
@@ -93,6 +107,7 @@ class State:
     answer: Answer | None = None
     on_token: object = None  # callable(str) for streaming LLM tokens
     cancel: threading.Event | None = None  # set by the caller: stop at the next step
+    ahead: Ahead | None = None  # worked out beside the embedding (``AnswerChain.run``)
 
 
 def _shift_markers(text: str, offset: int) -> str:
@@ -180,7 +195,13 @@ class AnswerChain:
     def route(self, s: State) -> State:
         t0 = time.perf_counter()
         elaborating = s.query is not None and s.query.is_elaboration
-        s.numeric = self._facts(s).answer(s.standalone) if s.standalone and not elaborating else None
+        ahead = s.ahead if s.ahead is not None and s.ahead.has_numeric and s.ahead.text == s.standalone else None
+        if not s.standalone or elaborating:
+            s.numeric = None
+        elif ahead is not None and self._facts(s) is self.facts:  # the whole corpus, as worked out ahead
+            s.numeric = ahead.numeric
+        else:
+            s.numeric = self._facts(s).answer(s.standalone)
         if s.numeric is not None and s.documents is not None and any(e.doc_id not in s.documents for e in s.numeric.evidence):
             s.numeric = None  # figures from a document outside the filter
         s.route = "facts" if s.numeric is not None else "text"
@@ -193,7 +214,8 @@ class AnswerChain:
 
     def retrieve(self, s: State) -> State:
         if s.standalone:
-            s.hits = self.searcher.search(s.standalone, self.settings.top_k, documents=s.documents)
+            lexical = s.ahead.lexical if s.ahead is not None and s.ahead.text == s.standalone else None
+            s.hits = self.searcher.search(s.standalone, self.settings.top_k, documents=s.documents, bm25_scores=lexical)
             s.timings.update(self.searcher.last_timings)
         return s
 
@@ -218,6 +240,19 @@ class AnswerChain:
                 if t:
                     analyse(t, self.settings.spacy_model)
         return parts
+
+    def _ahead(self, question: str, text: str) -> tuple[list[str], Ahead | None]:
+        """``_parse``, then what retrieval and the facts step will need of ``text`` (``Ahead``)."""
+        parts = self._parse(question, text)
+        if len(parts) > 1:
+            return parts, None
+        ahead = Ahead(text, self.index.bm25_scores(text))
+        if len(self.index.documents) == 1:
+            try:
+                ahead = Ahead(text, ahead.lexical, self.facts.answer(text), True)
+            except Exception:  # noqa: BLE001 - the facts step, run again in its turn, reports it
+                log.debug("working out the facts answer ahead failed", exc_info=True)
+        return parts, ahead
 
     def answer(self, s: State) -> State:
         t0 = time.perf_counter()
@@ -441,19 +476,23 @@ class AnswerChain:
             cancel: threading.Event | None = None) -> Answer:
         t0 = time.perf_counter()
         early: dict[str, float] = {}
+        ahead: Ahead | None = None
         text = self.search_text(question, history) if self.settings.dense_weight > 0 else ""
-        if text:  # spaCy parses the question on the other core while this one embeds what will be searched for
-            parsed = _PARSER.submit(self._parse, question, text)
+        if text:
+            # spaCy parses the question on the other core (then BM25 and, with one document, the facts
+            # step run there) while this one embeds what will be searched for
+            parsed = _PARSER.submit(self._ahead, question, text)
             self.index.embedder.embed_query(text)  # kept in the embedder's cache for ``retrieve`` and ``answer``
             t1 = time.perf_counter()
-            parts = parsed.result()
+            parts, ahead = parsed.result()
             early = {"embed_ms": (t1 - t0) * 1000, "parse_wait_ms": (time.perf_counter() - t1) * 1000}
         else:
             parts = self._parse(question)
         if len(parts) > 1:
             answer = self._run_parts(question, parts, history, on_token, documents, cancel)
         else:
-            answer = self.invoke(State(question=question, history=history, on_token=on_token, documents=documents, cancel=cancel))
+            answer = self.invoke(State(question=question, history=history, on_token=on_token, documents=documents, cancel=cancel,
+                                       ahead=ahead))
             answer.timings.update(early)  # retrieval found the vector in the cache
         answer.timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return answer

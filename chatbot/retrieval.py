@@ -71,11 +71,13 @@ class HybridSearcher:
         return getattr(self._local, "timings", {})
 
     def search(
-        self, query: str, k: int = 4, query_vector: list[float] | None = None, documents: frozenset[str] | None = None
+        self, query: str, k: int = 4, query_vector: list[float] | None = None, documents: frozenset[str] | None = None,
+        bm25_scores: np.ndarray | None = None,
     ) -> list[Hit]:
-        """The ``k`` best passages; with ``documents``, only passages of those documents."""
+        """The ``k`` best passages; with ``documents``, only passages of those documents. ``bm25_scores``:
+        those of ``query`` when already computed (``index.bm25_scores``)."""
         t0 = time.perf_counter()
-        lex = self.index.bm25_scores(query)
+        lex = bm25_scores if bm25_scores is not None else self.index.bm25_scores(query)
         if documents is not None:
             lex = np.where(self._mask(documents), lex, 0.0)
         order = np.argsort(-lex, kind="stable")[: self.depth]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chatbot.chain import State
+from chatbot.chain import Ahead, State
 from chatbot.evaluation import load_items
 from chatbot.settings import PROJECT_ROOT
 from chatbot.types import Answer
@@ -119,3 +119,17 @@ def test_no_embedding_ahead_without_dense_search(bot, embedded: list[str], monke
     monkeypatch.setattr(bot.chain.searcher, "dense_weight", 0.0)
     bot.ask("Who led the delegation?")
     assert embedded == []
+
+
+def test_what_is_worked_out_ahead_is_used_only_for_its_text(bot) -> None:  # type: ignore[no-untyped-def]
+    """BM25 scores and (one document) the facts answer worked out beside the embedding are used when
+    they are of the text retrieval searches for, and only then."""
+    q = "What were US exports to Azerbaijan in 2024?"
+    expected = bot.chain.invoke(State(question=q, history=[]))
+    text = bot.chain.search_text(q, [])
+    assert expected.route == "facts" and text == expected.standalone_question and len(bot.index.documents) == 1
+    no_figures = Ahead(text, bot.index.bm25_scores(text), None, True)
+    assert bot.chain.invoke(State(question=q, history=[], ahead=no_figures)).route == "text"  # used
+    other = Ahead("Who led the delegation?", np.zeros(len(bot.index.passages), np.float32), None, True)
+    _same(bot.chain.invoke(State(question=q, history=[], ahead=other)), expected)  # not used
+    _same(bot.ask(q), expected)
