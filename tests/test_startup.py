@@ -128,6 +128,29 @@ def test_any_changed_added_or_removed_file_makes_the_corpus_read_again(tmp_path:
     assert mgr.status() == (True, "up to date")
 
 
+def test_files_with_new_times_and_the_same_content_are_not_read_again(tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """A corpus copied, checked out or unpacked again keeps its content and gets new modification
+    times: the build's content digests tell it is unchanged without reading the documents; a file
+    of the same size with other content is still found changed."""
+    import chatbot.index as index_module
+
+    settings = _site(tmp_path, embedder)
+    stored = json.loads((settings.index_dir / "current" / CORPUS_FILES).read_text(encoding="utf-8"))
+    assert set(stored["digests"]) == set(stored["files"])
+    later = time.time() - 60
+    for p in settings.corpus_dir.iterdir():
+        os.utime(p, (later, later))
+    mgr = IndexManager(settings, embedder)
+    with monkeypatch.context() as m:
+        m.setattr(index_module, "load_corpus", lambda *a, **k: pytest.fail("the corpus was read"))
+        assert mgr.status() == (True, "up to date")
+    article = next(settings.corpus_dir.glob("*.txt"))
+    text = article.read_text(encoding="utf-8")
+    article.write_text(text.replace("2024", "2042", 1), encoding="utf-8")  # same size, other content
+    os.utime(article, (later, later))
+    assert mgr.status() == (False, "corpus, model or backend changed")
+
+
 def test_a_file_skipped_at_build_is_reported_again_at_load(tmp_path: Path, embedder, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
     settings = _site(tmp_path, embedder, broken=True)
     assert json.loads((settings.index_dir / "current" / CORPUS_FILES).read_text(encoding="utf-8"))["skipped"] == ["scan.pdf"]
