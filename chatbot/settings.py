@@ -59,8 +59,9 @@ class Settings:
     exact_search_max: int = _desc(
         "Up to this many passages, an embedded index (no chroma_url) answers dense queries by an exact scan "
         "of the build's memory-mapped passage vectors instead of Chroma's HNSW index: Chroma is then not "
-        "loaded at all when serving. 0: always Chroma.",
-        20_000,
+        "loaded at all when serving (at 22,669 passages: a 3.3 ms scan against 1.6 ms through Chroma, and "
+        "≈ 1 s less to load). 0: always Chroma.",
+        30_000,
     )
     chroma_timeout_s: float = _desc(
         "Seconds before a vector-store call (embedded or server) is abandoned and the request answered "
