@@ -293,7 +293,7 @@ class IndexManager:
             # The ONNX export (torch, one core) runs while the documents are parsed.
             with ThreadPoolExecutor(1, thread_name_prefix="export") as export:
                 embedder = export.submit(self._build_embedder, tmp / EMBEDDER_DIR)
-                made = self._derive(fresh, hashes, embedder)
+                made, fresh_stats = self._derive(fresh, hashes, embedder)
                 embedder.result()
             parts = [previous.get((d.doc_id, hashes[d.doc_id])) or made[d.doc_id] for d in docs]
             parts = [p if p.tokens_line is not None else replace(p, tokens_line=json.dumps(_bm25_tokens(p.passages))) for p in parts]
@@ -311,7 +311,7 @@ class IndexManager:
             np.save(tmp / "sentences.npy", incremental.stack([part.sentence_vectors for part in parts], dim))
             (tmp / CURRENCIES_FILE).write_text(json.dumps(currency.stored(), ensure_ascii=False), encoding="utf-8")
             incremental.write(tmp, reuse_key, parts, dim, curated)
-            self._write_stats(tmp, key[1], parts, previous_root if previous else None, {d.doc_id for d in fresh},
+            self._write_stats(tmp, key[1], parts, previous_root if previous else None, fresh_stats,
                               corpus_stats.fact_stats(subjects))
             kept = {p.id for d in docs if (d.doc_id, hashes[d.doc_id]) in previous for p in previous[(d.doc_id, hashes[d.doc_id])].passages}
             stored = [p.id for part in previous.values() for p in part.passages]  # the previous build's passages
@@ -374,10 +374,11 @@ class IndexManager:
         return [f.subject for f in facts_written], list(dict.fromkeys(f.id for f in curated if f.id not in extracted))
 
     def _write_stats(
-        self, tmp: Path, corpus: str, parts: list[incremental.DocumentArtefacts], previous: Path | None, changed: set[str],
-        facts: corpus_stats.FactStats,
+        self, tmp: Path, corpus: str, parts: list[incremental.DocumentArtefacts], previous: Path | None,
+        fresh: dict[str, corpus_stats.DocumentStats], facts: corpus_stats.FactStats,
     ) -> None:
-        """The corpus statistics of this build; an unchanged document's come from the previous build."""
+        """The corpus statistics of this build: a new or changed document's were derived with its
+        passages (``fresh``); an unchanged document's come from the previous build."""
         kept: dict[str, corpus_stats.DocumentStats] = {}
         if previous is not None:
             try:
@@ -385,17 +386,17 @@ class IndexManager:
             except Exception as exc:  # noqa: BLE001 - unreadable leftovers only cost deriving them again
                 log.info("Not reusing the corpus statistics of %s (%s)", previous.name, exc)
         stats = [
-            kept[p.doc.doc_id] if p.doc.doc_id in kept and p.doc.doc_id not in changed
-            else corpus_stats.document_stats(p.doc.doc_id, p.doc.text, p.passages)
+            fresh.get(p.doc.doc_id) or kept.get(p.doc.doc_id) or corpus_stats.document_stats(p.doc.doc_id, p.doc.text, p.passages)
             for p in parts
         ]
         corpus_stats.write(tmp, corpus, stats, facts)
 
     def _derive(
         self, docs: list[Document], hashes: dict[str, str], embedder: Future[Embedder]
-    ) -> dict[str, incremental.DocumentArtefacts]:
-        """Passages, facts and vectors of ``docs``: every distinct text embedded once, on all cores,
-        while spaCy parses the fact gate's sentences in batches (one core) beside it."""
+    ) -> tuple[dict[str, incremental.DocumentArtefacts], dict[str, corpus_stats.DocumentStats]]:
+        """Passages, facts, vectors and corpus statistics of ``docs``: every distinct text embedded
+        once, on all cores, while spaCy parses the fact gate's sentences in batches (one core) and
+        the statistics are derived beside it (they waited for the embedding, on one core)."""
         from chatbot.facts.batch import extract_documents
 
         parsed = [(d, *parse_document(d)) for d in docs]
@@ -407,6 +408,7 @@ class IndexManager:
             found = background.submit(_embed_all, embedder, distinct, len(texts), len(docs), stop)
             try:
                 facts = extract_documents(parsed, show_progress=False)  # the embedding shows its progress
+                stats = {d.doc_id: corpus_stats.document_stats(d.doc_id, d.text, passages) for d, passages, _ in parsed}
                 vectors = found.result()
             except BaseException:
                 stop.set()  # the embedding stops after its current chunk
@@ -418,7 +420,7 @@ class IndexManager:
             out[doc.doc_id] = incremental.DocumentArtefacts.derived(
                 doc, hashes[doc.doc_id], tuple(passages), _rows(rows), _rows(sentence_rows), doc_facts, _bm25_tokens(passages)
             )
-        return out
+        return out, stats
 
     def _fill_vector_store(
         self, tmp: Path, collection: str, parts: list[incremental.DocumentArtefacts], previous: Path | None, kept: set[str],
