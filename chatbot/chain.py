@@ -1,8 +1,10 @@
-"""The answer chain, wired with LangChain Expression Language:
+"""The answer chain:
 
-    condense → route → retrieve → answer → verify
+    condense → retrieve → route → answer → verify
 
-Each step is a ``RunnableLambda`` over one ``State``; the chain is deterministic in offline mode.
+Each step is a function over one ``State``; ``AnswerChain.run`` calls them in order, and
+``AnswerChain.runnable`` is the same steps wired with LangChain Expression Language (LangChain is
+imported only when it is used). The chain is deterministic in offline mode.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ import threading
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
-from langchain_core.runnables import Runnable, RunnableLambda
+import numpy as np
 
 from chatbot.answering.answerability import AnswerabilityModel
 from chatbot.answering.condense import condense_history, dangling_follow_up, strip_injection
@@ -42,7 +47,7 @@ from chatbot.errors import Cancelled, LLMError
 from chatbot.facts.keyed import FOOTNOTE_NOTE
 from chatbot.facts.qa import NumericAnswer, NumericQA
 from chatbot.index import LoadedIndex
-from chatbot.retrieval import Hit, HybridRetriever, HybridSearcher, hit_from_document
+from chatbot.retrieval import Hit, HybridSearcher
 from chatbot.settings import Settings
 from chatbot.types import Answer, Citation, Passage
 from chatbot.understanding import AnswerType, Query, analyse, split_parts
@@ -54,12 +59,35 @@ from chatbot.understanding.entities import (
     holds_year,
     ranked_answer_entity,
 )
+from chatbot.understanding.query import ELABORATION
+
+if TYPE_CHECKING:
+    from langchain_core.runnables import Runnable
+
+    from chatbot.langchain_retriever import HybridRetriever
 
 log = logging.getLogger(__name__)
 PLACEHOLDER = re.compile(r"\{(\d+)\}")
 TYPE_WORDS = {AnswerType.PERSON: "a name", AnswerType.DATE: "a date", AnswerType.YEAR: "a year", AnswerType.AMOUNT: "a figure", AnswerType.VALUE: "a figure",
               AnswerType.COUNT: "a number", AnswerType.PERCENT: "a percentage"}
 MAX_SPLIT_CHARS = 400  # longer questions are not split into parts (and not parsed twice)
+STEPS = ("condense", "retrieve", "route", "answer", "verify")  # route after retrieval: the facts step reads its documents only
+# spaCy parses a new question here while the asking thread embeds it (``AnswerChain.run``): onnxruntime
+# lets go of the interpreter while it runs, so the parse takes the other core. One worker: the
+# pipeline parses one text at a time anyway (``understanding.nlp.NLP_LOCK``).
+_PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse")
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """What ``run`` works out about the text retrieval will search for while it embeds that text:
+    its BM25 scores and, in a one-document index, the facts step's answer (the facts step reads the
+    documents of the retrieved passages, and there every passage is of that one document)."""
+
+    text: str
+    lexical: np.ndarray
+    numeric: NumericAnswer | None = None
+    has_numeric: bool = False
 
 
 @dataclass
@@ -80,6 +108,7 @@ class State:
     answer: Answer | None = None
     on_token: object = None  # callable(str) for streaming LLM tokens
     cancel: threading.Event | None = None  # set by the caller: stop at the next step
+    ahead: Ahead | None = None  # worked out beside the embedding (``AnswerChain.run``)
 
 
 def _shift_markers(text: str, offset: int) -> str:
@@ -107,7 +136,6 @@ class AnswerChain:
         self.searcher = HybridSearcher(
             index, settings.dense_weight, settings.bm25_weight, settings.rrf_k, settings.candidate_depth
         )
-        self.retriever = HybridRetriever(searcher=self.searcher, k=settings.top_k)
         self.scorer = EvidenceScorer(index)
         self.answerability = AnswerabilityModel.load()
         self.entities = SentenceEntities(settings.spacy_model)
@@ -117,13 +145,35 @@ class AnswerChain:
         for p in index.passages:
             layout.setdefault(p.doc_id, []).append(p)
         self._layout = {d: ([p.start for p in ps], ps) for d, ps in ((d, sorted(ps, key=lambda p: p.start)) for d, ps in layout.items())}
-        self.runnable: Runnable = (
-            RunnableLambda(_checked(self.condense), name="condense")
-            | RunnableLambda(_checked(self.retrieve), name="retrieve")
-            | RunnableLambda(_checked(self.route), name="route")  # after retrieval: the facts step reads its documents only
-            | RunnableLambda(_checked(self.answer), name="answer")
-            | RunnableLambda(_checked(self.verify), name="verify")
-        )
+        self.steps: tuple[tuple[str, Callable[[State], State]], ...] = tuple((name, _checked(getattr(self, name))) for name in STEPS)
+
+    @cached_property
+    def runnable(self) -> Runnable:
+        """The chain as a LangChain Expression Language runnable (``invoke``, ``batch``, callbacks and
+        tracing) over the very steps ``run`` calls. ``run`` calls them directly: LCEL's per-step callback
+        set-up costs ≈ 1.5 ms a question and importing LangChain ≈ 0.5 s of every start, for no
+        difference in the answer. Built (and LangChain imported) on first use."""
+        from langchain_core.runnables import RunnableLambda
+
+        runnables = [RunnableLambda(step, name=name) for name, step in self.steps]
+        chain: Runnable = runnables[0]
+        for r in runnables[1:]:
+            chain = chain | r
+        return chain
+
+    @cached_property
+    def retriever(self) -> HybridRetriever:
+        """The hybrid search as a LangChain retriever (returns ``Document``s); built on first use."""
+        from chatbot.langchain_retriever import HybridRetriever
+
+        return HybridRetriever(searcher=self.searcher, k=self.settings.top_k)
+
+    def invoke(self, state: State) -> Answer:
+        """Run the steps in order on one state (what ``runnable.invoke`` does, without LangChain)."""
+        for _, step in self.steps:
+            state = step(state)
+        assert state.answer is not None, "verify always sets the answer"
+        return state.answer
 
     # ---- steps ---------------------------------------------------------------------------------
     def condense(self, s: State) -> State:
@@ -146,7 +196,13 @@ class AnswerChain:
     def route(self, s: State) -> State:
         t0 = time.perf_counter()
         elaborating = s.query is not None and s.query.is_elaboration
-        s.numeric = self._facts(s).answer(s.standalone) if s.standalone and not elaborating else None
+        ahead = s.ahead if s.ahead is not None and s.ahead.has_numeric and s.ahead.text == s.standalone else None
+        if not s.standalone or elaborating:
+            s.numeric = None
+        elif ahead is not None and self._facts(s) is self.facts:  # the whole corpus, as worked out ahead
+            s.numeric = ahead.numeric
+        else:
+            s.numeric = self._facts(s).answer(s.standalone)
         if s.numeric is not None and s.documents is not None and any(e.doc_id not in s.documents for e in s.numeric.evidence):
             s.numeric = None  # figures from a document outside the filter
         s.route = "facts" if s.numeric is not None else "text"
@@ -159,11 +215,45 @@ class AnswerChain:
 
     def retrieve(self, s: State) -> State:
         if s.standalone:
-            retriever = self.retriever if s.documents is None else self.retriever.model_copy(update={"documents": s.documents})
-            docs = retriever.invoke(s.standalone)
-            s.hits = [hit_from_document(d, self.searcher.by_id) for d in docs]
+            lexical = s.ahead.lexical if s.ahead is not None and s.ahead.text == s.standalone else None
+            s.hits = self.searcher.search(s.standalone, self.settings.top_k, documents=s.documents, bm25_scores=lexical)
             s.timings.update(self.searcher.last_timings)
         return s
+
+    def search_text(self, question: str, history: list[dict[str, str]]) -> str:
+        """The text ``retrieve`` will search for, found without parsing the question (the same
+        ``strip_injection``, ``condense_history`` and normaliser as ``condense``); "" when the
+        question is only instructions or asks to elaborate (then it is the earlier question)."""
+        cleaned = strip_injection(question)[0]
+        if not cleaned or ELABORATION.match(cleaned):
+            return ""
+        users = [m["content"] for m in history if m.get("role") == "user"]
+        answers = [m["content"] for m in history if m.get("role") == "assistant"]
+        last = answers[-1] if answers and history[-1].get("role") == "assistant" else ""
+        return self.normalizer(condense_history(users, cleaned, last)[0])
+
+    def _parse(self, question: str, text: str = "") -> list[str]:
+        """The question's parts, and the analyses the steps read: of the question and of the ``text``
+        searched for when the normaliser changed it (each parse is cached)."""
+        parts = split_parts(question, self.settings.spacy_model) if len(question) <= MAX_SPLIT_CHARS else [question]
+        if len(parts) == 1:
+            for t in dict.fromkeys((strip_injection(question)[0], text)):
+                if t:
+                    analyse(t, self.settings.spacy_model)
+        return parts
+
+    def _ahead(self, question: str, text: str) -> tuple[list[str], Ahead | None]:
+        """``_parse``, then what retrieval and the facts step will need of ``text`` (``Ahead``)."""
+        parts = self._parse(question, text)
+        if len(parts) > 1:
+            return parts, None
+        ahead = Ahead(text, self.index.bm25_scores(text))
+        if len(self.index.documents) == 1:
+            try:
+                ahead = Ahead(text, ahead.lexical, self.facts.answer(text), True)
+            except Exception:  # noqa: BLE001 - the facts step, run again in its turn, reports it
+                log.debug("working out the facts answer ahead failed", exc_info=True)
+        return parts, ahead
 
     def answer(self, s: State) -> State:
         t0 = time.perf_counter()
@@ -392,12 +482,25 @@ class AnswerChain:
     def run(self, question: str, history: list[dict[str, str]], on_token=None, documents: frozenset[str] | None = None,  # type: ignore[no-untyped-def]
             cancel: threading.Event | None = None) -> Answer:
         t0 = time.perf_counter()
-        parts = split_parts(question, self.settings.spacy_model) if len(question) <= MAX_SPLIT_CHARS else [question]
+        early: dict[str, float] = {}
+        ahead: Ahead | None = None
+        text = self.search_text(question, history) if self.settings.dense_weight > 0 else ""
+        if text:
+            # spaCy parses the question on the other core (then BM25 and, with one document, the facts
+            # step run there) while this one embeds what will be searched for
+            parsed = _PARSER.submit(self._ahead, question, text)
+            self.index.embedder.embed_query(text)  # kept in the embedder's cache for ``retrieve`` and ``answer``
+            t1 = time.perf_counter()
+            parts, ahead = parsed.result()
+            early = {"embed_ms": (t1 - t0) * 1000, "parse_wait_ms": (time.perf_counter() - t1) * 1000}
+        else:
+            parts = self._parse(question)
         if len(parts) > 1:
             answer = self._run_parts(question, parts, history, on_token, documents, cancel)
         else:
-            answer = self.runnable.invoke(State(question=question, history=history, on_token=on_token, documents=documents,
-                                                cancel=cancel)).answer
+            answer = self.invoke(State(question=question, history=history, on_token=on_token, documents=documents, cancel=cancel,
+                                       ahead=ahead))
+            answer.timings.update(early)  # retrieval found the vector in the cache
         answer.timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return answer
 
@@ -407,7 +510,7 @@ class AnswerChain:
         answers: list[Answer] = []
         turns = list(history)
         for part in parts:
-            ans = self.runnable.invoke(State(question=part, history=turns, on_token=on_token, documents=documents, cancel=cancel)).answer
+            ans = self.invoke(State(question=part, history=turns, on_token=on_token, documents=documents, cancel=cancel))
             answers.append(ans)
             turns = turns + [{"role": "user", "content": part}, {"role": "assistant", "content": ans.text}]
         if all(a.abstained for a in answers):

@@ -22,6 +22,7 @@ T = TypeVar("T")
 
 _objects: dict[str, Any] = {}
 _timings: dict[str, float] = {}
+_building: dict[str, threading.RLock] = {}  # one lock per component being built
 _lock = threading.RLock()
 # spaCy's load hides torch for a moment (so a serving process never imports it); a build imports torch
 # for the ONNX export in another thread. Both hold this lock, so neither sees the other half done.
@@ -29,12 +30,20 @@ TORCH_LOCK = threading.RLock()
 
 
 def once(name: str, factory: Callable[[], T]) -> T:
-    """The component called ``name``, built by ``factory`` the first time it is asked for."""
+    """The component called ``name``, built by ``factory`` the first time it is asked for. Each
+    component has its own lock: a component loading in one thread (spaCy, in the background) does
+    not hold up another that a request needs (the spelling dictionary)."""
+    if name in _objects:
+        return _objects[name]  # type: ignore[no-any-return]
     with _lock:
+        building = _building.setdefault(name, threading.RLock())
+    with building:
         if name not in _objects:
             t0 = time.perf_counter()
-            _objects[name] = factory()
-            _timings[name] = time.perf_counter() - t0
+            made = factory()
+            with _lock:
+                _objects[name] = made
+                _timings[name] = time.perf_counter() - t0
         return _objects[name]  # type: ignore[no-any-return]
 
 

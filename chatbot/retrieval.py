@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (Chroma) + lexical (stemmed BM25), fused by weighted reciprocal rank.
+"""Hybrid retrieval: dense (exact or Chroma) + lexical (stemmed BM25), fused by weighted reciprocal rank.
 
 Weights and depth are settings; the defaults were chosen by measurement (see eval/README.md and
 ``eval/bench_retrieval.py``): on the article, BM25 alone beats equal-weight fusion, so BM25 carries
@@ -10,12 +10,9 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document as LCDocument
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
 
 from chatbot.index import LoadedIndex
 from chatbot.types import Passage
@@ -46,7 +43,8 @@ FILTER_WIDENING = 4  # with a document filter, dense search looks this many time
 
 
 class HybridSearcher:
-    """Plain-Python hybrid search over a loaded index; the LangChain retriever wraps it."""
+    """Plain-Python hybrid search over a loaded index (the chain calls it directly); the LangChain
+    retriever (``chatbot.langchain_retriever``) wraps it."""
 
     def __init__(
         self,
@@ -73,11 +71,13 @@ class HybridSearcher:
         return getattr(self._local, "timings", {})
 
     def search(
-        self, query: str, k: int = 4, query_vector: list[float] | None = None, documents: frozenset[str] | None = None
+        self, query: str, k: int = 4, query_vector: list[float] | None = None, documents: frozenset[str] | None = None,
+        bm25_scores: np.ndarray | None = None,
     ) -> list[Hit]:
-        """The ``k`` best passages; with ``documents``, only passages of those documents."""
+        """The ``k`` best passages; with ``documents``, only passages of those documents. ``bm25_scores``:
+        those of ``query`` when already computed (``index.bm25_scores``)."""
         t0 = time.perf_counter()
-        lex = self.index.bm25_scores(query)
+        lex = bm25_scores if bm25_scores is not None else self.index.bm25_scores(query)
         if documents is not None:
             lex = np.where(self._mask(documents), lex, 0.0)
         order = np.argsort(-lex, kind="stable")[: self.depth]
@@ -120,36 +120,11 @@ class HybridSearcher:
         return hits
 
 
-def to_document(hit: Hit) -> LCDocument:
-    p = hit.passage
-    return LCDocument(
-        page_content=p.text,
-        id=p.id,
-        metadata={
-            **p.metadata(),
-            "score": hit.score,
-            "dense": hit.dense,
-            "bm25": hit.bm25,
-            "dense_rank": hit.dense_rank,
-            "bm25_rank": hit.bm25_rank,
-        },
-    )
+def __getattr__(name: str) -> Any:
+    """The LangChain adapters (``HybridRetriever``, ``to_document``, ``hit_from_document``) live in
+    ``chatbot.langchain_retriever``, imported only when asked for: answering does not need LangChain."""
+    if name in ("HybridRetriever", "to_document", "hit_from_document"):
+        from chatbot import langchain_retriever
 
-
-def hit_from_document(doc: LCDocument, by_id: dict[str, Passage]) -> Hit:
-    m = doc.metadata
-    return Hit(by_id[m["passage_id"]], m["score"], m["dense"], m["bm25"], m["dense_rank"], m["bm25_rank"])
-
-
-class HybridRetriever(BaseRetriever):
-    """LangChain retriever returning passages as ``Document``s with ids, sections and offsets."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-    searcher: HybridSearcher
-    k: int = 4
-    documents: frozenset[str] | None = None  # only passages of these documents (None: all)
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[LCDocument]:
-        return [to_document(h) for h in self.searcher.search(query, self.k, documents=self.documents)]
+        return getattr(langchain_retriever, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

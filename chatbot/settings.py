@@ -56,6 +56,13 @@ class Settings:
     )
     chroma_url: str = _desc("Chroma server URL (e.g. http://127.0.0.1:8000). Empty: embedded Chroma under index_dir.", "")
     chroma_collection_prefix: str = _desc("Prefix of Chroma collection names.", "chatbot")
+    exact_search_max: int = _desc(
+        "Up to this many passages, an embedded index (no chroma_url) answers dense queries by an exact scan "
+        "of the build's memory-mapped passage vectors instead of Chroma's HNSW index: Chroma is then not "
+        "loaded at all when serving (at 22,669 passages: a 3.3 ms scan against 1.6 ms through Chroma, and "
+        "≈ 1 s less to load). 0: always Chroma.",
+        30_000,
+    )
     chroma_timeout_s: float = _desc(
         "Seconds before a vector-store call (embedded or server) is abandoned and the request answered "
         "with 503 and Retry-After.",

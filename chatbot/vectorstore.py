@@ -39,16 +39,45 @@ class VectorStoreCorrupt(IndexBuildError):
     """The embedded store answers with errors: its files are damaged; a rebuild repairs it."""
 
 
-class VectorStore(Protocol):
-    def add(self, passages: list[Passage], vectors: Sequence[Sequence[float]]) -> None: ...
-
-    def delete(self, ids: list[str]) -> None: ...
+class VectorSearch(Protocol):
+    """What answering needs of the dense vectors: nearest passages to a query vector."""
 
     def count(self) -> int: ...
 
     def query(self, vector: list[float], k: int) -> list[tuple[str, float]]:
         """(passage id, cosine similarity), best first."""
         ...
+
+
+class VectorStore(VectorSearch, Protocol):
+    def add(self, passages: list[Passage], vectors: Sequence[Sequence[float]]) -> None: ...
+
+    def delete(self, ids: list[str]) -> None: ...
+
+
+class ExactSearch:
+    """Exact cosine nearest neighbours over a build's passage vectors (``passages.npy``, one
+    normalised row per passage, memory-mapped, read-only). The similarities are computed with
+    ``np.einsum``, single-threaded: a threaded BLAS product stalls for milliseconds when the other
+    core is busy. The ranking is exact, so it holds whatever an approximate HNSW search finds."""
+
+    def __init__(self, vectors: np.ndarray, ids: Sequence[str]) -> None:
+        if vectors.ndim != 2 or vectors.shape[0] != len(ids):
+            raise IndexBuildError(f"the passage vectors have shape {vectors.shape}, not one row per passage ({len(ids)})")
+        self.vectors = vectors
+        self.ids = list(ids)
+
+    def count(self) -> int:
+        return len(self.ids)
+
+    def query(self, vector: list[float], k: int) -> list[tuple[str, float]]:
+        if not self.ids:
+            return []
+        sims = np.einsum("ij,j->i", self.vectors, np.asarray(vector, dtype=self.vectors.dtype))
+        k = max(1, min(k, len(self.ids)))
+        top = np.argpartition(-sims, k - 1)[:k] if k < len(self.ids) else np.arange(len(self.ids))
+        top = top[np.lexsort((top, -sims[top]))]  # best first; equal similarities in passage order
+        return [(self.ids[i], float(sims[i])) for i in top]
 
 
 def chroma_client(settings: Settings, path: Path | None):  # type: ignore[no-untyped-def]

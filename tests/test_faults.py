@@ -102,7 +102,7 @@ def test_two_rebuilds_under_load_give_no_errors_and_the_server_switches(fresh: S
 
 
 def test_damaged_embedded_store_answers_503_then_recovers_without_restart(fresh: Settings) -> None:
-    proc, url = serve(fresh, "--no-ui")
+    proc, url = serve(fresh, "--no-ui", CHATBOT_EXACT_SEARCH_MAX="0")  # dense queries through the embedded Chroma
     try:
         wait_for_answer(proc, url, time.monotonic() + 120)
         build = IndexManager(fresh).current_build()

@@ -248,7 +248,7 @@ def test_build_keeps_a_live_concurrent_tmp_folder(site: Path, embedder) -> None:
 def test_broken_chroma_is_detected_and_rebuilt(  # type: ignore[no-untyped-def]
     damage: str, site: Path, embedder, embed_calls: list[int], caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = site_settings(site)
+    settings = site_settings(site).replace(exact_search_max=0)  # dense queries through Chroma
     before = build_id(settings)
     chroma = settings.index_dir / "current" / "chroma"
     if damage == "truncate-sqlite":
@@ -269,6 +269,34 @@ def test_broken_chroma_is_detected_and_rebuilt(  # type: ignore[no-untyped-def]
     hits = bot.search("Which companies took part in the business mission?", 3)
     assert hits and any("ExxonMobil" in h.passage.text for h in hits)
     assert any(h.dense_rank is not None for h in hits)  # the rebuilt Chroma answers
+
+
+@pytest.mark.parametrize("damage", ["truncate", "delete"])
+def test_broken_passage_vectors_are_detected_and_rebuilt(  # type: ignore[no-untyped-def]
+    damage: str, site: Path, embedder, embed_calls: list[int], caplog: pytest.LogCaptureFixture
+) -> None:
+    """An embedded index small enough for exact dense search answers from passages.npy without
+    opening Chroma; a damaged or missing matrix is found at load and the index rebuilt."""
+    settings = site_settings(site)
+    vectors = settings.index_dir / "current" / "passages.npy"
+    assert type(Chatbot.load(settings, embedder=embedder, warm=False).index.vectors).__name__ == "ExactSearch"
+    before = build_id(settings)
+    if damage == "truncate":
+        with vectors.open("r+b") as fh:
+            fh.truncate(vectors.stat().st_size // 2)
+    else:
+        vectors.unlink()
+    caplog.set_level(logging.INFO)
+    bot = Chatbot.load(settings, embedder=embedder)
+    if damage == "truncate":
+        assert len(chatbot_warnings(caplog)) == 1 and "unusable" in chatbot_warnings(caplog)[0].getMessage()
+        assert len(embed_calls) == 1 and build_id(settings) != before
+    else:  # no matrix (a build made before it was kept): the Chroma store answers
+        assert type(bot.index.vectors).__name__ == "ChromaStore" and build_id(settings) == before
+    assert bot.index.vectors.count() == bot.index.manifest.passages
+    hits = bot.search("Which companies took part in the business mission?", 3)
+    assert hits and any("ExxonMobil" in h.passage.text for h in hits)
+    assert any(h.dense_rank is not None for h in hits)
 
 
 @pytest.mark.parametrize("damage", ["delete", "truncate", "other-corpus"])

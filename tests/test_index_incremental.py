@@ -19,6 +19,7 @@ from chatbot.corpus_stats import DOC_STATS_FILE, STATS_FILE
 from chatbot.facts.store import FactsDB
 from chatbot.incremental import DOC_FACTS_FILE, DOCUMENTS_FILE, PASSAGE_VECTORS_FILE, TOKENS_FILE
 from chatbot.index import IndexManager, _embedding_text, _sentence_text
+from chatbot.vectorstore import open_vector_store
 from conftest import CORPUS, DATA, make_settings
 
 MILL = """# Brenholt Paper Mill yearly summary
@@ -67,6 +68,11 @@ def collection_of(mgr: IndexManager) -> str:
     return manifest.collection
 
 
+def chroma_of(mgr: IndexManager, index):  # type: ignore[no-untyped-def]
+    """The build's Chroma collection (the loaded index may search its vectors exactly instead)."""
+    return open_vector_store(mgr.settings, index.root / "chroma", index.manifest.collection, create=False).collection  # type: ignore[attr-defined]
+
+
 def contents(mgr: IndexManager) -> dict[str, object]:
     """Everything a build holds that answers depend on, in comparable form."""
     root = mgr.current_build()
@@ -79,7 +85,7 @@ def contents(mgr: IndexManager) -> dict[str, object]:
         checks = con.execute("SELECT * FROM checks ORDER BY table_id, result").fetchall()
     finally:
         con.close()
-    stored = index.vectors.collection.get(include=["embeddings", "metadatas", "documents"])  # type: ignore[attr-defined]
+    stored = chroma_of(mgr, index).get(include=["embeddings", "metadatas", "documents"])
     order = np.argsort(stored["ids"])
     return {
         "passages": json.loads((root / "passages.json").read_text(encoding="utf-8")),
@@ -161,7 +167,7 @@ def test_editing_a_document_replaces_its_passages(  # type: ignore[no-untyped-de
     index = mgr.load()
     texts = " ".join(p.text for p in index.passages)
     assert "Ingrid Solberg" not in texts and "Marta Kowal" in texts
-    stored = set(index.vectors.collection.get(include=[])["ids"])  # type: ignore[attr-defined]
+    stored = set(chroma_of(mgr, index).get(include=[])["ids"])
     assert stored == {p.id for p in index.passages}
     assert not {pid for pid, t in old.items() if "Ingrid Solberg" in t or "640" in t} & stored
     assert index.vectors.count() == index.manifest.passages
@@ -189,7 +195,7 @@ def test_removing_a_document_drops_its_passages_and_facts(  # type: ignore[no-un
     index = mgr.load()
     assert index.manifest.documents == ["us-azerbaijan-trade"]
     assert not any(p.doc_id == "harbor-report" for p in index.passages)
-    stored = index.vectors.collection.get(include=["metadatas"])  # type: ignore[attr-defined]
+    stored = chroma_of(mgr, index).get(include=["metadatas"])
     assert set(stored["ids"]) == {p.id for p in index.passages}
     assert {m["doc_id"] for m in stored["metadatas"]} == {"us-azerbaijan-trade"}
     con = sqlite3.connect(index.root / "facts.sqlite")

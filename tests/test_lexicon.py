@@ -21,6 +21,17 @@ def test_the_packaged_wordnet_is_found_and_read() -> None:
     assert "shortfall" not in lex.related("shortfall")
 
 
+def test_related_words_are_worked_out_once_per_word_and_handed_out_as_copies() -> None:
+    """A build asks for the same words document after document: each is looked up once. A caller
+    changing the set it got changes no later answer."""
+    fresh = Lexicon(default_folder())
+    first = fresh.related("Shortfall")
+    assert first == fresh._find_related("shortfall") and "shortfall" in fresh._related
+    first.add("changed by a caller")
+    assert fresh.related("shortfall") == fresh._find_related("shortfall")
+    assert fresh.related("shortfall") is not fresh.related("shortfall")
+
+
 def test_without_wordnet_the_lexicon_is_empty(tmp_path: Path) -> None:
     lex = Lexicon(None)
     assert not lex.available and lex.related("shortfall") == set()

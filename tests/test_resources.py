@@ -25,6 +25,23 @@ def test_a_component_is_built_once_and_timed() -> None:
     assert load_timings()["test:component"] >= 0
 
 
+def test_a_component_is_not_held_up_by_another_one_loading() -> None:
+    """spaCy loads in the background at start; the spelling dictionary a question needs meanwhile is
+    built at once, not after it."""
+    release = threading.Event()
+    slow = threading.Thread(target=lambda: once("test:slow", lambda: release.wait(30)))
+    slow.start()
+    try:
+        quick = threading.Thread(target=lambda: once("test:quick", object))
+        quick.start()
+        quick.join(timeout=10)
+        assert not quick.is_alive() and slow.is_alive()  # built while the other is still loading
+    finally:
+        release.set()
+        slow.join(timeout=30)
+    assert once("test:slow", lambda: False) is True  # the first factory's result, built once
+
+
 def test_health_reports_what_the_process_loaded(bot) -> None:  # type: ignore[no-untyped-def]
     loaded = bot.health()["load_ms"]
     assert {"index", "facts"} <= set(loaded)

@@ -34,7 +34,7 @@ from chatbot.bot import Chatbot
 from chatbot.understanding.nlp import pipeline
 bot = Chatbot.load(warm=False)
 answer = bot.ask("What were US exports to Azerbaijan in 2024?")
-loaded = sorted({m.split(".")[0] for m in sys.modules if m.split(".")[0] in ("babel", "scipy", "torch")}
+loaded = sorted({m.split(".")[0] for m in sys.modules if m.split(".")[0] in ("babel", "scipy", "torch", "chromadb", "langchain_core", "langsmith")}
                 | {m for m in sys.modules if m.startswith("spacy.cli")})
 pipes = pipeline(bot.settings.spacy_model).pipe_names
 import spacy.cli
@@ -45,7 +45,8 @@ print(json.dumps({"answer": answer.text, "loaded": loaded, "pipes": pipes, "cli"
 @pytest.mark.slow
 def test_a_fresh_process_answers_without_deriving_what_the_build_stored(bot, settings: Settings) -> None:  # type: ignore[no-untyped-def]
     """Over a built index, a new process answers a figure question without Babel (the build's
-    currencies.json), scipy or spaCy's CLI package; spaCy's config-disabled component is not
+    currencies.json), scipy, spaCy's CLI package, LangChain (the chain's steps are called directly)
+    or Chroma (a small embedded index is searched exactly); spaCy's config-disabled component is not
     loaded; `import spacy.cli` still gives the real package afterwards."""
     assert (bot.index.root / "currencies.json").is_file()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHATBOT_")}
@@ -127,6 +128,29 @@ def test_any_changed_added_or_removed_file_makes_the_corpus_read_again(tmp_path:
     assert mgr.status() == (True, "up to date")
 
 
+def test_files_with_new_times_and_the_same_content_are_not_read_again(tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """A corpus copied, checked out or unpacked again keeps its content and gets new modification
+    times: the build's content digests tell it is unchanged without reading the documents; a file
+    of the same size with other content is still found changed."""
+    import chatbot.index as index_module
+
+    settings = _site(tmp_path, embedder)
+    stored = json.loads((settings.index_dir / "current" / CORPUS_FILES).read_text(encoding="utf-8"))
+    assert set(stored["digests"]) == set(stored["files"])
+    later = time.time() - 60
+    for p in settings.corpus_dir.iterdir():
+        os.utime(p, (later, later))
+    mgr = IndexManager(settings, embedder)
+    with monkeypatch.context() as m:
+        m.setattr(index_module, "load_corpus", lambda *a, **k: pytest.fail("the corpus was read"))
+        assert mgr.status() == (True, "up to date")
+    article = next(settings.corpus_dir.glob("*.txt"))
+    text = article.read_text(encoding="utf-8")
+    article.write_text(text.replace("2024", "2042", 1), encoding="utf-8")  # same size, other content
+    os.utime(article, (later, later))
+    assert mgr.status() == (False, "corpus, model or backend changed")
+
+
 def test_a_file_skipped_at_build_is_reported_again_at_load(tmp_path: Path, embedder, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
     settings = _site(tmp_path, embedder, broken=True)
     assert json.loads((settings.index_dir / "current" / CORPUS_FILES).read_text(encoding="utf-8"))["skipped"] == ["scan.pdf"]
@@ -148,3 +172,28 @@ def test_a_file_edited_just_before_the_build_is_read_again_at_every_check(tmp_pa
     assert mgr.status() == (True, "up to date")
     article.write_text(text + "\nA second late line\n", encoding="utf-8")  # the same size, at once
     assert mgr.status() == (False, "corpus, model or backend changed")
+
+
+# ---- a parse in a daemon thread at exit -------------------------------------------------------------
+PARSING_AT_EXIT = """
+import threading, time
+from chatbot.understanding.nlp import parse
+parse("The pipeline is loaded first.")
+def loop():
+    i = 0
+    while True:
+        i += 1
+        parse(f"A daemon thread parses sentence number {i} until the very end.")
+threading.Thread(target=loop, daemon=True).start()
+time.sleep(0.5)
+print("exiting")
+"""
+
+
+def test_a_process_ends_cleanly_while_a_daemon_thread_is_parsing() -> None:
+    """spaCy's compiled modules free their state in exit handlers; a daemon thread still parsing then
+    made the process end with "libblis: Aborting" or a segmentation fault (a third of the time here)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    for _ in range(6):
+        proc = subprocess.run([sys.executable, "-c", PARSING_AT_EXIT], env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0 and proc.stdout.strip() == "exiting", (proc.returncode, proc.stderr[-2000:])

@@ -62,6 +62,7 @@ class Lexicon:
         self._index: dict[str, dict[str, list[int]]] = {}
         self._data: dict[str, bytes] = {}
         self._exceptions: dict[str, dict[str, list[str]]] = {}
+        self._related: dict[str, frozenset[str]] = {}  # ``related`` of each word asked about (a corpus repeats its words)
         if folder is None:
             return
         for pos in ("noun", "verb", "adj", "adv"):
@@ -94,6 +95,12 @@ class Lexicon:
     def related(self, word: str) -> set[str]:
         """Single words that share the word's commonest sense, or are derived forms of its commoner senses."""
         word = word.lower()
+        found = self._related.get(word)
+        if found is None:
+            found = self._related[word] = frozenset(self._find_related(word))
+        return set(found)
+
+    def _find_related(self, word: str) -> set[str]:
         out: set[str] = set()
         for pos in self._index:
             for base in self.base_forms(word, pos):

